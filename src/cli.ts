@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, mergeDotEnv, readDotEnv } from './config.js';
+import { EXIT_CODES, isMlctlError } from './core/errors.js';
+import { createOutput, type CliContext } from './ui/context.js';
+import type { OutputStreams } from './ui/output.js';
+import { registerCommands } from './commands/index.js';
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Exit code for a run stopped by Ctrl-C, as shells report it. */
+const INTERRUPTED_EXIT_CODE = 130;
+
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('mlctl')
+    .description('A command-line MLOps toolkit for tabular models: data, training, tracking, bundles, predictions.')
+    .version(context.version, '-V, --version', 'print the mlctl version')
+    .option('--json', 'print exactly one JSON document on stdout (JSON lines for streams)')
+    .option('-q, --quiet', 'print only results and errors')
+    .option('-v, --verbose', 'print debugging detail on stderr')
+    .addOption(new Option('--no-color', 'disable colours (NO_COLOR is honoured too)'))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => context.streams.stdout.write(s),
+      writeErr: (s) => context.streams.stderr.write(s),
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mlctl data pull income
+  $ mlctl train income
+  $ echo '{"age": 39, "workclass": "State-gov", ...}' | mlctl predict --model <run-id> --json
+
+Exit codes: 0 ok, 1 unexpected failure, 2 invalid usage or input, 3 not found,
+4 quality gate failed, 5 external service failed, 130 interrupted.`,
+    );
+  registerCommands(program, context);
+  return program;
+}
+
+/** Renders an error and returns the exit code. The only place errors become exit codes. */
+export function exitCodeFor(error: unknown, context: CliContext, program: Command): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
+    return EXIT_CODES.usage;
+  }
+  const output = createOutput(program, context.config, context.streams);
+  if (context.signal.aborted && (isAbortError(error) || isMlctlError(error) === false)) {
+    output.error('interrupted');
+    return INTERRUPTED_EXIT_CODE;
+  }
+  if (isMlctlError(error)) {
+    output.error(error.message);
+    for (const problem of error.problems) output.stderrWrite(`  - ${problem}\n`);
+    if (error.hint !== undefined) output.stderrWrite(`hint: ${error.hint}\n`);
+    if (output.json) {
+      context.streams.stdout.write(
+        `${JSON.stringify({ error: { code: error.code, message: error.message, problems: error.problems, hint: error.hint } })}\n`,
+      );
+    }
+    return EXIT_CODES[error.category];
+  }
+  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  output.error('unexpected failure (this is a bug in mlctl; please report it with the trace below)');
+  output.stderrWrite(`${stack}\n`);
+  return EXIT_CODES.internal;
+}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR');
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const cwd = process.cwd();
+  const env = mergeDotEnv(process.env, readDotEnv(cwd));
+  // The AWS SDK reads its own variables from process.env; let .env reach it too.
+  for (const [key, value] of Object.entries(env)) if (process.env[key] === undefined && value !== undefined) process.env[key] = value;
+  const config = loadConfig(env, cwd);
+  const streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr };
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (abort.signal.aborted) process.exit(INTERRUPTED_EXIT_CODE);
+    abort.abort(new Error(`received ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  const context: CliContext = {
+    config,
+    version: readVersion(),
+    argv: argv.slice(2),
+    streams,
+    signal: abort.signal,
+    output: (command) => createOutput(command, config, streams),
+  };
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync([...argv]);
+    return context.signal.aborted ? INTERRUPTED_EXIT_CODE : 0;
+  } catch (error) {
+    return exitCodeFor(error, context, program);
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}

@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../ui/context.js';
+
+export function registerModelsCommands(program: Command, context: CliContext): void {
+  void program;
+  void context;
+}
