@@ -1,0 +1,50 @@
+import type { Kysely } from 'kysely';
+import type { DialectName } from './db-url.js';
+import type { MlctlSchema } from './schema.js';
+
+/**
+ * An open database: the Kysely instance every query goes through, plus the few things
+ * that differ between dialects. Each dialect (dialects/sqlite-database.ts,
+ * dialects/postgres-database.ts) implements this; nothing else branches on the dialect.
+ */
+export interface Database {
+  readonly dialect: DialectName;
+  /** The file path or the URL with its password masked, for messages. */
+  readonly target: string;
+  readonly db: Kysely<MlctlSchema>;
+  /**
+   * Opens a transaction on `connection` that holds the database-wide schema lock, so two
+   * processes migrating at once serialize (SQLite: BEGIN IMMEDIATE under busy_timeout;
+   * PostgreSQL: a transaction-scoped advisory lock).
+   */
+  beginLocked(connection: Kysely<MlctlSchema>): Promise<void>;
+  /**
+   * Copies the committed state of the database to `path` (SQLite's online backup API);
+   * undefined where the dialect has no file to copy (PostgreSQL: use pg_dump).
+   */
+  readonly backupTo: ((path: string) => Promise<BackupInfo>) | undefined;
+  /**
+   * Schema objects (tables, indexes, triggers) and their DDL, sorted, for comparison.
+   * Pass the connection when called inside `db.connection()` (SQLite has one connection).
+   */
+  listSchema(executor?: Kysely<MlctlSchema>): Promise<SchemaObject[]>;
+  close(): Promise<void>;
+}
+
+export interface SchemaObject {
+  readonly type: string;
+  readonly name: string;
+  readonly sql: string | null;
+}
+
+export interface BackupInfo {
+  readonly path: string;
+  readonly bytes: number;
+}
+
+export interface OpenDatabaseOptions {
+  /** How long a statement waits for another process's lock before failing (ms). */
+  readonly busyTimeoutMs?: number;
+  /** Open an existing database read-only; fails if the file does not exist. */
+  readonly readonly?: boolean;
+}

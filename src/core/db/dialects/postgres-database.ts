@@ -1,0 +1,67 @@
+import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
+import { ExternalError, UsageError } from '../../errors.js';
+import { redactDatabaseUrl } from '../db-url.js';
+import type { Database, OpenDatabaseOptions, SchemaObject } from '../database.js';
+import type { MlctlSchema } from '../schema.js';
+
+/** Any fixed 64-bit key: every mlctl process migrating this database takes the same one. */
+const MIGRATION_LOCK_KEY = 7_362_811_905;
+
+/** The part of node-postgres that mlctl uses: its Pool, as Kysely's dialect needs it. */
+type PgModule = { Pool: new (config: { connectionString: string; max?: number }) => PostgresPool };
+
+/**
+ * node-postgres is an optional dependency, loaded only for postgres:// URLs so that
+ * SQLite users neither install nor load it.
+ */
+async function loadPg(): Promise<PgModule> {
+  const specifier = 'pg';
+  try {
+    const module = (await import(specifier)) as { default?: PgModule } & PgModule;
+    return module.default ?? module;
+  } catch (error) {
+    throw new UsageError('POSTGRES_DRIVER_MISSING', 'DATABASE_URL names PostgreSQL but the "pg" package is not installed', {
+      hint: 'run `npm install pg` next to mlctl, or use a sqlite: DATABASE_URL',
+      cause: error,
+    });
+  }
+}
+
+/** Opens PostgreSQL through Kysely's PostgresDialect on a small node-postgres pool. */
+export async function openPostgresDatabase(url: string, _options: OpenDatabaseOptions = {}): Promise<Database> {
+  const { Pool } = await loadPg();
+  const pool = new Pool({ connectionString: url, max: 4 });
+  const db = new Kysely<MlctlSchema>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy();
+    throw new ExternalError('DATABASE_OPEN_FAILED', `cannot connect to ${redactDatabaseUrl(url)}: ${(error as Error).message}`, {
+      hint: 'check DATABASE_URL and that the server is running',
+      cause: error,
+    });
+  }
+  return {
+    dialect: 'postgres',
+    target: redactDatabaseUrl(url),
+    db,
+    async beginLocked(connection) {
+      await sql`begin`.execute(connection);
+      await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    },
+    backupTo: undefined,
+    async listSchema(executor = db) {
+      const result = await sql<SchemaObject>`
+        select 'table' as type, table_name as name, null as sql from information_schema.tables
+        where table_schema = current_schema()
+        union all
+        select 'index' as type, indexname as name, indexdef as sql from pg_indexes
+        where schemaname = current_schema()
+        order by type, name`.execute(executor);
+      return result.rows;
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { ExternalError } from '../../errors.js';
+import { temporaryPathFor } from '../../fs/atomic.js';
+import type { BackupInfo, Database, OpenDatabaseOptions, SchemaObject } from '../database.js';
+import type { MlctlSchema } from '../schema.js';
+
+/** The part of better-sqlite3's Database that mlctl uses beyond what Kysely needs. */
+export interface BetterSqliteHandle extends SqliteDatabase {
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  exec(source: string): unknown;
+  backup(destination: string): Promise<unknown>;
+}
+
+type BetterSqliteConstructor = new (
+  path: string,
+  options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number },
+) => BetterSqliteHandle;
+
+async function loadBetterSqlite(): Promise<BetterSqliteConstructor> {
+  const module = (await import('better-sqlite3')) as unknown as { default: BetterSqliteConstructor };
+  return module.default;
+}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+
+/**
+ * Opens a SQLite file through better-sqlite3: WAL journal (readers never block the
+ * writer), foreign keys enforced, and a busy timeout so a second writer waits instead
+ * of failing.
+ */
+export async function openSqliteDatabase(path: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const BetterSqlite = await loadBetterSqlite();
+  const timeout = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const memory = path === ':memory:';
+  let handle: BetterSqliteHandle;
+  try {
+    if (!memory && options.readonly !== true) mkdirSync(dirname(path), { recursive: true });
+    handle = new BetterSqlite(path, { timeout, readonly: options.readonly === true, fileMustExist: options.readonly === true });
+    if (options.readonly !== true) handle.pragma('journal_mode = WAL');
+    handle.pragma('foreign_keys = ON');
+    // WAL with synchronous=NORMAL is durable across application crashes, and fast.
+    handle.pragma('synchronous = NORMAL');
+  } catch (error) {
+    throw new ExternalError('DATABASE_OPEN_FAILED', `cannot open SQLite database ${path}: ${(error as Error).message}`, {
+      hint: 'check DATABASE_URL and that the folder is writable',
+      cause: error,
+    });
+  }
+  const db = new Kysely<MlctlSchema>({ dialect: new SqliteDialect({ database: handle }) });
+
+  return {
+    dialect: 'sqlite',
+    target: path,
+    db,
+    async beginLocked(connection) {
+      // IMMEDIATE takes the write lock now, not at the first write, so a second
+      // migrating process waits here (busy_timeout) before it reads any state.
+      await sql`begin immediate`.execute(connection);
+    },
+    backupTo: memory ? undefined : (destination) => backupSqliteFile(BetterSqlite, path, destination),
+    async listSchema(executor = db) {
+      const result = await sql<SchemaObject>`
+        select type, name, sql from sqlite_master
+        where name not like 'sqlite_%'
+        order by type, name`.execute(executor);
+      return result.rows;
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * Copies the committed state of the SQLite file at `source` to `destination` with the
+ * online backup API, through a separate read-only connection (a connection inside a
+ * write transaction would copy nothing), into a temporary sibling renamed into place.
+ */
+async function backupSqliteFile(BetterSqlite: BetterSqliteConstructor, source: string, destination: string): Promise<BackupInfo> {
+  mkdirSync(dirname(destination), { recursive: true });
+  const tmp = temporaryPathFor(destination);
+  const reader = new BetterSqlite(source, { readonly: true, fileMustExist: true });
+  try {
+    await reader.backup(tmp);
+    await rename(tmp, destination);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw new ExternalError('DATABASE_BACKUP_FAILED', `cannot back up ${source} to ${destination}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    reader.close();
+  }
+  return { path: destination, bytes: statSync(destination).size };
+}
