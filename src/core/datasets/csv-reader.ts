@@ -126,25 +126,44 @@ function looksLikeHeader(line: string, delimiter: string, columns: readonly Colu
 interface RawTable {
   header: string[] | null;
   rows: string[][];
-  /** The line each row ends on, 1-based. */
-  lines: number[];
+  /** The 1-based line each row ends on, computed only when a problem must be reported. */
+  lineOf(row: number): number;
 }
 
 function parseRaw(text: string, path: string, dialect: CsvDialect): RawTable {
-  const lines: number[] = [];
-  let rows: string[][];
+  // Tracking line numbers slows parsing by a fifth; they are only needed to report a problem,
+  // so the fast pass skips them and a second pass recovers them when needed.
+  const rows = parseRecords(text, path, dialect, undefined);
+  let lines: number[] | undefined;
+  const header = dialect.header ? (rows.shift() ?? []) : null;
+  const lineOf = (row: number): number => {
+    if (lines === undefined) {
+      const tracked: number[] = [];
+      parseRecords(text, path, dialect, tracked);
+      lines = dialect.header ? tracked.slice(1) : tracked;
+    }
+    return lines[row] ?? 0;
+  };
+  return { header, rows, lineOf };
+}
+
+function parseRecords(text: string, path: string, dialect: CsvDialect, lines: number[] | undefined): string[][] {
   try {
-    rows = parse(text, {
+    return parse(text, {
       delimiter: dialect.delimiter,
       trim: dialect.trim,
       bom: true,
       from_line: dialect.skipLines + 1,
       skip_empty_lines: true,
       relax_column_count: true,
-      on_record: (record: string[], context: { lines: number }) => {
-        lines.push(context.lines);
-        return record;
-      },
+      ...(lines === undefined
+        ? {}
+        : {
+            on_record: (record: string[], context: { lines: number }) => {
+              lines.push(context.lines);
+              return record;
+            },
+          }),
     }) as string[][];
   } catch (error) {
     const line = (error as { lines?: number }).lines;
@@ -153,10 +172,6 @@ function parseRaw(text: string, path: string, dialect: CsvDialect): RawTable {
       cause: error,
     });
   }
-  if (!dialect.header) return { header: null, rows, lines };
-  const header = rows.shift() ?? [];
-  lines.shift();
-  return { header, rows, lines };
 }
 
 /** Maps a header onto declared columns; when `required`, every declared column must appear. */
@@ -213,11 +228,11 @@ interface ConvertOptions {
 }
 
 function convert(raw: RawTable, path: string, columns: readonly ColumnDef[], options: ConvertOptions): CsvTable {
-  const problems: { code: string; text: string }[] = [];
+  const found: { code: string; row: number; text: (line: number) => string }[] = [];
   let problemCount = 0;
-  const report = (code: string, text: string): void => {
+  const report = (code: string, row: number, text: (line: number) => string): void => {
     problemCount++;
-    if (problems.length < MAX_LISTED_PROBLEMS) problems.push({ code, text });
+    if (found.length < MAX_LISTED_PROBLEMS) found.push({ code, row, text });
   };
   const names = columns.map((column) => column.name);
   const numeric = columns.map((column) => column.type === 'number');
@@ -225,9 +240,8 @@ function convert(raw: RawTable, path: string, columns: readonly ColumnDef[], opt
   const records: DataRecord[] = new Array(raw.rows.length);
   for (let r = 0; r < raw.rows.length; r++) {
     const row = raw.rows[r] as string[];
-    const line = raw.lines[r] as number;
     if (row.length !== names.length) {
-      report('CSV_FIELD_COUNT', `${path} line ${line}: expected ${names.length} fields, found ${row.length}`);
+      report('CSV_FIELD_COUNT', r, (line) => `${path} line ${line}: expected ${names.length} fields, found ${row.length}`);
       continue;
     }
     const record: DataRecord = {};
@@ -240,7 +254,7 @@ function convert(raw: RawTable, path: string, columns: readonly ColumnDef[], opt
       }
       if (numeric[c] === true) {
         const n = parseNumber(value);
-        if (n === null) report('CSV_INVALID_VALUE', `${path} line ${line}, column "${name}": "${value}" is not a number`);
+        if (n === null) report('CSV_INVALID_VALUE', r, (line) => `${path} line ${line}, column "${name}": "${value}" is not a number`);
         record[name] = n;
         continue;
       }
@@ -255,6 +269,7 @@ function convert(raw: RawTable, path: string, columns: readonly ColumnDef[], opt
     records[r] = record;
   }
   if (problemCount > 0) {
+    const problems = found.map((problem) => ({ code: problem.code, text: problem.text(raw.lineOf(problem.row)) }));
     const first = problems[0] as { code: string; text: string };
     const more = problemCount - 1;
     throw new UsageError(first.code, more === 0 ? first.text : `${first.text} (and ${more} more problem${more === 1 ? '' : 's'})`, {
