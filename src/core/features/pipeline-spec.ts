@@ -64,3 +64,30 @@ export interface FittedPipeline {
   /** Rows the pipeline was fitted on. */
   readonly fittedRows: number;
 }
+
+/** What `mlctl preprocess` prints: features in and out, and per column what fitting learned. */
+export interface PipelineSummary {
+  readonly fittedRows: number;
+  /** Input columns the pipeline reads. */
+  readonly featuresIn: number;
+  /** Columns of the feature matrix it produces. */
+  readonly featuresOut: number;
+  readonly columns: readonly PipelineColumnSummary[];
+}
+
+export interface PipelineColumnSummary {
+  readonly column: string;
+  readonly type: ColumnTransformSpec['type'];
+  readonly steps: readonly FeatureStepKind[];
+  /** Output features this column produces. */
+  readonly outputs: number;
+  /** Values missing in the training rows and filled by the impute step (0 without one). */
+  readonly imputed: number;
+  readonly impute?: { readonly strategy: ImputeStrategy; readonly value: string | number };
+  /** One-hot columns: the fitted categories, sorted, and what happens to an unseen one. */
+  readonly categories?: readonly string[];
+  readonly unseen?: UnseenCategoryPolicy;
+  /** Standardized columns: the fitted z-score parameters (after any earlier log1p). */
+  readonly mean?: number;
+  readonly std?: number;
+}

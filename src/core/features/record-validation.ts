@@ -1,0 +1,125 @@
+/**
+ * Input records from JSON, CSV or HTTP checked against what a fitted pipeline reads, before
+ * any of them is transformed, so a caller can report every bad field at once (exit 2).
+ */
+import type { DataRecord } from '../datasets/dataset-spec.js';
+import { compiledPipeline, previewList } from './compiled-pipeline.js';
+import type { CompiledColumn } from './compiled-pipeline.js';
+import type { FittedPipeline } from './pipeline-spec.js';
+
+/** One bad field: `record` is the 0-based index in the input, `field` the column name. */
+export interface RecordProblem {
+  record: number;
+  field: string;
+  message: string;
+}
+
+/** The `field` of a problem with the record as a whole (not an object). */
+export const WHOLE_RECORD = '(record)';
+
+function describe(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * Checks raw input records against the pipeline's input columns: every column the pipeline
+ * reads must be present (null or absent is fine where an impute step exists), numeric
+ * columns finite numbers (numeric strings like "39" are converted), categorical and boolean
+ * columns strings (trimmed; JSON true/false are accepted for yes/no columns). Unknown
+ * categories are problems only where the column's policy is 'error'. Returns ALL problems,
+ * plus the coerced records aligned with the input (only the pipeline's columns; extra
+ * fields such as `id` are left out) — meaningful when `problems` is empty.
+ */
+export function validateRecords(pipeline: FittedPipeline, records: readonly unknown[]): { records: DataRecord[]; problems: RecordProblem[] } {
+  const columns = compiledPipeline(pipeline).columns;
+  const problems: RecordProblem[] = [];
+  const coerced: DataRecord[] = [];
+  records.forEach((input, index) => {
+    const record: DataRecord = {};
+    coerced.push(record);
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      problems.push({ record: index, field: WHOLE_RECORD, message: `records[${index}]: expected a JSON object, got ${describe(input)}.` });
+      return;
+    }
+    const fields = input as Record<string, unknown>;
+    for (const column of columns) {
+      const name = column.column;
+      const result = coerceField(column, fields[name]);
+      if (typeof result === 'object' && result !== null) {
+        problems.push({ record: index, field: name, message: `records[${index}].${name}: ${result.problem}` });
+        record[name] = null;
+      } else {
+        record[name] = result;
+      }
+    }
+  });
+  return { records: coerced, problems };
+}
+
+function coerceField(column: CompiledColumn, value: unknown): string | number | null | { problem: string } {
+  if (value === undefined || value === null) {
+    if (column.impute !== undefined) return null;
+    return { problem: `${value === undefined ? 'is missing' : 'is null'}; it is required (the pipeline has no impute step for it).` };
+  }
+  if (column.kind === 'numeric') {
+    if (typeof value === 'number') return Number.isFinite(value) ? value : { problem: `expected a finite number, got ${describe(value)}.` };
+    if (typeof value === 'string' && value.trim() !== '') {
+      const parsed = Number(value);
+      if (Number.isFinite(parsed)) return parsed;
+    }
+    return { problem: `expected a number, got ${typeof value} ${describe(value)}.` };
+  }
+  if (column.kind === 'yes-no') {
+    if (typeof value === 'boolean') return value ? column.yesList[0]! : column.noList[0]!;
+    if (typeof value !== 'string') return { problem: `expected a string (${[...column.yesList, ...column.noList].join(' / ')}), got ${typeof value} ${describe(value)}.` };
+    const flag = value.trim().toLowerCase();
+    if (column.yes.has(flag) || column.no.has(flag)) return value.trim();
+    return { problem: `${describe(value)} is neither yes (${column.yesList.join(', ')}) nor no (${column.noList.join(', ')}).` };
+  }
+  if (typeof value !== 'string') return { problem: `expected a string, got ${typeof value} ${describe(value)}.` };
+  const category = value.trim();
+  if (column.unseen === 'error' && !column.index.has(category)) {
+    return { problem: `unknown category ${describe(category)}; known: ${previewList(column.categories)}.` };
+  }
+  return category;
+}
+
+/**
+ * JSON Schema (draft 2020-12) of one input record, for the bundle manifest and OpenAPI:
+ * a property per input column (number or string; null allowed where an impute step fills
+ * it), the known categories as `enum` for one-hot and yes/no columns (informational where
+ * the unseen policy accepts others; yes/no matching is case-insensitive), and `required`
+ * listing the columns without an impute step. Other properties (such as `id`) are allowed.
+ */
+export function pipelineInputSchema(pipeline: FittedPipeline): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  const fitted = new Map(pipeline.columns.map((column) => [column.column, column]));
+  for (const column of compiledPipeline(pipeline).columns) {
+    const nullable = column.impute !== undefined;
+    if (!nullable) required.push(column.column);
+    const baseType = column.kind === 'numeric' ? 'number' : 'string';
+    const property: Record<string, unknown> = { type: nullable ? [baseType, 'null'] : baseType };
+    const steps = fitted.get(column.column)?.steps.map((step) => step.kind) ?? [];
+    let description = `${fitted.get(column.column)?.type ?? baseType} feature; steps: ${steps.join(', ') || 'none'}`;
+    if (column.kind === 'one-hot') {
+      property.enum = nullable ? [...column.categories, null] : [...column.categories];
+      description += `; unseen categories: ${column.unseen}`;
+    } else if (column.kind === 'yes-no') {
+      const values = [...column.yesList, ...column.noList];
+      property.enum = nullable ? [...values, null] : values;
+      description += '; matched case-insensitively';
+    }
+    if (nullable) description += `; missing → ${JSON.stringify(column.impute)}`;
+    property.description = description;
+    properties[column.column] = property;
+  }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'mlctl input record',
+    type: 'object',
+    properties,
+    required,
+    additionalProperties: true,
+  };
+}
