@@ -25,9 +25,9 @@ export function defineMigration(name: string, module: MigrationModule): Migratio
 
 /**
  * SHA-256 of a migration's `up` and `down` source text, so an edit after it was applied
- * is detected. The text is normalised (whitespace, quotes, semicolons and trailing commas
- * removed) because the same source compiled by tsc (dist/) and by vitest's transformer
- * prints differently; any change to what the code does still changes the checksum.
+ * is detected. The text is normalised (comments, whitespace, quote style, semicolons,
+ * trailing commas and Vite's import rewriting removed) because the same source compiled
+ * by tsc (dist/) and by vitest's transformer prints differently; any change to what the code does still changes the checksum.
  */
 export function migrationChecksum(migration: MigrationModule): string {
   return sha256(`${normalizeSource(migration.up.toString())}\n${normalizeSource(migration.down.toString())}`);
@@ -39,7 +39,10 @@ function normalizeSource(source: string): string {
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/["'`]/g, "'")
     .replace(/,(\s*[)\]}])/g, '$1')
-    .replace(/[\s;]+/g, '');
+    .replace(/[\s;]+/g, '')
+    // Vite (vitest) rewrites imported bindings: `(0, __vite_ssr_import_0__.f)` and `__vite_ssr_import_0__.sql`.
+    .replace(/\(0,__vite_ssr_import_\d+__\.([\w$]+)\)/g, '$1')
+    .replace(/__vite_ssr_import_\d+__\./g, '');
 }
 
 /** Migration names: four digits, an underscore, then lower-case words joined by underscores. */
