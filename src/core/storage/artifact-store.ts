@@ -1,0 +1,52 @@
+/**
+ * One interface for every place artifacts live: a local folder (`local-artifact-store.ts`)
+ * or an S3 prefix (`s3-artifact-store.ts`). Keys are relative POSIX paths ("run-1/meta.json")
+ * under the store's root; sync, bundle upload and download work on any pair of stores.
+ */
+export interface ArtifactEntry {
+  /** Relative to the store's root, '/'-separated, never starting with '/'. */
+  readonly key: string;
+  readonly size: number;
+  /** Hex SHA-256 of the content when known without reading it (hash cache, object metadata); else null. */
+  readonly sha256: string | null;
+  /** ISO-8601 modification time. */
+  readonly modified: string;
+}
+
+/** An opened artifact: its bytes as a stream plus what is known about them up front. */
+export interface ArtifactBody {
+  readonly size: number;
+  /** The SHA-256 recorded with the artifact (S3 metadata `x-amz-meta-sha256`), if any. */
+  readonly sha256: string | null;
+  readonly chunks: AsyncIterable<Uint8Array>;
+}
+
+export interface PutArtifactOptions {
+  /** Exact byte count of `body`; a mismatch fails the put and leaves nothing behind. */
+  readonly size: number;
+  /** Expected SHA-256; a mismatch fails the put and leaves nothing behind. Stored with the artifact. */
+  readonly sha256: string;
+  readonly signal?: AbortSignal;
+  /** Called as bytes are written, with the count written so far for this artifact. */
+  readonly onBytes?: (bytes: number) => void;
+}
+
+export interface ArtifactStore {
+  /** Where the store points, for messages: a path or an s3:// URI. */
+  readonly location: string;
+  /** Every artifact under the root (recursively), sorted by key. An absent root lists nothing. */
+  list(signal?: AbortSignal): Promise<ArtifactEntry[]>;
+  /** One artifact with its SHA-256 (computed or read from metadata where the store can), or null. */
+  head(key: string, signal?: AbortSignal): Promise<ArtifactEntry | null>;
+  /** Opens an artifact for reading; NotFoundError when absent. */
+  get(key: string, signal?: AbortSignal): Promise<ArtifactBody>;
+  /**
+   * Writes an artifact atomically: readers see the old content or the new, never a part,
+   * and a failed or cancelled put leaves no partial artifact behind.
+   */
+  put(key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<ArtifactEntry>;
+  /** Deletes artifacts; absent keys are ignored. */
+  delete(keys: readonly string[], signal?: AbortSignal): Promise<void>;
+  /** Persists what the store learned (hash caches). Safe to call more than once. */
+  flush(): Promise<void>;
+}

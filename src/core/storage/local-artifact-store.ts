@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, type Dirent } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { GateError, NotFoundError, UsageError } from '../errors.js';
+import { syncDirectory, temporaryPathFor } from '../fs/atomic.js';
+import { sha256File } from '../fs/hash.js';
+import type { ArtifactBody, ArtifactEntry, ArtifactStore, PutArtifactOptions } from './artifact-store.js';
+import type { HashCache } from './hash-cache.js';
+
+export interface LocalArtifactStoreOptions {
+  /** The folder the keys are relative to; need not exist yet. */
+  readonly root: string;
+  /** Remembers hashes by size and mtime, so unchanged files are not read again. */
+  readonly hashCache?: HashCache;
+  /**
+   * Keys to leave out of listings, hence out of sync and of `--delete` (hidden index
+   * folders). Temporary files of atomic writes (`.<name>.<pid>.<hex>.tmp`) are always left out.
+   */
+  readonly exclude?: (key: string) => boolean;
+}
+
+const TEMPORARY_FILE = /^\..+\.tmp$/;
+
+/** Artifacts as plain files under a folder. Writes are atomic (temp file, fsync, rename). */
+export class LocalArtifactStore implements ArtifactStore {
+  readonly location: string;
+  private readonly root: string;
+  private readonly hashCache: HashCache | undefined;
+  private readonly exclude: (key: string) => boolean;
+
+  constructor(options: LocalArtifactStoreOptions) {
+    this.root = resolve(options.root);
+    this.location = this.root;
+    this.hashCache = options.hashCache;
+    this.exclude = options.exclude ?? (() => false);
+  }
+
+  async list(): Promise<ArtifactEntry[]> {
+    const entries: ArtifactEntry[] = [];
+    await this.walk(this.root, entries);
+    entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.hashCache?.retainOnly(new Set(entries.map((entry) => entry.key)));
+    return entries;
+  }
+
+  private async walk(dir: string, into: ArtifactEntry[]): Promise<void> {
+    let dirents: Dirent[];
+    try {
+      dirents = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error) && dir === this.root) return;
+      throw error;
+    }
+    await Promise.all(
+      dirents.map(async (dirent) => {
+        const path = join(dir, dirent.name);
+        const key = relative(this.root, path).split(sep).join('/');
+        if (this.exclude(key)) return;
+        if (dirent.isDirectory()) return this.walk(path, into);
+        if (!dirent.isFile() || TEMPORARY_FILE.test(dirent.name)) return;
+        const info = await stat(path);
+        const sha256 = this.hashCache?.lookup(key, fingerprint(info.size, info.mtimeMs)) ?? null;
+        into.push({ key, size: info.size, sha256, modified: info.mtime.toISOString() });
+      }),
+    );
+  }
+
+  async head(key: string): Promise<ArtifactEntry | null> {
+    const path = this.pathOf(key);
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+    if (!info.isFile()) return null;
+    const print = fingerprint(info.size, info.mtimeMs);
+    let sha256 = this.hashCache?.lookup(key, print);
+    if (sha256 === undefined) {
+      sha256 = await sha256File(path);
+      // Only trust the hash if the file did not change while it was read.
+      const after = await stat(path);
+      if (fingerprint(after.size, after.mtimeMs) === print) this.hashCache?.record(key, print, sha256);
+    }
+    return { key, size: info.size, sha256, modified: info.mtime.toISOString() };
+  }
+
+  async get(key: string, signal?: AbortSignal): Promise<ArtifactBody> {
+    const entry = await this.head(key);
+    if (entry === null) throw new NotFoundError('ARTIFACT_NOT_FOUND', `${this.pathOf(key)} does not exist`);
+    const stream = createReadStream(this.pathOf(key), { highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) });
+    return { size: entry.size, sha256: entry.sha256, chunks: stream as AsyncIterable<Uint8Array> };
+  }
+
+  async put(key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<ArtifactEntry> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = temporaryPathFor(path);
+    try {
+      const hash = createHash('sha256');
+      let written = 0;
+      const handle = await open(tmp, 'w');
+      try {
+        for await (const chunk of body) {
+          options.signal?.throwIfAborted();
+          hash.update(chunk);
+          await handle.write(chunk);
+          written += chunk.byteLength;
+          options.onBytes?.(written);
+        }
+        options.signal?.throwIfAborted();
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const actual = hash.digest('hex');
+      if (written !== options.size || actual !== options.sha256) {
+        throw new GateError(
+          'ARTIFACT_CHECKSUM_MISMATCH',
+          `${key}: received ${written} bytes with SHA-256 ${actual.slice(0, 12)}…, expected ${options.size} bytes with ${options.sha256.slice(0, 12)}…`,
+          { hint: 'the source changed or was corrupted in transit; nothing was written, run the command again' },
+        );
+      }
+      await rename(tmp, path);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+    await syncDirectory(dirname(path));
+    const info = await stat(path);
+    this.hashCache?.record(key, fingerprint(info.size, info.mtimeMs), options.sha256);
+    return { key, size: info.size, sha256: options.sha256, modified: info.mtime.toISOString() };
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      const path = this.pathOf(key);
+      await rm(path, { force: true });
+      this.hashCache?.forget(key);
+      await this.removeEmptyParents(dirname(path));
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.hashCache?.save();
+  }
+
+  /** Removes folders left empty by a delete, up to (not including) the root. */
+  private async removeEmptyParents(dir: string): Promise<void> {
+    let current = dir;
+    while (current.startsWith(this.root + sep)) {
+      try {
+        await rmdir(current);
+      } catch {
+        return;
+      }
+      current = dirname(current);
+    }
+  }
+
+  /** The file for a key; a key that would escape the root is refused. */
+  private pathOf(key: string): string {
+    const parts = key.split('/');
+    if (key === '' || key.startsWith('/') || parts.some((part) => part === '' || part === '.' || part === '..' || part.includes('\\'))) {
+      throw new UsageError('ARTIFACT_KEY_INVALID', `refusing artifact key "${key}": it is empty or leaves ${this.root}`);
+    }
+    return join(this.root, ...parts);
+  }
+}
+
+function fingerprint(size: number, mtimeMs: number): string {
+  return `${size}:${mtimeMs}`;
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

@@ -1,0 +1,145 @@
+import { ExternalError, MlctlError, NotFoundError } from '../errors.js';
+
+/** What an S3 call was doing, to name it in the message. */
+export interface S3ErrorContext {
+  /** A verb phrase: "list", "upload", "download", "delete", "create bucket". */
+  readonly operation: string;
+  readonly bucket?: string;
+  readonly key?: string;
+  /** The endpoint URL when a custom one is configured. */
+  readonly endpoint?: string;
+}
+
+/** The shape of SDK and Node network errors this module reads, nothing more. */
+interface ErrorLike {
+  name?: unknown;
+  code?: unknown;
+  Code?: unknown;
+  message?: unknown;
+  errors?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+}
+
+const CREDENTIAL_ERRORS = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'InvalidClientTokenId',
+]);
+const ACCESS_ERRORS = new Set(['AccessDenied', 'Forbidden', 'AllAccessDisabled', 'AccountProblem']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EPROTO',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Turns an AWS SDK or network error into a mlctl error with a stable code and a one-line
+ * message (the CLI prints it without a stack): a missing bucket names the bucket and how
+ * to create it, refused credentials say which variables to check, an unreachable endpoint
+ * names the endpoint. Errors that already are mlctl errors, and aborts, pass through.
+ */
+export function toS3Error(error: unknown, context: S3ErrorContext): unknown {
+  if (error instanceof MlctlError || isAbort(error)) return error;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
+  const name = firstString(e.Code, e.name) ?? 'Error';
+  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  const where = describeTarget(context);
+  const message = typeof e.message === 'string' && e.message !== '' && e.message !== 'UnknownError' ? e.message : name;
+
+  if (name === 'NoSuchBucket' || (context.key === undefined && context.bucket !== undefined && name === 'NotFound' && status === 404)) {
+    return new ExternalError('S3_BUCKET_NOT_FOUND', `bucket "${context.bucket ?? '?'}" does not exist${endpointSuffix(context)}`, {
+      hint: `create it with: mlctl storage mb ${context.bucket ?? '<bucket>'}`,
+      cause: error,
+    });
+  }
+  if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) {
+    return new NotFoundError('S3_OBJECT_NOT_FOUND', `${where} does not exist`, { cause: error });
+  }
+  if (CREDENTIAL_ERRORS.has(name)) {
+    return new ExternalError('S3_CREDENTIALS_REFUSED', `S3 refused the credentials (${name}) while trying to ${context.operation} ${where}`, {
+      hint: 'check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL, AWS_REGION)',
+      cause: error,
+    });
+  }
+  if (ACCESS_ERRORS.has(name) || status === 403) {
+    return new ExternalError('S3_ACCESS_DENIED', `S3 denied access (${name}) while trying to ${context.operation} ${where}`, {
+      hint: 'check that the credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY may use this bucket',
+      cause: error,
+    });
+  }
+  if (name === 'CredentialsProviderError') {
+    return new ExternalError('S3_CREDENTIALS_MISSING', `no AWS credentials found to ${context.operation} ${where}`, {
+      hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (LocalStack accepts "test" / "test")',
+      cause: error,
+    });
+  }
+  const network = networkCode(error);
+  if (network !== undefined || name === 'TimeoutError' || name === 'RequestTimeout') {
+    return new ExternalError(
+      'S3_ENDPOINT_UNREACHABLE',
+      `cannot reach S3${context.endpoint === undefined ? '' : ` at ${context.endpoint}`} to ${context.operation} ${where}: ${network ?? name}`,
+      { hint: context.endpoint === undefined ? 'check the network' : 'is the S3 server running? check AWS_ENDPOINT_URL', cause: error },
+    );
+  }
+  return new ExternalError('S3_REQUEST_FAILED', `S3 failed to ${context.operation} ${where}: ${oneLine(message)}${status === undefined ? '' : ` (HTTP ${status})`}`, {
+    cause: error,
+  });
+}
+
+/** Runs one S3 call and maps whatever it throws with `toS3Error`. */
+export async function withS3Errors<T>(context: S3ErrorContext, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toS3Error(error, context);
+  }
+}
+
+function describeTarget(context: S3ErrorContext): string {
+  if (context.bucket === undefined) return 'the S3 service';
+  return context.key === undefined ? `s3://${context.bucket}` : `s3://${context.bucket}/${context.key}`;
+}
+
+function endpointSuffix(context: S3ErrorContext): string {
+  return context.endpoint === undefined ? '' : ` at ${context.endpoint}`;
+}
+
+function firstString(...values: unknown[]): string | undefined {
+  for (const value of values) if (typeof value === 'string' && value !== '') return value;
+  return undefined;
+}
+
+/** The network error code, looking inside AggregateError (happy-eyeballs connects). */
+function networkCode(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const visit = (value: unknown): string | undefined => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
+    seen.add(value);
+    const e = value as ErrorLike & { cause?: unknown };
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code;
+    if (Array.isArray(e.errors)) for (const inner of e.errors) {
+      const found = visit(inner);
+      if (found !== undefined) return found;
+    }
+    return visit(e.cause);
+  };
+  return visit(error);
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
