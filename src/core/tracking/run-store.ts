@@ -70,6 +70,11 @@ export interface RunRecord {
   readonly metrics: Readonly<Record<string, number>>;
   readonly dir: string;
   readonly deleted: boolean;
+  /**
+   * Why `info.status` differs from what run.json records, e.g. a RUNNING run whose
+   * process is gone is reported FAILED ("process 4242 on host-a is no longer running").
+   */
+  readonly statusDetail?: string;
 }
 
 export interface RunStore {

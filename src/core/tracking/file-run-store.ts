@@ -1,0 +1,414 @@
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { NotFoundError, UsageError } from '../errors.js';
+import { writeJsonAtomic } from '../fs/atomic.js';
+import { withFileLock } from './file-lock.js';
+import { encodeMetricLine, readMetricLog } from './metric-log.js';
+import { validateExperimentName, validateKey, validateRunIdOrPrefix } from './names.js';
+import { createProcessProbe, type ProcessProbe } from './process-liveness.js';
+import { createRunId, createRunName, isRunId } from './run-id.js';
+import {
+  ARTIFACTS_DIR,
+  DELETED_FILE,
+  EXPERIMENT_FILE,
+  METRICS_DIR,
+  METRIC_SUFFIX,
+  PARAMS_FILE,
+  RUN_FILE,
+  TAGS_FILE,
+  listExperimentDirs,
+  parseTags,
+  readOptionalJson,
+  readRunDir,
+} from './run-files.js';
+import type {
+  ActiveRun,
+  CreateRunOptions,
+  MetricPoint,
+  ParamValue,
+  RunInfo,
+  RunRecord,
+  RunStatus,
+  RunStore,
+} from './run-store.js';
+
+export interface FileRunStoreOptions {
+  readonly root: string;
+  /** Milliseconds since the epoch; injectable for tests. */
+  readonly clock?: () => number;
+  readonly host?: string;
+  readonly pid?: number;
+  readonly user?: string;
+  /** Decides whether a RUNNING run's process is still alive. */
+  readonly probe?: ProcessProbe;
+}
+
+/** Where a run lives. */
+export interface RunLocation {
+  readonly id: string;
+  readonly experiment: string;
+  readonly dir: string;
+}
+
+/** The file store: the RunStore contract plus the operations behind `mlctl runs`. */
+export interface FileRunStore extends RunStore {
+  readonly user: string;
+  readonly clock: () => number;
+  readonly probe: ProcessProbe;
+  /** Finds a run by id or unambiguous id prefix. NotFoundError / UsageError otherwise. */
+  locateRun(idOrPrefix: string): Promise<RunLocation>;
+  /** Sets (and with `remove`, deletes) tags on any run, finished or not. Returns the new tags. */
+  setTags(idOrPrefix: string, tags: Readonly<Record<string, string>>, remove?: readonly string[]): Promise<Record<string, string>>;
+  /** Soft delete: the run stays on disk, hidden from lists, until `gc`. */
+  deleteRun(idOrPrefix: string): Promise<RunLocation>;
+  restoreRun(idOrPrefix: string): Promise<RunLocation>;
+  /** The status to show for a run: RUNNING runs whose process died on this host are FAILED. */
+  effectiveStatus(info: RunInfo): { status: RunStatus; detail?: string };
+  listExperiments(): Promise<string[]>;
+}
+
+/** Creates the file-backed tracking store rooted at `root` (created on first write). */
+export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
+  const clock = options.clock ?? Date.now;
+  const host = options.host ?? hostname();
+  const pid = options.pid ?? process.pid;
+  const user = options.user ?? safeUserName();
+  const probe = options.probe ?? createProcessProbe(hostname());
+  const root = options.root;
+
+  async function ensureExperiment(experiment: string): Promise<string> {
+    const dir = join(root, validateExperimentName(experiment));
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, EXPERIMENT_FILE);
+    if ((await readOptionalJson(file)) === undefined) {
+      await writeJsonAtomic(file, { name: experiment, createdTime: new Date(clock()).toISOString() });
+    }
+    return dir;
+  }
+
+  async function locateRun(idOrPrefix: string): Promise<RunLocation> {
+    validateRunIdOrPrefix(idOrPrefix);
+    const experiments = await listExperimentDirs(root);
+    if (isRunId(idOrPrefix)) {
+      for (const experiment of experiments) {
+        const dir = join(root, experiment, idOrPrefix);
+        if (await exists(join(dir, RUN_FILE))) return { id: idOrPrefix, experiment, dir };
+      }
+    } else {
+      const matches: RunLocation[] = [];
+      for (const experiment of experiments) {
+        const entries = await readdir(join(root, experiment)).catch(() => [] as string[]);
+        for (const entry of entries) {
+          if (entry.startsWith(idOrPrefix) && isRunId(entry)) matches.push({ id: entry, experiment, dir: join(root, experiment, entry) });
+        }
+      }
+      if (matches.length === 1) return matches[0]!;
+      if (matches.length > 1) {
+        throw new UsageError('AMBIGUOUS_RUN_ID', `run id prefix "${idOrPrefix}" matches ${matches.length} runs`, {
+          problems: matches.slice(0, 10).map((m) => `${m.id} (${m.experiment})`),
+          hint: 'give more characters of the id',
+        });
+      }
+    }
+    throw new NotFoundError('RUN_NOT_FOUND', `no run with id "${idOrPrefix}" in ${root}`, {
+      hint: 'list runs with `mlctl runs list` (add --deleted for deleted ones); MLCTL_RUNS_DIR selects the store',
+    });
+  }
+
+  function effectiveStatus(info: RunInfo): { status: RunStatus; detail?: string } {
+    if (info.status !== 'RUNNING' || info.host !== probe.host) return { status: info.status };
+    if (probe.isAlive(info.pid, Date.parse(info.startTime))) return { status: 'RUNNING' };
+    return { status: 'FAILED', detail: `process ${info.pid} on ${info.host} is no longer running; the run never ended` };
+  }
+
+  const store: FileRunStore = {
+    root,
+    user,
+    clock,
+    probe,
+    locateRun,
+    effectiveStatus,
+
+    async createRun(create: CreateRunOptions): Promise<ActiveRun> {
+      const experimentDir = await ensureExperiment(create.experiment);
+      const tags = { ...(create.tags ?? {}) };
+      for (const key of Object.keys(tags)) validateKey('tag', key);
+      let id = '';
+      let dir = '';
+      // An exclusive mkdir makes the id ours even if another process drew the same one.
+      for (let attempt = 0; ; attempt += 1) {
+        id = createRunId(clock());
+        dir = join(experimentDir, id);
+        try {
+          await mkdir(dir);
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 20) throw error;
+        }
+      }
+      await mkdir(join(dir, METRICS_DIR));
+      await mkdir(join(dir, ARTIFACTS_DIR));
+      const info: RunInfo = {
+        id,
+        name: create.name ?? createRunName(),
+        experiment: create.experiment,
+        status: 'RUNNING',
+        startTime: new Date(clock()).toISOString(),
+        endTime: null,
+        pid,
+        host,
+        user,
+        gitCommit: create.gitCommit ?? null,
+        commandLine: create.commandLine,
+        task: create.task ?? null,
+        datasetSha256: null,
+        backend: null,
+        note: create.note ?? null,
+      };
+      if (Object.keys(tags).length > 0) await writeJsonAtomic(join(dir, TAGS_FILE), sortRecord(tags));
+      // run.json last: a folder without it is a run still being created (or a crash in between).
+      await writeJsonAtomic(join(dir, RUN_FILE), info);
+      return new FileActiveRun(dir, info, clock, (t, r) => store.setTags(id, t, r));
+    },
+
+    async getRun(id: string): Promise<RunRecord> {
+      const location = await locateRun(id);
+      const snapshot = await readRunDir(location.dir);
+      const { status, detail } = effectiveStatus(snapshot.info);
+      return {
+        info: status === snapshot.info.status ? snapshot.info : { ...snapshot.info, status },
+        params: snapshot.params,
+        tags: snapshot.tags,
+        metrics: snapshot.metrics,
+        dir: location.dir,
+        deleted: snapshot.deleted,
+        ...(detail === undefined ? {} : { statusDetail: detail }),
+      };
+    },
+
+    async getMetricHistory(id: string, key: string): Promise<readonly MetricPoint[]> {
+      validateKey('metric', key);
+      const location = await locateRun(id);
+      try {
+        return (await readMetricLog(join(location.dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`))).points;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        throw new NotFoundError('METRIC_NOT_FOUND', `run ${location.id} has no metric "${key}"`, {
+          hint: `see the run's metrics with \`mlctl runs show ${location.id}\``,
+        });
+      }
+    },
+
+    async setTags(idOrPrefix, tags, remove = []) {
+      for (const key of [...Object.keys(tags), ...remove]) validateKey('tag', key);
+      const location = await locateRun(idOrPrefix);
+      const file = join(location.dir, TAGS_FILE);
+      return withFileLock(join(location.dir, '.tags.lock'), async () => {
+        const current = parseTags(await readOptionalJson(file), file);
+        for (const key of remove) delete current[key];
+        Object.assign(current, tags);
+        const next = sortRecord(current);
+        await writeJsonAtomic(file, next);
+        return next;
+      });
+    },
+
+    async deleteRun(idOrPrefix) {
+      const location = await locateRun(idOrPrefix);
+      await writeJsonAtomic(join(location.dir, DELETED_FILE), { deletedTime: new Date(clock()).toISOString(), user });
+      return location;
+    },
+
+    async restoreRun(idOrPrefix) {
+      const location = await locateRun(idOrPrefix);
+      await rm(join(location.dir, DELETED_FILE), { force: true });
+      return location;
+    },
+
+    listExperiments: () => listExperimentDirs(root),
+  };
+  return store;
+}
+
+/** How long metric points may wait in memory before reaching the file (ms). */
+const METRIC_FLUSH_INTERVAL_MS = 50;
+const METRIC_FLUSH_BYTES = 256 * 1024;
+
+/**
+ * A run being written by this process. Metric points are buffered per metric file and
+ * appended in batches: a call that comes more than METRIC_FLUSH_INTERVAL_MS after the last
+ * write flushes at once (so a trainer logging once per epoch writes every epoch), bursts are
+ * coalesced, and a timer flushes what is left. Each batch is one O_APPEND write of whole
+ * lines, so a kill leaves at most a torn last line, which readers skip.
+ */
+class FileActiveRun implements ActiveRun {
+  readonly id: string;
+  readonly dir: string;
+  readonly artifactsDir: string;
+  private info: RunInfo;
+  private params: Record<string, ParamValue> = {};
+  private readonly pending = new Map<string, string>();
+  private pendingBytes = 0;
+  private readonly handles = new Map<string, FileHandle>();
+  private readonly knownKeys = new Set<string>();
+  private lastFlush = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private ended = false;
+
+  constructor(
+    dir: string,
+    info: RunInfo,
+    private readonly clock: () => number,
+    private readonly writeTags: (tags: Readonly<Record<string, string>>, remove?: readonly string[]) => Promise<unknown>,
+  ) {
+    this.id = info.id;
+    this.dir = dir;
+    this.artifactsDir = join(dir, ARTIFACTS_DIR);
+    this.info = info;
+  }
+
+  async logParams(params: Readonly<Record<string, ParamValue>>): Promise<void> {
+    this.assertOpen();
+    const next = { ...this.params };
+    let changed = false;
+    for (const [key, value] of Object.entries(params)) {
+      validateKey('param', key);
+      if (!(value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) {
+        throw new UsageError('INVALID_PARAM_VALUE', `param "${key}" must be a string, a finite number, a boolean or null`);
+      }
+      if (key in next) {
+        if (next[key] !== value) {
+          throw new UsageError('PARAM_IMMUTABLE', `param "${key}" was already logged as ${JSON.stringify(next[key])}; params cannot change (got ${JSON.stringify(value)})`, {
+            hint: 'log the new value under another key, or start a new run',
+          });
+        }
+        continue;
+      }
+      next[key] = value;
+      changed = true;
+    }
+    if (!changed) return;
+    this.params = next;
+    await writeJsonAtomic(join(this.dir, PARAMS_FILE), sortRecord(next));
+  }
+
+  async logMetrics(metrics: Readonly<Record<string, number>>, step: number): Promise<void> {
+    this.assertOpen();
+    if (!Number.isInteger(step) || step < 0) throw new UsageError('INVALID_METRIC_STEP', `metric step must be a whole number ≥ 0, got ${step}`);
+    const timestamp = this.clock();
+    for (const [key, value] of Object.entries(metrics)) {
+      if (!this.knownKeys.has(key)) {
+        validateKey('metric', key);
+        this.knownKeys.add(key);
+      }
+      if (typeof value !== 'number') throw new UsageError('INVALID_METRIC_VALUE', `metric "${key}" must be a number`);
+      const line = encodeMetricLine(step, value, timestamp);
+      this.pending.set(key, (this.pending.get(key) ?? '') + line);
+      this.pendingBytes += line.length;
+    }
+    const now = performance.now();
+    if (now - this.lastFlush >= METRIC_FLUSH_INTERVAL_MS || this.pendingBytes >= METRIC_FLUSH_BYTES) {
+      await this.flush();
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush().catch(() => {
+          // Retried by the next flush or by end(); the points stay pending.
+        });
+      }, METRIC_FLUSH_INTERVAL_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes every pending point. Flushes are serialised so lines never interleave. */
+  flush(): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      this.lastFlush = performance.now();
+      if (this.pending.size === 0) return;
+      const batch = [...this.pending];
+      this.pending.clear();
+      this.pendingBytes = 0;
+      await Promise.all(
+        batch.map(async ([key, text]) => {
+          try {
+            await (await this.handleFor(key)).appendFile(text);
+          } catch (error) {
+            // Put the lines back in order so that a later flush can retry them.
+            this.pending.set(key, text + (this.pending.get(key) ?? ''));
+            this.pendingBytes += text.length;
+            throw error;
+          }
+        }),
+      );
+    };
+    this.flushing = this.flushing.then(run, run);
+    return this.flushing;
+  }
+
+  private async handleFor(key: string): Promise<FileHandle> {
+    let handle = this.handles.get(key);
+    if (handle === undefined) {
+      handle = await open(join(this.dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`), 'a');
+      this.handles.set(key, handle);
+    }
+    return handle;
+  }
+
+  setTags(tags: Readonly<Record<string, string>>): Promise<void> {
+    return this.writeTags(tags).then(() => undefined);
+  }
+
+  async updateInfo(patch: Partial<Pick<RunInfo, 'datasetSha256' | 'backend' | 'note' | 'task'>>): Promise<void> {
+    const next: RunInfo = { ...this.info };
+    const allowed = ['datasetSha256', 'backend', 'note', 'task'] as const;
+    for (const key of allowed) if (patch[key] !== undefined) (next as { -readonly [K in keyof RunInfo]: RunInfo[K] })[key] = patch[key];
+    this.info = next;
+    await writeJsonAtomic(join(this.dir, RUN_FILE), next);
+  }
+
+  async end(status: Exclude<RunStatus, 'RUNNING'>): Promise<void> {
+    if (this.ended) return;
+    if (!['FINISHED', 'FAILED', 'KILLED'].includes(status)) throw new UsageError('INVALID_RUN_STATUS', `a run ends FINISHED, FAILED or KILLED, not ${String(status)}`);
+    this.ended = true;
+    try {
+      await this.flush();
+    } finally {
+      await Promise.all([...this.handles.values()].map((h) => h.close().catch(() => undefined)));
+      this.handles.clear();
+      this.info = { ...this.info, status, endTime: new Date(this.clock()).toISOString() };
+      await writeJsonAtomic(join(this.dir, RUN_FILE), this.info);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.ended) throw new UsageError('RUN_ENDED', `run ${this.id} has ended; nothing more can be logged to it`);
+  }
+}
+
+function sortRecord<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+

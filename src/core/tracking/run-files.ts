@@ -1,0 +1,164 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readLastMetricPoint } from './metric-log.js';
+import { isExperimentName } from './names.js';
+import type { ParamValue, RunInfo, RunStatus } from './run-store.js';
+
+/**
+ * The on-disk layout of the store, in one place:
+ *
+ *   <root>/<experiment>/experiment.json
+ *   <root>/<experiment>/<run-id>/run.json        RunInfo
+ *   <root>/<experiment>/<run-id>/params.json     absent = no params
+ *   <root>/<experiment>/<run-id>/tags.json       absent = no tags
+ *   <root>/<experiment>/<run-id>/metrics/<key>.jsonl
+ *   <root>/<experiment>/<run-id>/artifacts/      the bundle is artifacts/model/
+ *   <root>/<experiment>/<run-id>/deleted.json    present = soft-deleted
+ *   <root>/models/<name>/…                        the model registry
+ *   <root>/.index/                                derived, rebuildable, git-ignored
+ */
+export const RUN_FILE = 'run.json';
+export const PARAMS_FILE = 'params.json';
+export const TAGS_FILE = 'tags.json';
+export const DELETED_FILE = 'deleted.json';
+export const METRICS_DIR = 'metrics';
+export const ARTIFACTS_DIR = 'artifacts';
+export const EXPERIMENT_FILE = 'experiment.json';
+export const METRIC_SUFFIX = '.jsonl';
+
+export const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'FINISHED', 'FAILED', 'KILLED'];
+
+/** A file of the store that cannot be read as what it should be. */
+export class DamagedFileError extends Error {
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(`${path}: ${problem}`);
+    this.name = 'DamagedFileError';
+    this.path = path;
+  }
+}
+
+export async function readJsonFile(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new DamagedFileError(path, `not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Reads a JSON object file; a missing file is `undefined`. */
+export async function readOptionalJson(path: string): Promise<unknown> {
+  try {
+    return await readJsonFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+/** Validates run.json; throws DamagedFileError naming what is wrong. */
+export function parseRunInfo(value: unknown, path: string): RunInfo {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DamagedFileError(path, 'not a JSON object');
+  const v = value as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof v.id !== 'string') problems.push('"id" is missing');
+  if (typeof v.experiment !== 'string') problems.push('"experiment" is missing');
+  if (typeof v.status !== 'string' || !RUN_STATUSES.includes(v.status as RunStatus)) problems.push('"status" is not one of RUNNING, FINISHED, FAILED, KILLED');
+  if (typeof v.startTime !== 'string' || Number.isNaN(Date.parse(v.startTime))) problems.push('"startTime" is not an ISO time');
+  if (problems.length > 0) throw new DamagedFileError(path, problems.join('; '));
+  return {
+    id: v.id as string,
+    name: typeof v.name === 'string' ? v.name : '',
+    experiment: v.experiment as string,
+    status: v.status as RunStatus,
+    startTime: v.startTime as string,
+    endTime: stringOrNull(v.endTime),
+    pid: typeof v.pid === 'number' ? v.pid : 0,
+    host: typeof v.host === 'string' ? v.host : '',
+    user: typeof v.user === 'string' ? v.user : '',
+    gitCommit: stringOrNull(v.gitCommit),
+    commandLine: typeof v.commandLine === 'string' ? v.commandLine : '',
+    task: stringOrNull(v.task),
+    datasetSha256: stringOrNull(v.datasetSha256),
+    backend: stringOrNull(v.backend),
+    note: stringOrNull(v.note),
+  };
+}
+
+export function parseParams(value: unknown, path: string): Record<string, ParamValue> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DamagedFileError(path, 'not a JSON object');
+  const out: Record<string, ParamValue> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
+    else out[key] = JSON.stringify(v);
+  }
+  return out;
+}
+
+export function parseTags(value: unknown, path: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DamagedFileError(path, 'not a JSON object');
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+/** Experiment folders under the root (names that are valid experiment names). */
+export async function listExperimentDirs(root: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries.filter((e) => e.isDirectory() && isExperimentName(e.name)).map((e) => e.name).sort();
+}
+
+/** Everything the store knows about one run, read from its folder. */
+export interface RunSnapshot {
+  readonly info: RunInfo;
+  readonly params: Record<string, ParamValue>;
+  readonly tags: Record<string, string>;
+  readonly metrics: Record<string, number>;
+  readonly deleted: boolean;
+  readonly dir: string;
+}
+
+export async function readRunDir(dir: string): Promise<RunSnapshot> {
+  const [infoJson, paramsJson, tagsJson, deleted, metricFiles] = await Promise.all([
+    readJsonFile(join(dir, RUN_FILE)),
+    readOptionalJson(join(dir, PARAMS_FILE)),
+    readOptionalJson(join(dir, TAGS_FILE)),
+    stat(join(dir, DELETED_FILE)).then(() => true, () => false),
+    readdir(join(dir, METRICS_DIR)).catch(() => [] as string[]),
+  ]);
+  const metrics: Record<string, number> = {};
+  await Promise.all(
+    metricFiles
+      .filter((f) => f.endsWith(METRIC_SUFFIX) && !f.startsWith('.'))
+      .sort()
+      .map(async (file) => {
+        const last = await readLastMetricPoint(join(dir, METRICS_DIR, file));
+        if (last !== undefined) metrics[file.slice(0, -METRIC_SUFFIX.length)] = last.value;
+      }),
+  );
+  return {
+    info: parseRunInfo(infoJson, join(dir, RUN_FILE)),
+    params: parseParams(paramsJson, join(dir, PARAMS_FILE)),
+    tags: parseTags(tagsJson, join(dir, TAGS_FILE)),
+    metrics: sortKeys(metrics),
+    deleted,
+    dir,
+  };
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
