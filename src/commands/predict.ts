@@ -1,7 +1,94 @@
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
+import { parseIntFlag, withExamples } from '../ui/context.js';
+import { formatNumber, renderTable } from '../ui/table.js';
+
+export interface PredictCommandOptions {
+  readonly model: string;
+  readonly input?: string;
+  readonly user?: number;
+  readonly backend?: string;
+}
+
+async function readStdin(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 export function registerPredictCommands(program: Command, context: CliContext): void {
-  void program;
-  void context;
+  const command = program
+    .command('predict')
+    .description('predict with a model bundle, from a file, stdin (JSON object, array or JSON lines) or a stored user')
+    .requiredOption('-m, --model <ref>', 'run id, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix')
+    .option('-i, --input <file>', 'records to score: .csv, .json or .jsonl (default: stdin)')
+    .option('--user <id>', 'predict for a user stored in the database (mlctl db users)', parseIntFlag('--user'))
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['node', 'wasm', 'cpu']));
+  withExamples(
+    command,
+    `echo '{"age": 39, "workclass": "State-gov", "fnlwgt": 77516, "education": "Bachelors", "education_num": 13, "marital_status": "Never-married", "occupation": "Adm-clerical", "relationship": "Not-in-family", "race": "White", "sex": "Male", "capital_gain": 2174, "capital_loss": 0, "hours_per_week": 40, "native_country": "United-States"}' | mlctl predict --model <run-id> --json | jq .`,
+    'mlctl predict --model income@production --input people.csv',
+    'mlctl predict --model runs:/<run-id> --user 42 --json',
+  );
+  command.action(async (flags: Record<string, unknown>, cmd: Command) => {
+    const options: PredictCommandOptions = {
+      model: flags.model as string,
+      ...(typeof flags.input === 'string' ? { input: flags.input } : {}),
+      ...(typeof flags.user === 'number' ? { user: flags.user } : {}),
+      ...(typeof flags.backend === 'string' ? { backend: flags.backend } : context.config.tfBackend === undefined ? {} : { backend: context.config.tfBackend }),
+    };
+    const output = context.output(cmd);
+    const { UsageError } = await import('../core/errors.js');
+    if (options.input !== undefined && options.user !== undefined) throw new UsageError('PREDICT_TWO_INPUTS', 'give either --input or --user, not both');
+    const [{ resolveModel, createUnseenReporter }, { loadPredictor }, inputs] = await Promise.all([
+      import('./shared/model-resolution.js'),
+      import('../core/predict/predictor.js'),
+      import('../core/predict/input-records.js'),
+    ]);
+    let records: Record<string, unknown>[];
+    if (options.user !== undefined) {
+      records = [await loadUserRecord(options.user, context)];
+    } else if (options.input !== undefined) {
+      records = await inputs.readRecordsFile(options.input);
+    } else {
+      if (process.stdin.isTTY === true) {
+        throw new UsageError('PREDICT_NO_INPUT', 'no input: pipe JSON records into mlctl predict, or pass --input <file> or --user <id>');
+      }
+      records = inputs.requireObjects(inputs.parseJsonRecords(await readStdin(process.stdin), 'stdin'), 'stdin');
+    }
+    const resolved = await resolveModel(options.model, context);
+    const predictor = await loadPredictor(resolved.bundleDir, options.backend === undefined ? {} : { backend: options.backend });
+    const unseen = createUnseenReporter((m) => output.warn(m));
+    const predictions = await predictor.predict(records, { onUnseen: unseen.onUnseen });
+    unseen.flush((column) => {
+      const col = predictor.pipeline.columns.find((c) => c.column === column);
+      const step = col?.steps.find((s) => s.kind === 'one-hot');
+      return step?.kind === 'one-hot' ? step.unseen : undefined;
+    });
+    predictor.dispose();
+    if (output.json) {
+      for (const p of predictions) output.jsonLine(p);
+      return;
+    }
+    const classification = predictor.manifest.output.kind === 'binary-probability';
+    const hasId = predictions.some((p) => p.id !== undefined);
+    const head = [...(hasId ? ['id'] : ['#']), ...(classification ? ['label', 'probability'] : ['prediction'])];
+    const rows = predictions.map((p, i) => [
+      hasId ? (p.id ?? '') : i + 1,
+      ...(classification ? [p.label, formatNumber(p.probability, 4)] : [formatNumber(p.prediction, 2)]),
+    ]);
+    output.print(await renderTable({ head, rows, alignRight: classification ? [2] : [1], color: output.color }));
+  });
+}
+
+/** A stored user's census attributes, as a prediction record (`id` = the user id). */
+async function loadUserRecord(id: number, context: CliContext): Promise<Record<string, unknown>> {
+  const [{ openDatabase }, { getUser }] = await Promise.all([import('../core/db/create-database.js'), import('../core/db/users-repository.js')]);
+  const db = await openDatabase(context.config.databaseUrl, context.config.cwd);
+  try {
+    return { ...(await getUser(db, id)), id };
+  } finally {
+    await db.destroy();
+  }
 }

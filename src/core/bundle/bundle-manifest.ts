@@ -1,0 +1,46 @@
+import type { ProblemType, TaskSpec } from '../tasks/task-spec.js';
+
+export const BUNDLE_KIND = 'mlctl.bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const PIPELINE_FILE = 'preprocessing.json';
+export const MODEL_DIR = 'model';
+
+/** What a prediction means, so any consumer can turn model output into an answer. */
+export type OutputDescription =
+  | {
+      readonly kind: 'binary-probability';
+      readonly target: string;
+      readonly positiveLabel: string;
+      readonly negativeLabel: string;
+      /** probability >= threshold → positiveLabel */
+      readonly threshold: number;
+    }
+  | { readonly kind: 'regression'; readonly target: string; readonly transform: 'log1p' | null };
+
+/**
+ * manifest.json: the one portable description of a model bundle. `files` lists the SHA-256
+ * of every other file in the bundle; loading verifies them and refuses a tampered bundle.
+ */
+export interface BundleManifest {
+  readonly kind: typeof BUNDLE_KIND;
+  readonly formatVersion: typeof BUNDLE_FORMAT_VERSION;
+  readonly task: TaskSpec;
+  readonly problemType: ProblemType;
+  readonly modelFamily: string;
+  readonly backend: string;
+  readonly createdAt: string;
+  readonly mlctlVersion: string;
+  readonly runId: string | null;
+  /** JSON Schema of one input record. */
+  readonly inputSchema: Record<string, unknown>;
+  readonly output: OutputDescription;
+  readonly featureNames: readonly string[];
+  /** Headline metrics on the test split. */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** Family-specific description (architecture, coefficients). */
+  readonly model: Record<string, unknown>;
+  readonly dataset: { readonly name: string; readonly files: Readonly<Record<string, string>> };
+  /** Relative path → SHA-256 of every file but manifest.json. */
+  readonly files: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,105 @@
+import type { ColumnTransformSpec } from '../features/pipeline-spec.js';
+import type { TaskSpec } from './task-spec.js';
+
+const numeric = (column: string, ...extra: ColumnTransformSpec['steps']): ColumnTransformSpec => ({
+  column,
+  type: 'numeric',
+  steps: [{ kind: 'impute', strategy: 'median' }, ...extra],
+});
+
+const categorical = (column: string): ColumnTransformSpec => ({
+  column,
+  type: 'categorical',
+  steps: [
+    { kind: 'impute', strategy: 'most-frequent' },
+    { kind: 'one-hot', unseen: 'ignore' },
+  ],
+});
+
+const yesNo = (column: string): ColumnTransformSpec => ({ column, type: 'boolean', steps: [{ kind: 'yes-no' }] });
+
+/**
+ * Income: the seed's Keras classifier on UCI Adult. Skewed money columns get log1p before
+ * standardizing; categories missing as "?" are imputed with the most frequent value, and a
+ * category never seen in training encodes as all zeros.
+ */
+export const INCOME_TASK: TaskSpec = {
+  name: 'income',
+  description: 'Predict whether a person earns more than $50K a year (UCI Adult census).',
+  dataset: 'income',
+  problemType: 'binary-classification',
+  target: { column: 'income', positiveLabel: '>50K', negativeLabel: '<=50K' },
+  features: {
+    columns: [
+      numeric('age', { kind: 'standardize' }),
+      categorical('workclass'),
+      numeric('fnlwgt', { kind: 'log1p' }, { kind: 'standardize' }),
+      categorical('education'),
+      numeric('education_num', { kind: 'standardize' }),
+      categorical('marital_status'),
+      categorical('occupation'),
+      categorical('relationship'),
+      categorical('race'),
+      categorical('sex'),
+      numeric('capital_gain', { kind: 'log1p' }, { kind: 'standardize' }),
+      numeric('capital_loss', { kind: 'log1p' }, { kind: 'standardize' }),
+      numeric('hours_per_week', { kind: 'standardize' }),
+      categorical('native_country'),
+    ],
+  },
+  model: {
+    family: 'mlp',
+    params: {
+      hiddenLayers: [64, 32],
+      activation: 'relu',
+      dropout: 0,
+      optimizer: 'adam',
+      learningRate: 0.002,
+      batchSize: 256,
+      epochs: 30,
+      patience: 3,
+      classWeight: 'none',
+      l2: 0,
+    },
+  },
+  split: { validation: 0.1, test: 0.2, stratify: true, seed: 42 },
+  metrics: ['accuracy', 'auc', 'precision', 'recall', 'f1', 'log_loss'],
+  gates: [
+    { metric: 'accuracy', min: 0.85 },
+    { metric: 'auc', min: 0.905 },
+  ],
+};
+
+/**
+ * Housing: the seed's LocalStack regression, on every feature instead of the six yes/no
+ * columns. Numbers stay in their own units so the coefficients read as price per unit.
+ */
+export const HOUSING_TASK: TaskSpec = {
+  name: 'housing',
+  description: 'Predict a house price from its area, rooms and amenities (linear regression).',
+  dataset: 'housing',
+  problemType: 'regression',
+  target: { column: 'price' },
+  features: {
+    columns: [
+      numeric('area'),
+      numeric('bedrooms'),
+      numeric('bathrooms'),
+      numeric('stories'),
+      yesNo('mainroad'),
+      yesNo('guestroom'),
+      yesNo('basement'),
+      yesNo('hotwaterheating'),
+      yesNo('airconditioning'),
+      numeric('parking'),
+      yesNo('prefarea'),
+      categorical('furnishingstatus'),
+    ],
+  },
+  model: { family: 'linear', params: { intercept: true } },
+  split: { validation: 0, test: 0.2, stratify: false, seed: 42 },
+  metrics: ['r2', 'rmse', 'mae'],
+  gates: [{ metric: 'r2', min: 0.65 }],
+};
+
+export const BUILTIN_TASKS: readonly TaskSpec[] = [INCOME_TASK, HOUSING_TASK];

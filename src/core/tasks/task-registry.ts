@@ -1,0 +1,129 @@
+import { readFile } from 'node:fs/promises';
+import { NotFoundError, UsageError } from '../errors.js';
+import { BUILTIN_TASKS } from './builtin-tasks.js';
+import type { LinearParams, MlpParams, TaskSpec } from './task-spec.js';
+
+export function listTasks(): readonly TaskSpec[] {
+  return BUILTIN_TASKS;
+}
+
+export function getTask(name: string): TaskSpec {
+  const task = BUILTIN_TASKS.find((t) => t.name === name);
+  if (task === undefined) {
+    throw new NotFoundError('TASK_NOT_FOUND', `no built-in task named "${name}"`, {
+      hint: `built-in tasks: ${BUILTIN_TASKS.map((t) => t.name).join(', ')}; or describe your own with --config task.json`,
+    });
+  }
+  return task;
+}
+
+const PROBLEM_TYPES = ['binary-classification', 'regression'];
+const STEP_KINDS = ['impute', 'standardize', 'log1p', 'yes-no', 'one-hot'];
+
+/**
+ * Reads a user's task file (the TaskSpec shape as JSON). Fields left out are taken from
+ * `base` when given (`"extends": "income"` in the file), so a small file can tweak a
+ * built-in task. Every problem is reported at once, each naming its JSON path.
+ */
+export async function loadTaskFile(path: string): Promise<TaskSpec> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('TASK_FILE_NOT_FOUND', `task file ${path} does not exist`);
+    throw new UsageError('TASK_FILE_INVALID_JSON', `task file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UsageError('TASK_FILE_INVALID', `task file ${path} must hold a JSON object`);
+  }
+  const input = raw as Record<string, unknown>;
+  const base = typeof input.extends === 'string' ? getTask(input.extends) : undefined;
+  const merged = { ...(base ?? {}), ...input } as Record<string, unknown>;
+  delete merged.extends;
+  if (base !== undefined && typeof input.model === 'object' && input.model !== null) {
+    const model = input.model as { family?: string; params?: object };
+    if (model.family === undefined || model.family === base.model.family) {
+      merged.model = { family: base.model.family, params: { ...base.model.params, ...(model.params ?? {}) } };
+    }
+  }
+  const problems = validateTaskSpec(merged);
+  if (problems.length > 0) {
+    throw new UsageError('TASK_FILE_INVALID', `task file ${path} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
+      problems,
+      hint: 'see the built-in tasks with `mlctl train income --print-task` for a complete example',
+    });
+  }
+  return merged as unknown as TaskSpec;
+}
+
+/** Structural checks of a task; returns every problem found, each with its JSON path. */
+export function validateTaskSpec(task: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const need = (field: string, ok: boolean, what: string): void => {
+    if (!ok) problems.push(`${field}: ${what}`);
+  };
+  need('name', typeof task.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(task.name), 'a name of letters, digits, ".", "_" or "-"');
+  need('dataset', typeof task.dataset === 'string' && task.dataset !== '', 'a built-in dataset name or the path/URL of a CSV file');
+  need('problemType', PROBLEM_TYPES.includes(task.problemType as string), `one of ${PROBLEM_TYPES.join(', ')}`);
+  const target = task.target as Record<string, unknown> | undefined;
+  need('target.column', typeof target?.column === 'string', 'the name of the column to predict');
+  if (task.problemType === 'binary-classification') {
+    need('target.positiveLabel', typeof target?.positiveLabel === 'string', 'the label counted as positive');
+  }
+  const columns = (task.features as { columns?: unknown } | undefined)?.columns;
+  if (!Array.isArray(columns) || columns.length === 0) {
+    problems.push('features.columns: a non-empty list of { column, type, steps }');
+  } else {
+    columns.forEach((c: Record<string, unknown>, i) => {
+      need(`features.columns[${i}].column`, typeof c?.column === 'string', 'a column name');
+      need(`features.columns[${i}].type`, ['numeric', 'categorical', 'boolean'].includes(c?.type as string), 'numeric, categorical or boolean');
+      if (!Array.isArray(c?.steps)) problems.push(`features.columns[${i}].steps: a list of steps`);
+      else
+        (c.steps as Record<string, unknown>[]).forEach((s, j) =>
+          need(`features.columns[${i}].steps[${j}].kind`, STEP_KINDS.includes(s?.kind as string), `one of ${STEP_KINDS.join(', ')}`),
+        );
+    });
+  }
+  const model = task.model as { family?: unknown; params?: unknown } | undefined;
+  need('model.family', model?.family === 'mlp' || model?.family === 'linear', 'mlp or linear');
+  need('model.params', typeof model?.params === 'object' && model.params !== null, 'an object of hyper-parameters');
+  const split = task.split as Record<string, unknown> | undefined;
+  for (const key of ['validation', 'test'] as const) {
+    const v = split?.[key];
+    need(`split.${key}`, typeof v === 'number' && v >= 0 && v < 1, 'a fraction in [0, 1)');
+  }
+  need('split.seed', Number.isInteger(split?.seed), 'a whole number');
+  need('metrics', Array.isArray(task.metrics), 'a list of metric names');
+  need('gates', Array.isArray(task.gates), 'a list of { metric, min?, max? }');
+  return problems;
+}
+
+/** Flag overrides for a task's defaults; undefined fields keep the task's value. */
+export interface TaskOverrides {
+  readonly mlp?: Partial<MlpParams>;
+  readonly linear?: Partial<LinearParams>;
+  readonly seed?: number;
+  readonly validation?: number;
+  readonly dataset?: string;
+}
+
+function defined<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function applyOverrides(task: TaskSpec, overrides: TaskOverrides): TaskSpec {
+  const model: TaskSpec['model'] =
+    task.model.family === 'mlp'
+      ? { family: 'mlp', params: { ...task.model.params, ...defined(overrides.mlp) } }
+      : { family: 'linear', params: { ...task.model.params, ...defined(overrides.linear) } };
+  return {
+    ...task,
+    dataset: overrides.dataset ?? task.dataset,
+    model,
+    split: {
+      ...task.split,
+      ...(overrides.seed === undefined ? {} : { seed: overrides.seed }),
+      ...(overrides.validation === undefined ? {} : { validation: overrides.validation }),
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { readCsvFile } from '../datasets/csv-reader.js';
+import type { DataRecord } from '../datasets/dataset-spec.js';
+import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
+import { validateRecords } from '../features/record-validation.js';
+import { UsageError } from '../errors.js';
+import type { Predictor } from '../predict/predictor.js';
+import { encodeTarget, loadTaskData, taskColumns, type TaskDataOptions } from './task-data.js';
+import { evaluatePredictions, type Evaluation } from './evaluation.js';
+
+export interface EvaluateModelOptions {
+  /** A labelled CSV; default: the task's own test rows. */
+  readonly dataPath?: string;
+  readonly data: TaskDataOptions;
+  readonly threshold?: number;
+  readonly onUnseen?: (event: { column: string; value: string; row: number }) => void;
+}
+
+export interface ModelEvaluation extends Evaluation {
+  readonly rows: number;
+  readonly source: string;
+  /** y and model output per row, for curves. */
+  readonly yTrue: Float32Array;
+  readonly scores: Float32Array;
+}
+
+/** Evaluates a loaded bundle on labelled rows: its task's test set, or any labelled CSV. */
+export async function evaluateModel(predictor: Predictor, options: EvaluateModelOptions): Promise<ModelEvaluation> {
+  const task = predictor.manifest.task;
+  let records: readonly DataRecord[];
+  let source: string;
+  if (options.dataPath !== undefined) {
+    const spec = isBuiltinDataset(task.dataset) ? getDatasetSpec(task.dataset) : undefined;
+    const table = await readCsvFile(options.dataPath, { columns: taskColumns(task), ...(spec === undefined ? {} : { spec }) });
+    records = table.records;
+    source = options.dataPath;
+  } else {
+    const data = await loadTaskData(task, options.data);
+    records = data.test;
+    source = data.testSource === 'file' ? `${data.dataset} test file` : `${data.dataset} held-out split (seed ${task.split.seed})`;
+  }
+  if (records.length === 0) throw new UsageError('EVALUATE_NO_ROWS', `${source} has no rows to evaluate on`);
+  const yTrue = encodeTarget(task, records, source);
+  const { records: valid, problems } = validateRecords(predictor.pipeline, records);
+  if (problems.length > 0) {
+    throw new UsageError('EVALUATE_INPUT_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${source}`, {
+      problems: problems.slice(0, 20).map((p) => `row ${p.record + 1}, field "${p.field}": ${p.message}`),
+    });
+  }
+  const scores = await predictor.score(valid, options.onUnseen === undefined ? {} : { onUnseen: options.onUnseen });
+  const evaluation = evaluatePredictions(task.problemType, yTrue, scores, task.target.transform, options.threshold);
+  return { ...evaluation, rows: records.length, source, yTrue, scores };
+}
