@@ -24,8 +24,12 @@ export interface ArtifactBody {
 export interface PutArtifactOptions {
   /** Exact byte count of `body`; a mismatch fails the put and leaves nothing behind. */
   readonly size: number;
-  /** Expected SHA-256; a mismatch fails the put and leaves nothing behind. Stored with the artifact. */
-  readonly sha256: string;
+  /**
+   * Expected SHA-256; a mismatch fails the put and leaves nothing behind. Stored with the
+   * artifact. null when the source does not know it (an object uploaded by another tool):
+   * the store computes it, where it can before storing anything.
+   */
+  readonly sha256: string | null;
   readonly signal?: AbortSignal;
   /** Called as bytes are written, with the count written so far for this artifact. */
   readonly onBytes?: (bytes: number) => void;

@@ -12,7 +12,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { ExternalError, GateError, NotFoundError } from '../errors.js';
+import { ExternalError, GateError, NotFoundError, UsageError } from '../errors.js';
 import type { ArtifactBody, ArtifactEntry, ArtifactStore, PutArtifactOptions } from './artifact-store.js';
 import { forEachBounded } from './bounded.js';
 import type { HashCache } from './hash-cache.js';
@@ -121,12 +121,16 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<ArtifactEntry> {
     const objectKey = this.prefix + key;
-    const etag = options.size > this.multipartThreshold ? await this.putMultipart(objectKey, key, body, options) : await this.putSingle(objectKey, key, body, options);
-    if (etag !== undefined) this.hashCache?.record(key, fingerprint(options.size, etag), options.sha256);
-    return { key, size: options.size, sha256: options.sha256, modified: new Date().toISOString() };
+    if (options.sha256 === null && options.size > this.multipartThreshold) {
+      // Multipart metadata is fixed before the first byte: the hash must be known up front.
+      throw new UsageError('ARTIFACT_HASH_REQUIRED', `${key}: uploading ${options.size} bytes in parts needs its SHA-256 in advance`);
+    }
+    const etag = options.size > this.multipartThreshold ? await this.putMultipart(objectKey, key, body, { ...options, sha256: options.sha256 as string }) : await this.putSingle(objectKey, key, body, options);
+    if (etag.etag !== undefined) this.hashCache?.record(key, fingerprint(options.size, etag.etag), etag.sha256);
+    return { key, size: options.size, sha256: etag.sha256, modified: new Date().toISOString() };
   }
 
-  private async putSingle(objectKey: string, key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<string | undefined> {
+  private async putSingle(objectKey: string, key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<Stored> {
     const chunks: Uint8Array[] = [];
     const hash = createHash('sha256');
     let size = 0;
@@ -135,7 +139,8 @@ export class S3ArtifactStore implements ArtifactStore {
       chunks.push(chunk);
       size += chunk.byteLength;
     }
-    verify(key, size, hash.digest('hex'), options);
+    const sha256 = hash.digest('hex');
+    verify(key, size, sha256, options);
     const data = Buffer.concat(chunks, size);
     const response = await withS3Errors(this.context('upload', objectKey), () =>
       this.client.send(
@@ -144,16 +149,16 @@ export class S3ArtifactStore implements ArtifactStore {
           Key: objectKey,
           Body: data,
           ContentLength: size,
-          Metadata: { [SHA256_METADATA_KEY]: options.sha256 },
+          Metadata: { [SHA256_METADATA_KEY]: sha256 },
         }),
         { abortSignal: options.signal },
       ),
     );
     options.onBytes?.(size);
-    return response.ETag;
+    return { etag: response.ETag, sha256 };
   }
 
-  private async putMultipart(objectKey: string, key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<string | undefined> {
+  private async putMultipart(objectKey: string, key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions & { sha256: string }): Promise<Stored> {
     const context = this.context('upload', objectKey);
     const partSize = Math.max(this.multipartThreshold, Math.ceil(options.size / MAX_PARTS));
     const created = await withS3Errors(context, () =>
@@ -201,7 +206,7 @@ export class S3ArtifactStore implements ArtifactStore {
           { abortSignal: options.signal },
         ),
       );
-      return completed.ETag;
+      return { etag: completed.ETag, sha256: options.sha256 };
     } catch (error) {
       // Without this the parts stay billed and invisible; failures of the abort itself are moot.
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId })).catch(() => undefined);
@@ -239,6 +244,11 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 }
 
+interface Stored {
+  readonly etag: string | undefined;
+  readonly sha256: string;
+}
+
 function fingerprint(size: number, etag: string): string {
   return `${size}:${etag}`;
 }
@@ -249,10 +259,10 @@ function readSha256(metadata: Record<string, string> | undefined): string | null
 }
 
 function verify(key: string, size: number, sha256: string, options: PutArtifactOptions): void {
-  if (size === options.size && sha256 === options.sha256) return;
+  if (size === options.size && (options.sha256 === null || sha256 === options.sha256)) return;
   throw new GateError(
     'ARTIFACT_CHECKSUM_MISMATCH',
-    `${key} changed while it was uploaded: read ${size} bytes with SHA-256 ${sha256.slice(0, 12)}…, expected ${options.size} bytes with ${options.sha256.slice(0, 12)}…`,
+    `${key} changed while it was uploaded: read ${size} bytes with SHA-256 ${sha256.slice(0, 12)}…, expected ${options.size} bytes with ${options.sha256?.slice(0, 12) ?? 'any hash'}…`,
     { hint: 'nothing was stored; run the command again' },
   );
 }
