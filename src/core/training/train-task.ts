@@ -1,17 +1,16 @@
 import { join } from 'node:path';
 import { writeJsonAtomic, writeFileAtomic } from '../fs/atomic.js';
-import { fitPipeline, transformRecords, summarizePipeline, type FeatureMatrix } from '../features/pipeline.js';
+import { summarizePipeline } from '../features/pipeline.js';
 import { pipelineInputSchema } from '../features/record-validation.js';
-import { stratifiedSplit, randomSplit } from '../features/split.js';
-import type { DataRecord } from '../datasets/dataset-spec.js';
 import type { PipelineSummary } from '../features/pipeline-spec.js';
 import { getModelFamily } from '../models/model-families.js';
-import type { EpochReport, LabelledSet } from '../models/model-family.js';
+import type { EpochReport } from '../models/model-family.js';
 import { writeBundle } from '../bundle/model-bundle.js';
 import type { BundleManifest, OutputDescription } from '../bundle/bundle-manifest.js';
 import type { ParamValue, RunStore } from '../tracking/run-store.js';
 import type { QualityGate, TaskSpec } from '../tasks/task-spec.js';
-import { encodeTarget, loadTaskData, type TaskDataOptions } from './task-data.js';
+import { loadTaskData, type TaskDataOptions } from './task-data.js';
+import { prepareSets } from './prepare-sets.js';
 import { evaluatePredictions, type Evaluation } from './evaluation.js';
 
 export type TrainPhase = 'load' | 'preprocess' | 'fit' | 'evaluate' | 'save';
@@ -84,10 +83,6 @@ function flattenParams(task: TaskSpec, backend: string): Record<string, ParamVal
   return params;
 }
 
-function subset(records: readonly DataRecord[], indices: Uint32Array): DataRecord[] {
-  return Array.from(indices, (i) => records[i] as DataRecord);
-}
-
 function outputDescription(task: TaskSpec): OutputDescription {
   if (task.problemType === 'regression') return { kind: 'regression', target: task.target.column, transform: task.target.transform ?? null };
   return {
@@ -134,32 +129,13 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     await run.updateInfo({ datasetSha256 });
     endPhase('load');
 
-    // Validation rows are held out of the training rows before the pipeline is fitted.
-    const yAll = encodeTarget(task, data.train, 'training data');
-    const split =
-      task.split.validation <= 0
-        ? { train: Uint32Array.from(data.train.keys()), holdout: new Uint32Array(0) }
-        : task.split.stratify && task.problemType === 'binary-classification'
-          ? stratifiedSplit(yAll, task.split.validation, task.split.seed)
-          : randomSplit(data.train.length, task.split.validation, task.split.seed);
-    const trainRecords = subset(data.train, split.train);
-    const validationRecords = subset(data.train, split.holdout);
-    const pipeline = fitPipeline(task.features, trainRecords);
-    const labelled = (records: readonly DataRecord[], where: string): LabelledSet => ({
-      x: transformRecords(pipeline, records),
-      y: encodeTarget(task, records, where),
-      featureNames: pipeline.featureNames,
-    });
-    const trainSet = labelled(trainRecords, 'training data');
-    const validationSet = validationRecords.length > 0 ? labelled(validationRecords, 'validation data') : undefined;
-    const testY = encodeTarget(task, data.test, 'test data');
-    let unseen = 0;
-    const testX: FeatureMatrix = transformRecords(pipeline, data.test, { onUnseen: () => (unseen += 1) });
+    const sets = prepareSets(task, data);
+    const { pipeline } = sets;
     endPhase('preprocess');
 
     const family = await getModelFamily<TaskSpec['model']['params']>(task.model.family);
     let backendUsed = task.model.family === 'mlp' ? 'pending' : 'js';
-    const fitted = await family.fit(trainSet, validationSet, task.model.params, {
+    const fitted = await family.fit(sets.train, sets.validation, task.model.params, {
       problemType: task.problemType,
       seed: task.split.seed,
       ...(options.backend === undefined ? {} : { backend: options.backend }),
@@ -174,8 +150,8 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     await run.logParams(flattenParams(task, backendUsed));
     endPhase('fit');
 
-    const predictions = await fitted.model.predict(testX);
-    const evaluation = evaluatePredictions(task.problemType, testY, predictions, task.target.transform);
+    const predictions = await fitted.model.predict(sets.test.x);
+    const evaluation = evaluatePredictions(task.problemType, sets.test.y, predictions, task.target.transform);
     await run.logMetrics(evaluation.metrics, fitted.epochsRun);
     const gates = checkGates(task.gates, evaluation.metrics);
     endPhase('evaluate');
@@ -200,13 +176,13 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     await writeJsonAtomic(join(run.artifactsDir, 'evaluation.json'), {
       split: data.testSource === 'file' ? 'test file' : `held out ${task.split.test}`,
       rows: data.test.length,
-      unseenCategories: unseen,
+      unseenCategories: sets.unseenInTest,
       ...evaluation,
     });
     // y and prediction per test row: reports draw ROC, calibration and residual plots from it.
     await writeFileAtomic(
       join(run.artifactsDir, 'test-predictions.csv'),
-      `y,prediction\n${Array.from(testY, (y, i) => `${y},${predictions[i]}`).join('\n')}\n`,
+      `y,prediction\n${Array.from(sets.test.y, (y, i) => `${y},${predictions[i]}`).join('\n')}\n`,
     );
     const summary = summarizePipeline(pipeline);
     await run.setTags({
@@ -223,7 +199,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       bundleDir,
       backend: backendUsed,
       modelFamily: task.model.family,
-      rows: { train: trainRecords.length, validation: validationRecords.length, test: data.test.length },
+      rows: sets.rows,
       testSource: data.testSource,
       pipeline: summary,
       epochsRun: fitted.epochsRun,
@@ -232,7 +208,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       evaluation,
       gates,
       timings,
-      trainingRowsPerSecond: timings.fit > 0 ? (trainRecords.length * fitted.epochsRun) / (timings.fit / 1000) : 0,
+      trainingRowsPerSecond: timings.fit > 0 ? (sets.rows.train * fitted.epochsRun) / (timings.fit / 1000) : 0,
       model: fitted.model.describe(),
       featureNames: pipeline.featureNames,
     };
