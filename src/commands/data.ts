@@ -33,14 +33,14 @@ export function registerDataCommands(program: Command, context: CliContext): voi
       .command('pull')
       .description("download a dataset into data/raw/<name>/, verifying every file's SHA-256")
       .argument('<name>', 'dataset name (see `mlctl data list`)')
-      .option('--from <dir>', 'copy from a mirror laid out <dir>/<dataset>/<file> (overrides MLCTL_DATA_MIRROR)')
+      .option('--from <dir>', 'fetch from a mirror laid out <dir>/<dataset>/<file>: a folder, s3://bucket/prefix or https:// URL (overrides MLCTL_DATA_MIRROR)')
       .option('--force', 'fetch again even when the files are present and verified', false)
       .action(async (name: string, flags: { from?: string; force: boolean }, command: Command) => {
         await runPull(context, command, { name, from: flags.from, force: flags.force });
       }),
     'mlctl data pull income',
     'mlctl data pull income --from ../shared/data',
-    'mlctl data pull housing --force --json',
+    'mlctl data pull housing --from s3://my-bucket/datasets --force --json',
   );
 
   withExamples(
@@ -124,6 +124,7 @@ export async function ensureDatasetWithProgress(context: CliContext, output: Out
       mirror: context.config.dataMirror,
       signal: context.signal,
       onProgress: progress.onProgress,
+      openRemote: s3Opener(context),
     });
     await progress.finish(true);
     return local;
@@ -131,6 +132,19 @@ export async function ensureDatasetWithProgress(context: CliContext, output: Out
     await progress.finish(false);
     throw error;
   }
+}
+
+/**
+ * Opens s3:// dataset sources (a mirror on S3, or a custom dataset's URL). The AWS SDK is
+ * loaded on the first s3:// read only, so commands that never touch S3 stay light.
+ */
+function s3Opener(context: CliContext): (url: string, signal?: AbortSignal) => Promise<AsyncIterable<Uint8Array>> {
+  let client: unknown;
+  return async (url, signal) => {
+    const s3 = await import('../core/storage/s3-client.js');
+    client ??= s3.createS3Client(context.config.aws);
+    return s3.openS3Object(client as ReturnType<typeof s3.createS3Client>, url, signal);
+  };
 }
 
 function mirrorFor(context: CliContext, from: string | undefined): string | undefined {
@@ -152,6 +166,7 @@ async function runPull(context: CliContext, command: Command, options: DataPullO
       force: options.force,
       signal: context.signal,
       onProgress: progress.onProgress,
+      openRemote: s3Opener(context),
     });
   } catch (error) {
     await progress.finish(false);

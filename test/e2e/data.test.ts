@@ -2,7 +2,10 @@ import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client } from '../../src/core/storage/s3-client.js';
+import { startS3Server } from '../helpers/s3-server.js';
 
 // Spawns the built CLI (`npm test` builds dist/ first).
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -144,5 +147,46 @@ describe('mlctl data', () => {
       { name: 'size', type: 'number', missing: 1, distinct: 2, min: 1.5, mean: 2.25, max: 3, std: expect.any(Number) },
       { name: 'kind', type: 'string', missing: 0, distinct: 2, top: [{ value: 'a', count: 2 }, { value: 'b', count: 1 }] },
     ]);
+  });
+
+  it('pulls from a mirror on S3 with --from s3://bucket/prefix', async () => {
+    const s3 = await startS3Server({ buckets: ['mirror'] });
+    try {
+      const client = createS3Client(s3.aws);
+      const body = await readFile(join(MIRROR, 'housing', 'housing.csv'));
+      await client.send(new PutObjectCommand({ Bucket: 'mirror', Key: 'datasets/housing/housing.csv', Body: body }));
+      client.destroy();
+      const dataDir = join(work, 's3-data');
+      const result = await mlctl(['data', 'pull', 'housing', '--from', 's3://mirror/datasets', '--json'], { ...s3.env, MLCTL_DATA_DIR: dataDir }, work);
+      expect(result.code, result.stderr).toBe(0);
+      const pulled = JSON.parse(result.stdout) as { files: { action: string; source: string; bytes: number }[] };
+      expect(pulled.files).toEqual([expect.objectContaining({ action: 'downloaded', source: 's3://mirror/datasets/housing/housing.csv', bytes: body.length })]);
+      expect(await readFile(join(dataDir, 'raw', 'housing', 'housing.csv'))).toEqual(body);
+    } finally {
+      await s3.stop();
+    }
+  });
+
+  it('lists datasets without loading TensorFlow.js, the AWS SDK, kysely or csv-parse', async () => {
+    // A resolve hook reports every heavy module the process loads.
+    const hook = join(work, 'heavy-hook.mjs');
+    await writeFile(
+      hook,
+      `export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  if (/@tensorflow|@aws-sdk|kysely|csv-parse|better-sqlite3/.test(result.url)) process.stderr.write('HEAVY ' + result.url + '\\n');
+  return result;
+}\n`,
+    );
+    const register = join(work, 'heavy-register.mjs');
+    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hook}`)});\n`);
+    const result = await new Promise<CliResult>((done) => {
+      execFile(process.execPath, ['--import', register, BIN, 'data', 'list'], { cwd: work, env: { PATH: process.env.PATH, MLCTL_DATA_DIR: join(work, 'ok-data') } }, (error, stdout, stderr) =>
+        done({ code: error === null ? 0 : 1, stdout, stderr }),
+      );
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('income');
+    expect(result.stderr).not.toContain('HEAVY');
   });
 });

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExternalError, UsageError } from '../errors.js';
+import { ExternalError, isMlctlError, UsageError } from '../errors.js';
 
 /** An opened source of a dataset file's bytes. */
 export interface OpenedSource {
@@ -105,7 +105,7 @@ async function* guardBody(body: ReadableStream<Uint8Array>, url: string, signal:
   }
 }
 
-async function openS3(url: string, options: SourceOpenOptions): Promise<OpenedSource> {
+async function openS3(url: string, options: SourceOpenOptions): Promise<OpenedSource | null> {
   if (options.openRemote === undefined) {
     throw new UsageError('DATASET_SOURCE_UNSUPPORTED', `cannot read ${url}: no S3 access is configured for this command`);
   }
@@ -113,7 +113,9 @@ async function openS3(url: string, options: SourceOpenOptions): Promise<OpenedSo
     return { location: url, action: 'downloaded', totalBytes: null, chunks: await options.openRemote(url, options.signal) };
   } catch (error) {
     if (options.signal?.aborted === true) throw options.signal.reason ?? error;
-    if (error instanceof Error && 'code' in error && 'category' in error) throw error;
+    // A missing object lets the caller fall back to the canonical URL, as a missing mirror file does.
+    if (isMlctlError(error) && error.category === 'not-found') return null;
+    if (isMlctlError(error)) throw error;
     throw new ExternalError('DATASET_DOWNLOAD_FAILED', `could not read ${url}: ${describeCause(error)}`, { cause: error });
   }
 }
