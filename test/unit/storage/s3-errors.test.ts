@@ -1,14 +1,14 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { MlctlError } from '../../../src/core/errors.js';
-import { toS3Error } from '../../../src/core/storage/s3-errors.js';
+import { toS3Error, type S3ErrorContext } from '../../../src/core/storage/s3-errors.js';
 
 /** An error as the SDK builds it from an S3 error response. */
 function serviceError(name: string, status: number): S3ServiceException {
   return new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: `${name} from S3` });
 }
 
-function mapped(error: unknown, context = { operation: 'list', bucket: 'mlctl-data', endpoint: 'http://localhost:4566' }): MlctlError {
+function mapped(error: unknown, context: S3ErrorContext = { operation: 'list', bucket: 'mlctl-data', endpoint: 'http://localhost:4566' }): MlctlError {
   const result = toS3Error(error, context);
   expect(result).toBeInstanceOf(MlctlError);
   return result as MlctlError;
