@@ -111,22 +111,34 @@ function fitNumericColumn(
 ): FittedColumn {
   const name = spec.column;
   const values = new Float64Array(records.length);
+  // Non-missing values, gathered in the same pass for the impute statistic (sorted in place for the median).
+  const present = new Float64Array(records.length);
+  let presentCount = 0;
   const missingRows: number[] = [];
   let missing = 0;
   const badRows: number[] = [];
   let bad = 0;
   for (let i = 0; i < records.length; i++) {
+    const raw = records[i]![name];
     let x: number;
-    try {
-      x = readNumber(records[i]![name], name, i);
-    } catch {
-      if (badRows.length < MAX_ROWS_LISTED) badRows.push(i);
-      bad++;
-      x = 0;
+    if (typeof raw === 'number' && Number.isFinite(raw)) {
+      x = raw;
+    } else if (raw === null || raw === undefined || (typeof raw === 'number' && Number.isNaN(raw))) {
+      x = Number.NaN;
+    } else {
+      try {
+        x = readNumber(raw, name, i);
+      } catch {
+        if (badRows.length < MAX_ROWS_LISTED) badRows.push(i);
+        bad++;
+        x = 0;
+      }
     }
     if (Number.isNaN(x)) {
       if (missingRows.length < MAX_ROWS_LISTED) missingRows.push(i);
       missing++;
+    } else {
+      present[presentCount++] = x;
     }
     values[i] = x;
   }
@@ -134,12 +146,11 @@ function fitNumericColumn(
 
   const steps: FittedStep[] = [];
   if (impute !== undefined) {
-    const present = values.filter((x) => !Number.isNaN(x));
-    if (present.length === 0 && impute.strategy !== 'constant') {
+    if (presentCount === 0 && impute.strategy !== 'constant') {
       problems.push(`column "${name}" has no values to compute the ${impute.strategy} from.`);
       return { column: name, type: spec.type, steps, outputs: [name] };
     }
-    const fill = finite(numericImputeValue(impute.strategy, present, impute.value));
+    const fill = finite(numericImputeValue(impute.strategy, present.subarray(0, presentCount), impute.value));
     for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i]!)) values[i] = fill;
     steps.push({ kind: 'impute', strategy: impute.strategy, value: fill, imputedInFit: missing });
   } else if (missing > 0) {
@@ -163,10 +174,10 @@ function fitNumericColumn(
       steps.push({ kind: 'log1p' });
     } else if (step.kind === 'standardize') {
       let sum = 0;
-      for (const x of values) sum += x;
+      for (let i = 0; i < values.length; i++) sum += values[i]!;
       const mean = sum / values.length;
       let squares = 0;
-      for (const x of values) squares += (x - mean) * (x - mean);
+      for (let i = 0; i < values.length; i++) squares += (values[i]! - mean) * (values[i]! - mean);
       // Population standard deviation, as scikit-learn's StandardScaler; a constant column keeps scale 1.
       const deviation = Math.sqrt(squares / values.length);
       const std = deviation > 0 && Number.isFinite(deviation) ? deviation : 1;
@@ -177,17 +188,18 @@ function fitNumericColumn(
   return { column: name, type: spec.type, steps, outputs: [name] };
 }
 
+/** The fill value from the non-missing training values; sorts `present` in place for the median. */
 function numericImputeValue(strategy: ImputeStrategy, present: Float64Array, constant: string | number | undefined): number {
   switch (strategy) {
     case 'constant':
       return Number(constant);
     case 'mean': {
       let sum = 0;
-      for (const x of present) sum += x;
+      for (let i = 0; i < present.length; i++) sum += present[i]!;
       return sum / present.length;
     }
     case 'median': {
-      const sorted = Float64Array.from(present).sort();
+      const sorted = present.sort();
       const mid = sorted.length >> 1;
       return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
     }
@@ -217,6 +229,11 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+function categoryOf(raw: string | number | null | undefined): string | undefined {
+  if (typeof raw === 'string') return raw;
+  return raw === null || raw === undefined || Number.isNaN(raw) ? undefined : String(raw);
+}
+
 function fitStringColumn(
   spec: ColumnTransformSpec,
   impute: ImputeSpec | undefined,
@@ -225,20 +242,17 @@ function fitStringColumn(
   problems: string[],
 ): FittedColumn {
   const name = spec.column;
-  const values: (string | undefined)[] = new Array<string | undefined>(records.length);
   const counts = new Map<string, number>();
   const missingRows: number[] = [];
   let missing = 0;
   for (let i = 0; i < records.length; i++) {
-    const raw = records[i]![name];
-    const value = raw === null || raw === undefined || (typeof raw === 'number' && Number.isNaN(raw)) ? undefined : String(raw);
+    const value = categoryOf(records[i]![name]);
     if (value === undefined) {
       if (missingRows.length < MAX_ROWS_LISTED) missingRows.push(i);
       missing++;
     } else {
       counts.set(value, (counts.get(value) ?? 0) + 1);
     }
-    values[i] = value;
   }
 
   const steps: FittedStep[] = [];
@@ -269,7 +283,7 @@ function fitStringColumn(
       const known = new Set([...yes, ...no]);
       const strangers = [...counts.keys()].filter((value) => !known.has(normalizeFlag(value)));
       if (strangers.length > 0) {
-        const firstRow = values.indexOf(strangers[0]);
+        const firstRow = records.findIndex((record) => categoryOf(record[name]) === strangers[0]);
         problems.push(
           `column "${name}" holds ${previewList(strangers, MAX_ROWS_LISTED)}, neither yes (${yes.join(', ')}) nor no (${no.join(', ')})` +
             (firstRow >= 0 ? ` (first in records[${firstRow}]).` : ' (the impute value).'),
