@@ -1,4 +1,5 @@
-import { open, readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { MetricPoint } from './run-store.js';
 
 /**
@@ -70,29 +71,24 @@ const TAIL_BYTES = 4096;
  * thousands of runs are gathered without reading whole histories. Falls back to the
  * whole file when the tail holds no complete line.
  */
-export async function readLastMetricPoint(path: string): Promise<MetricPoint | undefined> {
-  const handle = await open(path, 'r');
+export function readLastMetricPointSync(path: string): MetricPoint | undefined {
+  const fd = openSync(path, 'r');
   try {
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     if (size === 0) return undefined;
     const length = Math.min(size, TAIL_BYTES);
     const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    const text = buffer.toString('utf8');
-    const lines = text.split('\n');
-    // Without a trailing newline the last element is torn; with one it is ''. Either way skip it.
-    for (let i = lines.length - 2; i >= 0; i -= 1) {
-      // The first element may be cut by the tail window unless we read from offset 0.
-      if (i === 0 && length < size) break;
+    readSync(fd, buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n');
+    // The last element is '' (complete file) or a torn line; the first may be cut by the window.
+    const first = length < size ? 1 : 0;
+    for (let i = lines.length - 2; i >= first; i -= 1) {
       const point = decodeMetricLine(lines[i]!);
       if (point !== undefined) return point;
     }
-    if (length < size) {
-      const whole = parseMetricLog((await handle.readFile()).toString('utf8'));
-      return whole.points.at(-1);
-    }
+    if (length < size) return parseMetricLog(readFileSync(path, 'utf8')).points.at(-1);
     return undefined;
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
