@@ -1,7 +1,203 @@
-import type { Command } from 'commander';
-import type { CliContext } from '../ui/context.js';
+import { join } from 'node:path';
+import { Argument, InvalidArgumentError, type Command } from 'commander';
+import { withExamples, type CliContext } from '../ui/context.js';
+import type { Output } from '../ui/output.js';
+import { formatBytes, formatDuration, renderTable } from '../ui/table.js';
+import { UsageError } from '../core/errors.js';
+import type { SyncProgressEvent } from '../core/storage/sync.js';
+import type { ScopeSyncResult, SyncScope, WorkspaceSyncResult } from '../core/storage/workspace-sync.js';
+
+export type SyncDirection = 'push' | 'pull';
+
+export interface SyncOptions {
+  readonly direction: SyncDirection;
+  readonly scope: SyncScope | 'all';
+  /** s3://bucket/prefix; each scope lives under <remote>/<scope>/. */
+  readonly remote: string;
+  readonly dryRun: boolean;
+  /** Delete on the destination what the source lacks (remote objects on push, local files on pull). */
+  readonly delete: boolean;
+  readonly concurrency: number;
+}
+
+const SCOPES = ['runs', 'models', 'data', 'all'] as const;
+const MAX_CONCURRENCY = 64;
+/** Changes listed one per line in human output before the rest is counted. */
+const SHOWN_CHANGES = 40;
 
 export function registerSyncCommands(program: Command, context: CliContext): void {
-  void program;
-  void context;
+  const sync = program
+    .command('sync')
+    .description('push and pull runs, registered models and raw data to and from S3 (incremental, verified)');
+  withExamples(sync, 'mlctl sync push', 'mlctl sync pull runs --remote s3://team-bucket/mlctl', 'mlctl sync push all --dry-run --delete');
+
+  for (const direction of ['push', 'pull'] as const) {
+    const command = sync
+      .command(direction)
+      .description(
+        direction === 'push'
+          ? 'upload what changed locally; an object with the same size and SHA-256 is skipped'
+          : 'download what changed remotely, verifying each SHA-256; files are written atomically',
+      )
+      .addArgument(new Argument('[scope]', 'what to sync: runs (MLCTL_RUNS_DIR), models (the registry), data (data/raw), or all').choices(SCOPES).default('all'))
+      .option('--remote <uri>', 'the remote root, s3://bucket/prefix (default: s3://$MLCTL_S3_BUCKET/mlctl)')
+      .option('--dry-run', 'show what would change, change nothing', false)
+      .option(
+        '--delete',
+        direction === 'push' ? 'delete remote objects that no longer exist locally' : 'delete local files (under the synced folders) that no longer exist remotely',
+        false,
+      )
+      .option('--concurrency <n>', `transfers in flight at once (1-${MAX_CONCURRENCY})`, parseConcurrency, 8)
+      .action(async (scope: SyncScope | 'all', flags: { remote?: string; dryRun: boolean; delete: boolean; concurrency: number }, cmd: Command) => {
+        await runSync(context, cmd, {
+          direction,
+          scope,
+          remote: resolveRemote(flags.remote, context.config.s3Bucket),
+          dryRun: flags.dryRun,
+          delete: flags.delete,
+          concurrency: flags.concurrency,
+        });
+      });
+    withExamples(
+      command,
+      `mlctl sync ${direction}`,
+      `mlctl sync ${direction} runs --remote s3://team-bucket/mlctl`,
+      `mlctl sync ${direction} all --dry-run --delete --json`,
+    );
+  }
+}
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
+    throw new InvalidArgumentError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got "${value}"`);
+  }
+  return n;
+}
+
+function resolveRemote(flag: string | undefined, bucket: string | undefined): string {
+  if (flag !== undefined) return flag;
+  if (bucket !== undefined) return `s3://${bucket}/mlctl`;
+  throw new UsageError('SYNC_REMOTE_MISSING', 'no remote to sync with', {
+    hint: 'pass --remote s3://bucket/prefix, or set MLCTL_S3_BUCKET (then the remote is s3://$MLCTL_S3_BUCKET/mlctl)',
+  });
+}
+
+async function runSync(context: CliContext, command: Command, options: SyncOptions): Promise<void> {
+  const output = context.output(command);
+  const [{ parseS3Uri }, { createS3Client }, { defineSyncScopes, syncWorkspace }] = await Promise.all([
+    import('../core/storage/s3-uri.js'),
+    import('../core/storage/s3-client.js'),
+    import('../core/storage/workspace-sync.js'),
+  ]);
+  parseS3Uri(options.remote);
+  const { config } = context;
+  const client = createS3Client(config.aws, { maxSockets: options.concurrency });
+  const verb = options.direction === 'push' ? 'push' : 'pull';
+  const progress = await output.progress(`${verb}: listing`);
+  let scopeName = '';
+  let result: WorkspaceSyncResult;
+  try {
+    result = await syncWorkspace({
+      client,
+      direction: options.direction,
+      remote: options.remote,
+      scopes: defineSyncScopes(options.scope, { runsDir: config.runsDir, dataDir: config.dataDir }),
+      cacheDir: join(config.dataDir, 'cache', 'sync'),
+      dryRun: options.dryRun,
+      deleteExtraneous: options.delete,
+      concurrency: options.concurrency,
+      signal: context.signal,
+      onScope: (scope, remote) => {
+        scopeName = scope.scope;
+        progress.update(`${verb} ${scopeName}: comparing ${options.direction === 'push' ? `${scope.localDir} with ${remote}` : `${remote} with ${scope.localDir}`}`);
+        output.debug(`${verb} ${scope.scope}: ${scope.localDir} ${options.direction === 'push' ? '→' : '←'} ${remote}`);
+      },
+      onProgress: (event) => progress.update(describeProgress(verb, scopeName, event)),
+    });
+  } catch (error) {
+    progress.fail(`${verb} failed`);
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  if (output.interactive) progress.succeed(`${verb} done in ${formatDuration(result.totals.seconds * 1000)}`);
+  else progress.stop();
+  if (result.totals.unverified > 0) {
+    output.warn(`${result.totals.unverified} object${result.totals.unverified === 1 ? '' : 's'} had no x-amz-meta-sha256 (written by another tool): checked by size only`);
+  }
+  const json = toJson(result);
+  const human = await renderHuman(result, output);
+  output.result(json, () => human);
+}
+
+function describeProgress(verb: string, scope: string, event: SyncProgressEvent): string {
+  if (event.phase === 'comparing') return `${verb} ${scope}: comparing ${event.filesTotal} files`;
+  if (event.phase === 'deleting') return `${verb} ${scope}: deleting ${event.filesTotal} files`;
+  return `${verb} ${scope}: ${event.filesDone}/${event.filesTotal} files, ${formatBytes(event.bytesDone)} / ${formatBytes(event.bytesTotal)}`;
+}
+
+/** The JSON document: "uploaded" on push, "downloaded" on pull, per scope and in total. */
+function toJson(result: WorkspaceSyncResult): unknown {
+  const moved = result.direction === 'push' ? 'uploaded' : 'downloaded';
+  const changeAction = result.direction === 'push' ? 'upload' : 'download';
+  return {
+    direction: result.direction,
+    remote: result.remote,
+    dryRun: result.dryRun,
+    [moved]: result.totals.transferred,
+    skipped: result.totals.skipped,
+    deleted: result.totals.deleted,
+    bytes: result.totals.bytes,
+    unverified: result.totals.unverified,
+    seconds: result.totals.seconds,
+    scopes: result.scopes.map((scope) => ({
+      scope: scope.scope,
+      local: result.direction === 'push' ? scope.source : scope.destination,
+      remote: result.direction === 'push' ? scope.destination : scope.source,
+      [moved]: scope.transferred,
+      skipped: scope.skipped,
+      deleted: scope.deleted,
+      bytes: scope.bytes,
+      seconds: scope.seconds,
+      ...(scope.note === undefined ? {} : { note: scope.note }),
+      changes: scope.changes.map((change) => ({ action: change.action === 'transfer' ? changeAction : 'delete', key: change.key, bytes: change.bytes })),
+    })),
+  };
+}
+
+async function renderHuman(result: WorkspaceSyncResult, output: Output): Promise<string> {
+  const push = result.direction === 'push';
+  const moved = push ? 'uploaded' : 'downloaded';
+  const lines: string[] = [];
+  if (result.dryRun) {
+    const changes = result.scopes.flatMap((scope) => scope.changes.map((change) => ({ scope, change })));
+    for (const { scope, change } of changes.slice(0, SHOWN_CHANGES)) {
+      const action = change.action === 'delete' ? 'delete' : push ? 'upload' : 'download';
+      lines.push(`would ${action} ${scope.scope}/${change.key} (${formatBytes(change.bytes)})`);
+    }
+    if (changes.length > SHOWN_CHANGES) lines.push(`… and ${changes.length - SHOWN_CHANGES} more`);
+    if (changes.length === 0) lines.push('nothing to change');
+  }
+  lines.push(
+    await renderTable({
+      head: ['scope', push ? 'local → remote' : 'remote → local', result.dryRun ? `to ${push ? 'upload' : 'download'}` : moved, 'skipped', result.dryRun ? 'to delete' : 'deleted', 'bytes'],
+      rows: result.scopes.map((scope: ScopeSyncResult) => [
+        scope.scope,
+        scope.note ?? (push ? `${scope.source} → ${scope.destination}` : `${scope.source} → ${scope.destination}`),
+        scope.transferred,
+        scope.skipped,
+        scope.deleted,
+        formatBytes(scope.bytes),
+      ]),
+      alignRight: [2, 3, 4, 5],
+      color: output.color,
+    }),
+  );
+  const { totals } = result;
+  lines.push(
+    `${result.dryRun ? 'dry run: ' : ''}${totals.transferred} ${result.dryRun ? `to ${push ? 'upload' : 'download'}` : moved}, ${totals.skipped} skipped, ` +
+      `${totals.deleted} ${result.dryRun ? 'to delete' : 'deleted'}, ${formatBytes(totals.bytes)} in ${formatDuration(totals.seconds * 1000)}`,
+  );
+  return lines.join('\n');
 }
