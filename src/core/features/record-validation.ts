@@ -7,7 +7,10 @@ import { compiledPipeline, previewList } from './compiled-pipeline.js';
 import type { CompiledColumn } from './compiled-pipeline.js';
 import type { FittedPipeline } from './pipeline-spec.js';
 
-/** One bad field: `record` is the 0-based index in the input, `field` the column name. */
+/**
+ * One bad field: `record` is the 0-based index in the input, `field` the column name, and
+ * `message` what is wrong with the value (without the location, which callers format).
+ */
 export interface RecordProblem {
   record: number;
   field: string;
@@ -38,7 +41,7 @@ export function validateRecords(pipeline: FittedPipeline, records: readonly unkn
     const record: DataRecord = {};
     coerced.push(record);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      problems.push({ record: index, field: WHOLE_RECORD, message: `records[${index}]: expected a JSON object, got ${describe(input)}.` });
+      problems.push({ record: index, field: WHOLE_RECORD, message: `expected a JSON object, got ${describe(input)}.` });
       return;
     }
     const fields = input as Record<string, unknown>;
@@ -46,7 +49,7 @@ export function validateRecords(pipeline: FittedPipeline, records: readonly unkn
       const name = column.column;
       const result = coerceField(column, fields[name]);
       if (typeof result === 'object' && result !== null) {
-        problems.push({ record: index, field: name, message: `records[${index}].${name}: ${result.problem}` });
+        problems.push({ record: index, field: name, message: result.problem });
         record[name] = null;
       } else {
         record[name] = result;
@@ -59,7 +62,7 @@ export function validateRecords(pipeline: FittedPipeline, records: readonly unkn
 function coerceField(column: CompiledColumn, value: unknown): string | number | null | { problem: string } {
   if (value === undefined || value === null) {
     if (column.impute !== undefined) return null;
-    return { problem: `${value === undefined ? 'is missing' : 'is null'}; it is required (the pipeline has no impute step for it).` };
+    return { problem: `value is ${value === undefined ? 'missing' : 'null'}; the field is required (the pipeline has no impute step for it).` };
   }
   if (column.kind === 'numeric') {
     if (typeof value === 'number') return Number.isFinite(value) ? value : { problem: `expected a finite number, got ${describe(value)}.` };

@@ -43,14 +43,14 @@ describe('validateRecords', () => {
       { workclass: 'Private', smoker: 'yes', sector: null },
     ]);
     expect(problems).toEqual([
-      { record: 1, field: 'age', message: 'records[1].age: expected a number, got string "old".' },
-      { record: 1, field: 'gain', message: 'records[1].gain: expected a number, got string "abc".' },
-      { record: 1, field: 'workclass', message: 'records[1].workclass: expected a string, got number 5.' },
-      { record: 1, field: 'sector', message: 'records[1].sector: unknown category "military"; known: "private", "public".' },
-      { record: 1, field: 'smoker', message: 'records[1].smoker: "maybe" is neither yes (yes) nor no (no).' },
-      { record: 2, field: WHOLE_RECORD, message: 'records[2]: expected a JSON object, got "not a record".' },
-      { record: 3, field: 'gain', message: 'records[3].gain: is missing; it is required (the pipeline has no impute step for it).' },
-      { record: 3, field: 'sector', message: 'records[3].sector: is null; it is required (the pipeline has no impute step for it).' },
+      { record: 1, field: 'age', message: 'expected a number, got string "old".' },
+      { record: 1, field: 'gain', message: 'expected a number, got string "abc".' },
+      { record: 1, field: 'workclass', message: 'expected a string, got number 5.' },
+      { record: 1, field: 'sector', message: 'unknown category "military"; known: "private", "public".' },
+      { record: 1, field: 'smoker', message: '"maybe" is neither yes (yes) nor no (no).' },
+      { record: 2, field: WHOLE_RECORD, message: 'expected a JSON object, got "not a record".' },
+      { record: 3, field: 'gain', message: 'value is missing; the field is required (the pipeline has no impute step for it).' },
+      { record: 3, field: 'sector', message: 'value is null; the field is required (the pipeline has no impute step for it).' },
     ]);
   });
 
