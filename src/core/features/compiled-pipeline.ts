@@ -210,10 +210,15 @@ export function writeRecord(
     } else {
       const value = readCategory(raw, column.column, row) ?? column.impute;
       if (value === undefined) throw missingValue(column.column, row);
-      const flag = normalizeFlag(value);
-      if (column.yes.has(flag)) out[at] = 1;
-      else if (column.no.has(flag)) out[at] = 0;
-      else throw notYesNo(value, column.column, row, column.yesList, column.noList);
+      // Exact spellings first: normalising allocates, and most inputs are already lower case.
+      if (column.yes.has(value)) out[at] = 1;
+      else if (column.no.has(value)) out[at] = 0;
+      else {
+        const flag = normalizeFlag(value);
+        if (column.yes.has(flag)) out[at] = 1;
+        else if (column.no.has(flag)) out[at] = 0;
+        else throw notYesNo(value, column.column, row, column.yesList, column.noList);
+      }
     }
   }
 }

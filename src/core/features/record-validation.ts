@@ -28,7 +28,8 @@ function describe(value: unknown): string {
  * Checks raw input records against the pipeline's input columns: every column the pipeline
  * reads must be present (null or absent is fine where an impute step exists), numeric
  * columns finite numbers (numeric strings like "39" are converted), categorical and boolean
- * columns strings (trimmed; JSON true/false are accepted for yes/no columns). Unknown
+ * columns strings (trimmed; numbers are taken as their decimal spelling, as fitting does;
+ * JSON true/false are accepted for yes/no columns). Unknown
  * categories are problems only where the column's policy is 'error'. Returns ALL problems,
  * plus the coerced records aligned with the input (only the pipeline's columns; extra
  * fields such as `id` are left out) — meaningful when `problems` is empty.
@@ -79,6 +80,8 @@ function coerceField(column: CompiledColumn, value: unknown): string | number | 
     if (column.yes.has(flag) || column.no.has(flag)) return value.trim();
     return { problem: `${describe(value)} is neither yes (${column.yesList.join(', ')}) nor no (${column.noList.join(', ')}).` };
   }
+  // A number is its decimal spelling: a CSV loader may read a code column (zip, year) as numbers.
+  if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
   if (typeof value !== 'string') return { problem: `expected a string, got ${typeof value} ${describe(value)}.` };
   const category = value.trim();
   if (column.unseen === 'error' && !column.index.has(category)) {

@@ -38,20 +38,28 @@ describe('validateRecords', () => {
   it('returns every problem at once: missing fields, wrong types, several records', () => {
     const { problems } = validateRecords(pipeline, [
       { age: 40, gain: 1, workclass: 'Private', sector: 'public', smoker: 'yes' },
-      { age: 'old', gain: 'abc', workclass: 5, sector: 'military', smoker: 'maybe' },
+      { age: 'old', gain: 'abc', workclass: true, sector: 'military', smoker: 'maybe' },
       'not a record',
       { workclass: 'Private', smoker: 'yes', sector: null },
     ]);
     expect(problems).toEqual([
       { record: 1, field: 'age', message: 'expected a number, got string "old".' },
       { record: 1, field: 'gain', message: 'expected a number, got string "abc".' },
-      { record: 1, field: 'workclass', message: 'expected a string, got number 5.' },
+      { record: 1, field: 'workclass', message: 'expected a string, got boolean true.' },
       { record: 1, field: 'sector', message: 'unknown category "military"; known: "private", "public".' },
       { record: 1, field: 'smoker', message: '"maybe" is neither yes (yes) nor no (no).' },
       { record: 2, field: WHOLE_RECORD, message: 'expected a JSON object, got "not a record".' },
       { record: 3, field: 'gain', message: 'value is missing; the field is required (the pipeline has no impute step for it).' },
       { record: 3, field: 'sector', message: 'value is null; the field is required (the pipeline has no impute step for it).' },
     ]);
+  });
+
+  it('reads a number sent for a categorical column as its decimal spelling, as fitting does', () => {
+    const codes = fitPipeline({ columns: [{ column: 'zip', type: 'categorical', steps: [{ kind: 'one-hot', unseen: 'error' }] }] }, [{ zip: 75001 }, { zip: '10115' }]);
+    expect(codes.featureNames).toEqual(['zip=10115', 'zip=75001']);
+    const { records, problems } = validateRecords(codes, [{ zip: 75001 }, { zip: 99999 }]);
+    expect(records[0]).toEqual({ zip: '75001' });
+    expect(problems).toEqual([{ record: 1, field: 'zip', message: 'unknown category "99999"; known: "10115", "75001".' }]);
   });
 
   it("accepts unseen categories where the policy is not 'error'", () => {
