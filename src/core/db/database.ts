@@ -24,11 +24,24 @@ export interface Database {
    */
   readonly backupTo: ((path: string) => Promise<BackupInfo>) | undefined;
   /**
+   * Inserts many rows into `table` through `transaction` (an open Kysely transaction) and
+   * returns how many were inserted; with `skipConflictsOn`, rows whose value in that
+   * unique column already exists are skipped. SQLite reuses one prepared statement for
+   * every row; PostgreSQL sends multi-row INSERTs.
+   */
+  insertRows(transaction: Kysely<MlctlSchema>, table: keyof MlctlSchema, rows: readonly RowValues[], options?: InsertRowsOptions): Promise<number>;
+  /**
    * Schema objects (tables, indexes, triggers) and their DDL, sorted, for comparison.
    * Pass the connection when called inside `db.connection()` (SQLite has one connection).
    */
   listSchema(executor?: Kysely<MlctlSchema>): Promise<SchemaObject[]>;
   close(): Promise<void>;
+}
+
+export type RowValues = Readonly<Record<string, string | number | null>>;
+
+export interface InsertRowsOptions {
+  readonly skipConflictsOn?: string;
 }
 
 export interface SchemaObject {

@@ -49,6 +49,17 @@ export async function openPostgresDatabase(url: string, _options: OpenDatabaseOp
       await sql`begin`.execute(connection);
       await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
     },
+    async insertRows(transaction, table, rows, options = {}) {
+      let inserted = 0;
+      // 500 rows × a few dozen columns stays below PostgreSQL's 65,535 parameters.
+      for (let start = 0; start < rows.length; start += 500) {
+        let query = transaction.insertInto(table).values(rows.slice(start, start + 500) as never);
+        if (options.skipConflictsOn !== undefined) query = query.onConflict((oc) => oc.column(options.skipConflictsOn as never).doNothing());
+        const result = await query.executeTakeFirst();
+        inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+      }
+      return inserted;
+    },
     backupTo: undefined,
     async listSchema(executor = db) {
       const result = await sql<SchemaObject>`

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { ExternalError } from '../../errors.js';
 import { temporaryPathFor } from '../../fs/atomic.js';
-import type { BackupInfo, Database, OpenDatabaseOptions, SchemaObject } from '../database.js';
+import type { BackupInfo, Database, InsertRowsOptions, OpenDatabaseOptions, RowValues, SchemaObject } from '../database.js';
 import type { MlctlSchema } from '../schema.js';
 
 /** The part of better-sqlite3's Database that mlctl uses beyond what Kysely needs. */
@@ -60,6 +60,11 @@ export async function openSqliteDatabase(path: string, options: OpenDatabaseOpti
       // migrating process waits here (busy_timeout) before it reads any state.
       await sql`begin immediate`.execute(connection);
     },
+    async insertRows(_transaction, table, rows, options = {}) {
+      // The transaction runs on this same (single) connection, so statements on the
+      // handle belong to it; better-sqlite3 is synchronous, so nothing interleaves.
+      return insertRowsPrepared(handle, table, rows, options);
+    },
     backupTo: memory ? undefined : (destination) => backupSqliteFile(BetterSqlite, path, destination),
     async listSchema(executor = db) {
       const result = await sql<SchemaObject>`
@@ -72,6 +77,22 @@ export async function openSqliteDatabase(path: string, options: OpenDatabaseOpti
       await db.destroy();
     },
   };
+}
+
+function insertRowsPrepared(handle: BetterSqliteHandle, table: string, rows: readonly RowValues[], options: InsertRowsOptions): number {
+  const first = rows[0];
+  if (first === undefined) return 0;
+  const columns = Object.keys(first);
+  const quoted = columns.map(quoteIdentifier).join(', ');
+  const conflict = options.skipConflictsOn === undefined ? '' : ` on conflict (${quoteIdentifier(options.skipConflictsOn)}) do nothing`;
+  const statement = handle.prepare(`insert into ${quoteIdentifier(table)} (${quoted}) values (${columns.map(() => '?').join(', ')})${conflict}`);
+  let inserted = 0;
+  for (const row of rows) inserted += Number(statement.run(columns.map((column) => row[column] ?? null)).changes);
+  return inserted;
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /**
