@@ -21,6 +21,8 @@ export interface ModelEvaluation extends Evaluation {
   /** y and model output per row, for curves. */
   readonly yTrue: Float32Array;
   readonly scores: Float32Array;
+  /** The evaluated rows, in the order of yTrue and scores (slices, permutation importance). */
+  readonly records: readonly DataRecord[];
 }
 
 /** Evaluates a loaded bundle on labelled rows: its task's test set, or any labelled CSV. */
@@ -48,5 +50,5 @@ export async function evaluateModel(predictor: Predictor, options: EvaluateModel
   }
   const scores = await predictor.score(valid, options.onUnseen === undefined ? {} : { onUnseen: options.onUnseen });
   const evaluation = evaluatePredictions(task.problemType, yTrue, scores, task.target.transform, options.threshold);
-  return { ...evaluation, rows: records.length, source, yTrue, scores };
+  return { ...evaluation, rows: records.length, source, yTrue, scores, records: valid };
 }
