@@ -76,7 +76,7 @@ function moreThan(problems: readonly string[]): string {
 }
 
 /** JSON turns -0 into 0; normalise before storing so a round trip cannot change a bit. */
-function finite(value: number): number {
+function withoutNegativeZero(value: number): number {
   return value === 0 ? 0 : value;
 }
 
@@ -150,7 +150,7 @@ function fitNumericColumn(
       problems.push(`column "${name}" has no values to compute the ${impute.strategy} from.`);
       return { column: name, type: spec.type, steps, outputs: [name] };
     }
-    const fill = finite(numericImputeValue(impute.strategy, present.subarray(0, presentCount), impute.value));
+    const fill = withoutNegativeZero(numericImputeValue(impute.strategy, present.subarray(0, presentCount), impute.value));
     for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i]!)) values[i] = fill;
     steps.push({ kind: 'impute', strategy: impute.strategy, value: fill, imputedInFit: missing });
   } else if (missing > 0) {
@@ -182,7 +182,7 @@ function fitNumericColumn(
       const deviation = Math.sqrt(squares / values.length);
       const std = deviation > 0 && Number.isFinite(deviation) ? deviation : 1;
       for (let i = 0; i < values.length; i++) values[i] = (values[i]! - mean) / std;
-      steps.push({ kind: 'standardize', mean: finite(mean), std });
+      steps.push({ kind: 'standardize', mean: withoutNegativeZero(mean), std });
     }
   }
   return { column: name, type: spec.type, steps, outputs: [name] };
