@@ -88,7 +88,8 @@ function binaryCurve(what: string, yTrue: ArrayLike<number>, prob: ArrayLike<num
   const scores = Float64Array.from(prob);
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => scores[b]! - scores[a]!);
+  // Compare rather than subtract: Infinity − Infinity is NaN, which would break the sort.
+  order.sort((a, b) => (scores[a]! < scores[b]! ? 1 : scores[a]! > scores[b]! ? -1 : 0));
   const tps: number[] = [];
   const fps: number[] = [];
   const thresholds: number[] = [];

@@ -121,6 +121,8 @@ describe('rocAuc', () => {
 
   it('accepts unbounded scores (a ranking, not probabilities)', () => {
     expect(rocAuc([0, 1, 0, 1], [-3, 2.5, 0, 40])).toBe(1);
+    // Infinite scores rank like any other: positives ∞ and 1 vs negatives −∞ and 2 → 3 of 4 pairs.
+    expect(rocAuc([1, 1, 0, 0], [Number.POSITIVE_INFINITY, 1, Number.NEGATIVE_INFINITY, 2])).toBe(0.75);
   });
 });
 
