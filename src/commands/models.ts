@@ -1,7 +1,167 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../ui/context.js';
+import { UsageError } from '../core/errors.js';
+import type { ModelRegistry } from '../core/registry/model-registry.js';
+import { withExamples, type CliContext } from '../ui/context.js';
+import { renderTable } from '../ui/table.js';
+
+export interface ModelsRegisterOptions {
+  readonly runId: string;
+  readonly name: string;
+  readonly description?: string;
+}
+
+async function openRegistry(context: CliContext): Promise<ModelRegistry> {
+  const { createFileRunStore } = await import('../core/tracking/file-run-store.js');
+  const { createFileModelRegistry } = await import('../core/registry/file-model-registry.js');
+  return createFileModelRegistry({ store: createFileRunStore({ root: context.config.runsDir }) });
+}
+
+/** Parses a version argument ("3"), naming the argument on failure. */
+function parseVersion(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1) {
+    throw new UsageError('INVALID_MODEL_VERSION', `<version> must be a whole number ≥ 1, got "${value}"`);
+  }
+  return n;
+}
+
+function formatTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
 
 export function registerModelsCommands(program: Command, context: CliContext): void {
-  void program;
-  void context;
+  const models = program
+    .command('models')
+    .description('The model registry: named models, numbered versions of runs\' bundles, aliases such as production.');
+  withExamples(models, 'mlctl models register 01a2b3c4d5e6 --name income', 'mlctl models alias set income production 1', 'mlctl predict --model income@production --json < rows.jsonl');
+
+  const register = models
+    .command('register')
+    .description('Register a finished run\'s model bundle as the next version of a named model.')
+    .argument('<run-id>', 'the run whose bundle (artifacts/model) to register')
+    .requiredOption('--name <name>', 'the model name, e.g. income')
+    .option('--description <text>', 'what this version is')
+    .action(async (runId: string, opts: { name: string; description?: string }, command: Command) => {
+      const output = context.output(command);
+      const options: ModelsRegisterOptions = { runId, name: opts.name, ...(opts.description === undefined ? {} : { description: opts.description }) };
+      const registry = await openRegistry(context);
+      const version = await registry.register(options);
+      output.result({ name: options.name, ...version }, () => `Registered ${options.name} version ${version.version} (run ${version.runId}). Use it as ${options.name}/${version.version}.`);
+    });
+  withExamples(register, 'mlctl models register 01a2b3c4d5e6 --name income --description "balanced class weights"');
+
+  const list = models
+    .command('list')
+    .alias('ls')
+    .description('List registered models with their latest version and aliases.')
+    .action(async (_opts: unknown, command: Command) => {
+      const output = context.output(command);
+      const all = await (await openRegistry(context)).list();
+      const table = output.json
+        ? ''
+        : await renderTable({
+            head: ['name', 'versions', 'latest', 'aliases', 'updated'],
+            rows: all.map((m) => [
+              m.name,
+              m.versions.length,
+              m.versions.at(-1)?.version ?? '',
+              Object.entries(m.aliases).map(([a, v]) => `${a}→${v}`).join(', '),
+              formatTime(m.updatedTime),
+            ]),
+            alignRight: [1, 2],
+            color: output.color,
+          });
+      output.result({ models: all }, () => (all.length === 0 ? 'No registered models. Register one with `mlctl models register <run-id> --name <name>`.' : table));
+    });
+  withExamples(list, 'mlctl models list', 'mlctl models list --json');
+
+  const show = models
+    .command('show')
+    .description('Show a model\'s versions, aliases and the history of changes.')
+    .argument('<name>', 'the model name')
+    .action(async (name: string, _opts: unknown, command: Command) => {
+      const output = context.output(command);
+      const registry = await openRegistry(context);
+      const model = await registry.get(name);
+      const audit = await registry.auditLog(name);
+      if (output.json) {
+        output.result({ ...model, audit }, () => '');
+        return;
+      }
+      const aliasesOf = (version: number): string => Object.entries(model.aliases).filter(([, v]) => v === version).map(([a]) => a).join(', ');
+      const versions = await renderTable({
+        head: ['version', 'run', 'aliases', 'registered', 'by', 'description'],
+        rows: model.versions.map((v) => [v.version, v.runId, aliasesOf(v.version), formatTime(v.createdTime), v.user, v.description ?? '']),
+        alignRight: [0],
+        color: output.color,
+      });
+      const history = audit.map((e) => {
+        const what = e.action === 'register' ? `registered version ${e.version} from ${String(e.new)}`
+          : e.action === 'alias-set' ? `alias ${e.alias}: ${e.old ?? '(none)'} → ${e.new}`
+          : e.action === 'alias-delete' ? `alias ${e.alias}: ${e.old} → (deleted)`
+          : `deleted version ${e.version} (${String(e.old)})`;
+        return `  ${formatTime(e.time)}  ${e.user.padEnd(10)} ${what}`;
+      });
+      output.result(null, () =>
+        [
+          `${output.style('bold', model.name)}${model.description === null ? '' : `  ${model.description}`}`,
+          versions,
+          '',
+          output.style('bold', 'History'),
+          ...(history.length === 0 ? ['  (none)'] : history),
+        ].join('\n'),
+      );
+    });
+  withExamples(show, 'mlctl models show income', 'mlctl models show income --json');
+
+  const alias = models.command('alias').description('Point aliases (production, champion, …) at versions.');
+  const aliasSet = alias
+    .command('set')
+    .description('Point an alias at a version (moving it if it pointed elsewhere).')
+    .argument('<name>', 'the model name')
+    .argument('<alias>', 'e.g. production')
+    .argument('<version>', 'the version number')
+    .action(async (name: string, aliasName: string, versionText: string, _opts: unknown, command: Command) => {
+      const output = context.output(command);
+      const version = parseVersion(versionText);
+      const { previous } = await (await openRegistry(context)).setAlias(name, aliasName, version);
+      output.result({ name, alias: aliasName, version, previous }, () => `${name}@${aliasName}: ${previous ?? '(none)'} → ${version}`);
+    });
+  withExamples(aliasSet, 'mlctl models alias set income production 3');
+
+  const aliasDelete = alias
+    .command('delete')
+    .description('Remove an alias.')
+    .argument('<name>', 'the model name')
+    .argument('<alias>', 'the alias')
+    .action(async (name: string, aliasName: string, _opts: unknown, command: Command) => {
+      const output = context.output(command);
+      const { previous } = await (await openRegistry(context)).deleteAlias(name, aliasName);
+      output.result({ name, alias: aliasName, previous }, () => `${name}@${aliasName}: ${previous} → (deleted)`);
+    });
+  withExamples(aliasDelete, 'mlctl models alias delete income production');
+
+  const deleteVersion = models
+    .command('delete-version')
+    .description('Delete a version from the registry (its run stays). Refused while an alias points at it.')
+    .argument('<name>', 'the model name')
+    .argument('<version>', 'the version number')
+    .action(async (name: string, versionText: string, _opts: unknown, command: Command) => {
+      const output = context.output(command);
+      const removed = await (await openRegistry(context)).deleteVersion(name, parseVersion(versionText));
+      output.result({ name, deleted: removed }, () => `Deleted ${name} version ${removed.version} (run ${removed.runId} is kept).`);
+    });
+  withExamples(deleteVersion, 'mlctl models delete-version income 2');
+
+  const resolve = models
+    .command('resolve')
+    .description('Show which bundle a model reference resolves to (run id, name@alias, name/N, models:/…, path).')
+    .argument('<ref>', 'a model reference')
+    .action(async (ref: string, _opts: unknown, command: Command) => {
+      const output = context.output(command);
+      const { resolveModelReference } = await import('../core/tracking/model-reference.js');
+      const resolved = await resolveModelReference(ref, { runsDir: context.config.runsDir, cwd: context.config.cwd });
+      output.result(resolved, () => `${ref} → ${resolved.bundleDir}`);
+    });
+  withExamples(resolve, 'mlctl models resolve income@production', 'mlctl models resolve models:/income/2 --json');
 }

@@ -134,7 +134,7 @@ export function createFileModelRegistry(options: FileModelRegistryOptions): Mode
         };
         const model: RegisteredModel = {
           name,
-          description: existing?.description ?? description ?? null,
+          description: existing === undefined ? (description ?? null) : existing.description,
           createdTime: existing?.createdTime ?? time,
           updatedTime: time,
           versions: [...(existing?.versions ?? []), version],
