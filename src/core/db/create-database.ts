@@ -1,3 +1,4 @@
+import { ExternalError, isMlctlError } from '../errors.js';
 import type { Database, OpenDatabaseOptions } from './database.js';
 import { parseDatabaseUrl, type DatabaseLocation, type DialectName } from './db-url.js';
 
@@ -31,7 +32,24 @@ export async function withDatabase<T>(
   const database = await openDatabase(databaseUrl, cwd, options);
   try {
     return await fn(database);
+  } catch (error) {
+    throw asDatabaseError(error, database);
   } finally {
     await database.close();
   }
+}
+
+/**
+ * A driver's own error (better-sqlite3's SqliteError, node-postgres's DatabaseError) as
+ * ExternalError 'DATABASE_QUERY_FAILED' (exit 5); anything else passes through unchanged.
+ */
+export function asDatabaseError(error: unknown, database: Pick<Database, 'target'>): unknown {
+  if (isMlctlError(error) || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  const isDriverError = error.name === 'SqliteError' || (typeof code === 'string' && /^(SQLITE_|[0-9A-Z]{5}$)/.test(code));
+  if (!isDriverError) return error;
+  return new ExternalError('DATABASE_QUERY_FAILED', `database ${database.target}: ${error.message}`, {
+    cause: error,
+    hint: code === 'SQLITE_BUSY' ? 'another process holds the database; try again' : undefined,
+  });
 }

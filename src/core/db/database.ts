@@ -24,6 +24,12 @@ export interface Database {
    */
   readonly backupTo: ((path: string) => Promise<BackupInfo>) | undefined;
   /**
+   * Replaces the whole database with the SQLite file at `path` through the online backup
+   * API: the destination is written in one transaction, so other connections see the old
+   * database or the new one. undefined where the dialect has no file (PostgreSQL).
+   */
+  readonly restoreFrom: ((path: string) => Promise<void>) | undefined;
+  /**
    * Inserts many rows into `table` through `transaction` (an open Kysely transaction) and
    * returns how many were inserted; with `skipConflictsOn`, rows whose value in that
    * unique column already exists are skipped. SQLite reuses one prepared statement for

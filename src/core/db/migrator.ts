@@ -147,6 +147,22 @@ export async function getMigrationHistory(database: Database): Promise<Migration
   return rows.map((r) => ({ id: r.id, name: r.name, action: r.action, checksum: r.checksum, at: r.at, durationMs: r.duration_ms }));
 }
 
+/**
+ * Throws UsageError 'DATABASE_NOT_MIGRATED' unless every migration of this build is
+ * applied: commands that read or write users call it first, so a fresh or outdated
+ * database gets a clear instruction rather than "no such table".
+ */
+export async function assertMigrated(database: Database, migrations: readonly Migration[]): Promise<void> {
+  const status = await getMigrationStatus(database, migrations);
+  const pending = status.migrations.filter((m) => m.state === 'pending');
+  if (pending.length > 0) {
+    throw new UsageError('DATABASE_NOT_MIGRATED', `the database at ${database.target} is not migrated: ${pending.length} migration${pending.length === 1 ? '' : 's'} pending`, {
+      problems: pending.map((m) => m.name),
+      hint: 'run `mlctl db migrate`',
+    });
+  }
+}
+
 /** Resolves a migration by exact name or unique prefix ("0002"); NotFoundError otherwise. */
 export function indexOfMigration(migrations: readonly Migration[], ref: string): number {
   const exact = migrations.findIndex((m) => m.name === ref);

@@ -61,6 +61,7 @@ export async function openPostgresDatabase(url: string, _options: OpenDatabaseOp
       return inserted;
     },
     backupTo: undefined,
+    restoreFrom: undefined,
     async listSchema(executor = db) {
       const result = await sql<SchemaObject>`
         select 'table' as type, table_name as name, null as sql from information_schema.tables

@@ -66,6 +66,18 @@ export async function openSqliteDatabase(path: string, options: OpenDatabaseOpti
       return insertRowsPrepared(handle, table, rows, options);
     },
     backupTo: memory ? undefined : (destination) => backupSqliteFile(BetterSqlite, path, destination),
+    restoreFrom: memory
+      ? undefined
+      : async (source) => {
+          const reader = new BetterSqlite(source, { readonly: true, fileMustExist: true });
+          try {
+            await reader.backup(path);
+          } catch (error) {
+            throw new ExternalError('DATABASE_RESTORE_FAILED', `cannot restore ${path} from ${source}: ${(error as Error).message}`, { cause: error });
+          } finally {
+            reader.close();
+          }
+        },
     async listSchema(executor = db) {
       const result = await sql<SchemaObject>`
         select type, name, sql from sqlite_master
