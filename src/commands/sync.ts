@@ -116,7 +116,9 @@ async function runSync(context: CliContext, command: Command, options: SyncOptio
       onProgress: (event) => progress.update(describeProgress(verb, scopeName, event)),
     });
   } catch (error) {
-    progress.fail(`${verb} failed`);
+    // Elsewhere than a TTY the error line alone says it.
+    if (output.interactive) progress.fail(`${verb} failed`);
+    else progress.stop();
     throw error;
   } finally {
     client.destroy();

@@ -54,6 +54,7 @@ export function toS3Error(error: unknown, context: S3ErrorContext): unknown {
   const name = firstString(e.Code, e.name) ?? 'Error';
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
   const where = describeTarget(context);
+  const action = where === '' ? context.operation : `${context.operation} ${where}`;
   const message = typeof e.message === 'string' && e.message !== '' && e.message !== 'UnknownError' ? e.message : name;
 
   if (name === 'NoSuchBucket' || (context.key === undefined && context.bucket !== undefined && name === 'NotFound' && status === 404)) {
@@ -63,22 +64,22 @@ export function toS3Error(error: unknown, context: S3ErrorContext): unknown {
     });
   }
   if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) {
-    return new NotFoundError('S3_OBJECT_NOT_FOUND', `${where} does not exist`, { cause: error });
+    return new NotFoundError('S3_OBJECT_NOT_FOUND', `${where === '' ? 'the object' : where} does not exist`, { cause: error });
   }
   if (CREDENTIAL_ERRORS.has(name)) {
-    return new ExternalError('S3_CREDENTIALS_REFUSED', `S3 refused the credentials (${name}) while trying to ${context.operation} ${where}`, {
+    return new ExternalError('S3_CREDENTIALS_REFUSED', `S3 refused the credentials (${name}) while trying to ${action}`, {
       hint: 'check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL, AWS_REGION)',
       cause: error,
     });
   }
   if (ACCESS_ERRORS.has(name) || status === 403) {
-    return new ExternalError('S3_ACCESS_DENIED', `S3 denied access (${name}) while trying to ${context.operation} ${where}`, {
+    return new ExternalError('S3_ACCESS_DENIED', `S3 denied access (${name}) while trying to ${action}`, {
       hint: 'check that the credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY may use this bucket',
       cause: error,
     });
   }
   if (name === 'CredentialsProviderError') {
-    return new ExternalError('S3_CREDENTIALS_MISSING', `no AWS credentials found to ${context.operation} ${where}`, {
+    return new ExternalError('S3_CREDENTIALS_MISSING', `no AWS credentials found to ${action}`, {
       hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (LocalStack accepts "test" / "test")',
       cause: error,
     });
@@ -87,11 +88,11 @@ export function toS3Error(error: unknown, context: S3ErrorContext): unknown {
   if (network !== undefined || name === 'TimeoutError' || name === 'RequestTimeout') {
     return new ExternalError(
       'S3_ENDPOINT_UNREACHABLE',
-      `cannot reach S3${context.endpoint === undefined ? '' : ` at ${context.endpoint}`} to ${context.operation} ${where}: ${network ?? name}`,
+      `cannot reach S3${context.endpoint === undefined ? '' : ` at ${context.endpoint}`} to ${action}: ${network ?? name}`,
       { hint: context.endpoint === undefined ? 'check the network' : 'is the S3 server running? check AWS_ENDPOINT_URL', cause: error },
     );
   }
-  return new ExternalError('S3_REQUEST_FAILED', `S3 failed to ${context.operation} ${where}: ${oneLine(message)}${status === undefined ? '' : ` (HTTP ${status})`}`, {
+  return new ExternalError('S3_REQUEST_FAILED', `S3 failed to ${action}: ${oneLine(message)}${status === undefined ? '' : ` (HTTP ${status})`}`, {
     cause: error,
   });
 }
@@ -105,8 +106,9 @@ export async function withS3Errors<T>(context: S3ErrorContext, call: () => Promi
   }
 }
 
+/** "s3://bucket/key", or '' for service-wide calls (list buckets). */
 function describeTarget(context: S3ErrorContext): string {
-  if (context.bucket === undefined) return 'the S3 service';
+  if (context.bucket === undefined) return '';
   return context.key === undefined ? `s3://${context.bucket}` : `s3://${context.bucket}/${context.key}`;
 }
 

@@ -1,0 +1,179 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../src/core/storage/s3-client.js';
+import { startS3Server, type TestS3Server } from '../helpers/s3-server.js';
+
+// Spawns the built CLI (`npm test` builds dist/ first) against a real s3rver on loopback.
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin', 'mlctl');
+const BUCKET = 'mlctl-e2e';
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let server: TestS3Server;
+let work: string;
+
+function mlctl(args: string[], env: Record<string, string | undefined> = {}, cwd = work): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: '1', ...server.env, ...env }, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+/** A workspace: runs (with an index folder and a registry), raw data, and its env. */
+async function workspace(name: string): Promise<{ dir: string; env: Record<string, string> }> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  return { dir, env: { MLCTL_RUNS_DIR: join(dir, 'runs'), MLCTL_DATA_DIR: join(dir, 'data'), MLCTL_S3_BUCKET: BUCKET } };
+}
+
+async function writeTree(root: string, files: Record<string, string>): Promise<void> {
+  for (const [key, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, key)), { recursive: true });
+    await writeFile(join(root, key), content);
+  }
+}
+
+async function listTree(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(root.length + 1)).sort();
+}
+
+/** A known failure: the exit code, one error line and a hint, no stack trace, nothing on stdout. */
+function expectCleanFailure(result: CliResult, code: number, message: RegExp): void {
+  expect(result.code, result.stderr).toBe(code);
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+  expect(result.stderr).not.toContain('NodeVersionSupportWarning');
+}
+
+beforeAll(async () => {
+  server = await startS3Server();
+  work = await mkdtemp(join(tmpdir(), 'mlctl-e2e-s3-'));
+});
+afterAll(async () => {
+  await server?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('mlctl storage and sync against S3', () => {
+  it('makes a bucket, pushes, skips unchanged, dry-runs, deletes only with --delete, pulls verified', async () => {
+    const mb = await mlctl(['storage', 'mb', BUCKET, '--json']);
+    expect(mb.code, mb.stderr).toBe(0);
+    expect(JSON.parse(mb.stdout)).toEqual({ bucket: BUCKET, created: true, region: 'us-east-1' });
+    expect(mb.stderr).toBe('');
+    const buckets = await mlctl(['storage', 'ls', '--json']);
+    expect(JSON.parse(buckets.stdout).buckets.map((b: { name: string }) => b.name)).toEqual([BUCKET]);
+
+    const a = await workspace('a');
+    await writeTree(a.dir, {
+      'runs/income/0123abcd/run.json': '{"id":"0123abcd"}',
+      'runs/income/0123abcd/artifacts/model/manifest.json': '{"task":"income"}',
+      'runs/.index/runs.json': '[]',
+      'runs/models/income/model.json': '{"name":"income"}',
+      'data/raw/housing/housing.csv': 'price,area\n1,2\n',
+      'data/mlctl.db': 'not synced',
+    });
+
+    const push = await mlctl(['sync', 'push', '--json'], a.env);
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.stderr).toBe('');
+    const pushed = JSON.parse(push.stdout);
+    expect(pushed).toMatchObject({ direction: 'push', remote: `s3://${BUCKET}/mlctl`, uploaded: 4, skipped: 0, deleted: 0 });
+    expect(pushed.scopes.map((s: { scope: string; uploaded: number }) => [s.scope, s.uploaded])).toEqual([['runs', 2], ['models', 1], ['data', 1]]);
+
+    const ls = await mlctl(['storage', 'ls', `s3://${BUCKET}/mlctl/`, '--recursive', '--json']);
+    const objects = JSON.parse(ls.stdout).objects as { key: string; sha256: string }[];
+    expect(objects.map((o) => o.key)).toEqual([
+      'mlctl/data/housing/housing.csv',
+      'mlctl/models/income/model.json',
+      'mlctl/runs/income/0123abcd/artifacts/model/manifest.json',
+      'mlctl/runs/income/0123abcd/run.json',
+    ]);
+    expect(objects[3]?.sha256).toBe(createHash('sha256').update('{"id":"0123abcd"}').digest('hex'));
+
+    const again = JSON.parse((await mlctl(['sync', 'push', '--json'], a.env)).stdout);
+    expect([again.uploaded, again.skipped, again.bytes]).toEqual([0, 4, 0]);
+
+    await rm(join(a.dir, 'runs/income/0123abcd/artifacts/model/manifest.json'));
+    await writeFile(join(a.dir, 'runs/income/0123abcd/run.json'), '{"id":"0123abcd","status":"FINISHED"}');
+    const dry = await mlctl(['sync', 'push', 'runs', '--dry-run', '--delete', '--json'], a.env);
+    expect(JSON.parse(dry.stdout).scopes[0].changes).toEqual([
+      { action: 'upload', key: 'income/0123abcd/run.json', bytes: 37 },
+      { action: 'delete', key: 'income/0123abcd/artifacts/model/manifest.json', bytes: 17 },
+    ]);
+    const kept = JSON.parse((await mlctl(['sync', 'push', 'runs', '--json'], a.env)).stdout);
+    expect([kept.uploaded, kept.deleted]).toEqual([1, 0]);
+    const deleted = JSON.parse((await mlctl(['sync', 'push', 'runs', '--delete', '--json'], a.env)).stdout);
+    expect([deleted.uploaded, deleted.deleted]).toEqual([0, 1]);
+
+    const b = await workspace('b');
+    const pull = await mlctl(['sync', 'pull', 'all', '--json'], b.env);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(JSON.parse(pull.stdout)).toMatchObject({ direction: 'pull', downloaded: 3, skipped: 0, unverified: 0 });
+    expect(await listTree(join(b.dir, 'runs'))).toEqual(['income/0123abcd/run.json', 'models/income/model.json']);
+    expect(await listTree(join(b.dir, 'data/raw'))).toEqual(['housing/housing.csv']);
+    expect(await readFile(join(b.dir, 'runs/income/0123abcd/run.json'), 'utf8')).toBe('{"id":"0123abcd","status":"FINISHED"}');
+
+    const human = await mlctl(['sync', 'pull'], b.env);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/0 downloaded, 3 skipped, 0 deleted/);
+  });
+
+  it('refuses a tampered object on pull with exit 4, leaving no file', async () => {
+    // An object whose bytes no longer match the SHA-256 recorded when it was pushed.
+    const client = createS3Client(server.aws);
+    try {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: 'tamper/data/housing/housing.csv',
+          Body: 'price,area\n9,9\n',
+          Metadata: { sha256: createHash('sha256').update('price,area\n1,2\n').digest('hex') },
+        }),
+      );
+    } finally {
+      client.destroy();
+    }
+    const remote = `s3://${BUCKET}/tamper`;
+    const d = await workspace('d');
+    const pull = await mlctl(['sync', 'pull', 'data', '--remote', remote], d.env);
+    expectCleanFailure(pull, 4, /housing\/housing\.csv.*SHA-256/);
+    expect(await listTree(join(d.dir, 'data/raw'))).toEqual([]);
+  });
+
+  it('fails with exit 5, one line and no stack on a missing bucket, refused credentials, a dead endpoint', async () => {
+    const e = await workspace('e');
+    await writeTree(e.dir, { 'runs/x/0123abcd/run.json': '{}' });
+
+    const missing = await mlctl(['sync', 'push', '--remote', 's3://no-such-bucket/mlctl'], e.env);
+    expectCleanFailure(missing, 5, /bucket "no-such-bucket" does not exist/);
+    expect(missing.stderr).toContain('hint: create it with: mlctl storage mb no-such-bucket');
+
+    const refused = await mlctl(['sync', 'pull', 'runs'], { ...e.env, AWS_ACCESS_KEY_ID: 'WRONG' });
+    expectCleanFailure(refused, 5, /refused the credentials \((SignatureDoesNotMatch|InvalidAccessKeyId)\)/);
+
+    const down = await mlctl(['sync', 'pull', 'runs', '--json'], { ...e.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:1' });
+    expect(down.code, down.stderr).toBe(5);
+    expect(JSON.parse(down.stdout).error.code).toBe('S3_ENDPOINT_UNREACHABLE');
+    expect(down.stderr).toMatch(/cannot reach S3 at http:\/\/127\.0\.0\.1:1/);
+    expect(await listTree(join(e.dir, 'runs'))).toEqual(['x/0123abcd/run.json']);
+
+    const noRemote = await mlctl(['sync', 'push'], { ...e.env, MLCTL_S3_BUCKET: '' });
+    expectCleanFailure(noRemote, 2, /no remote to sync with/);
+  });
+});
