@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GateError, NotFoundError } from '../errors.js';
 import { syncDirectory, temporaryPathFor } from '../fs/atomic.js';
@@ -95,6 +95,7 @@ export function datasetDirectory(dataDir: string, dataset: string): string {
  */
 export async function pullDataset(spec: DatasetSpec, options: DatasetStoreOptions & { force?: boolean }): Promise<PullResult> {
   const dir = datasetDirectory(options.dataDir, spec.name);
+  await removeStaleTemporaries(dir);
   const files: PulledFile[] = [];
   for (const file of spec.files) {
     options.signal?.throwIfAborted();
@@ -160,6 +161,36 @@ export async function datasetStatus(spec: DatasetSpec, options: { dataDir: strin
     ready: files.every((file) => file.verified),
     rows: dataFiles.length === 0 ? null : dataFiles.reduce((sum, file) => sum + (file.rows ?? 0), 0),
   };
+}
+
+/** temporaryPathFor's names: .<file>.<pid>.<8 hex>.tmp */
+const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes temporary files left by a pull that was killed outright (SIGKILL, power cut), where
+ * no cleanup could run. A file whose writer is still alive is left alone.
+ */
+async function removeStaleTemporaries(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = TEMPORARY_NAME.exec(name);
+    if (match === null || isProcessAlive(Number(match[1]))) continue;
+    await rm(join(dir, name), { force: true });
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function dataRows(spec: DatasetSpec, file: DatasetFile, nonBlankLines: number): number {

@@ -161,6 +161,18 @@ describe('pullDataset over http', () => {
     expect(await rawFiles()).toEqual([]);
   });
 
+  it('removes temporary files left by a killed pull, but not those of a live one', async () => {
+    const dir = join(dataDir, 'raw', 'tiny');
+    await mkdir(dir, { recursive: true });
+    // pid 2^22+1 is above Linux's pid_max ceiling, so no process has it.
+    const dead = '.tiny.csv.4194305.0badc0de.tmp';
+    const live = `.tiny.csv.${process.pid}.0badc0de.tmp`;
+    await writeFile(join(dir, dead), 'partial');
+    await writeFile(join(dir, live), 'partial');
+    await pullDataset(tinySpec(baseUrl), { dataDir });
+    expect((await rawFiles()).sort()).toEqual([live, 'tiny.csv', 'tiny.names'].sort());
+  });
+
   it('reports a 404 as not found and other statuses as external errors', async () => {
     handler = serveFiles({});
     expect(await errorOf(pullDataset(tinySpec(baseUrl), { dataDir }))).toBeInstanceOf(NotFoundError);
