@@ -22,6 +22,7 @@ import type {
 import { checkFittedPipeline, checkPipelineSpec, expectedOutputs } from './pipeline-validation.js';
 
 export type { UnseenCategory } from './compiled-pipeline.js';
+export type { PipelineSummary } from './pipeline-spec.js';
 
 /** A dense feature matrix, row-major: feature `j` of row `i` is `data[i * cols + j]`. */
 export interface FeatureMatrix {
