@@ -84,11 +84,10 @@ export function registerPredictCommands(program: Command, context: CliContext): 
 
 /** A stored user's census attributes, as a prediction record (`id` = the user id). */
 async function loadUserRecord(id: number, context: CliContext): Promise<Record<string, unknown>> {
-  const [{ openDatabase }, { getUser }] = await Promise.all([import('../core/db/create-database.js'), import('../core/db/users-repository.js')]);
-  const db = await openDatabase(context.config.databaseUrl, context.config.cwd);
-  try {
-    return { ...(await getUser(db, id)), id };
-  } finally {
-    await db.destroy();
-  }
+  const [{ withDatabase }, { getUser, userAttributes }] = await Promise.all([
+    import('../core/db/create-database.js'),
+    import('../core/db/users-repository.js'),
+  ]);
+  const attributes = await withDatabase(context.config.databaseUrl, context.config.cwd, async (database) => userAttributes(await getUser(database.db, id)));
+  return { ...attributes, id };
 }

@@ -54,6 +54,7 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
     .addOption(new Option('--class-weight <mode>', 'class weights (MLP)').choices(['none', 'balanced']))
     .option('--l2 <x>', 'L2 weight penalty (MLP)', parseFloatFlag('--l2'))
     .option('--no-intercept', 'fit without an intercept (linear)')
+    .option('--log-target', 'regression: fit on log1p(target), predict in the target’s units')
     .option('--seed <n>', 'seed for splits, initial weights and shuffling (reproducible on one backend)', parseIntFlag('--seed'))
     .option('--validation <fraction>', 'fraction of training rows held out for early stopping', parseFloatFlag('--validation'))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: node, else wasm, else cpu; or MLCTL_TF_BACKEND)').choices(['node', 'wasm', 'cpu']))
@@ -94,6 +95,7 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
         linear: { intercept: flags.intercept === false ? false : undefined },
         ...(flags.seed === undefined ? {} : { seed: flags.seed as number }),
         ...(flags.validation === undefined ? {} : { validation: flags.validation as number }),
+        ...(flags.logTarget === true ? { logTarget: true } : {}),
       },
     };
     await runTrain(options, context, context.output(cmd));

@@ -72,7 +72,10 @@ export const INCOME_TASK: TaskSpec = {
 
 /**
  * Housing: the seed's LocalStack regression, on every feature instead of the six yes/no
- * columns. Numbers stay in their own units so the coefficients read as price per unit.
+ * columns. Numbers stay in their own units so the coefficients read as price per unit. The
+ * test rows are the ones the seed's train_test_split(test_size=0.2, random_state=42) holds
+ * out, so R² compares like for like with the Python pipeline (on 545 rows R² moves from
+ * 0.43 to 0.73 between random splits; median 0.65).
  */
 export const HOUSING_TASK: TaskSpec = {
   name: 'housing',
@@ -97,7 +100,7 @@ export const HOUSING_TASK: TaskSpec = {
     ],
   },
   model: { family: 'linear', params: { intercept: true } },
-  split: { validation: 0, test: 0.2, stratify: false, seed: 42 },
+  split: { method: 'sklearn', validation: 0, test: 0.2, stratify: false, seed: 42 },
   metrics: ['r2', 'rmse', 'mae'],
   gates: [{ metric: 'r2', min: 0.65 }],
 };

@@ -93,6 +93,7 @@ export function validateTaskSpec(task: Record<string, unknown>): string[] {
     need(`split.${key}`, typeof v === 'number' && v >= 0 && v < 1, 'a fraction in [0, 1)');
   }
   need('split.seed', Number.isInteger(split?.seed), 'a whole number');
+  need('split.method', split?.method === undefined || split.method === 'seeded' || split.method === 'sklearn', 'seeded or sklearn');
   need('metrics', Array.isArray(task.metrics), 'a list of metric names');
   need('gates', Array.isArray(task.gates), 'a list of { metric, min?, max? }');
   return problems;
@@ -105,6 +106,8 @@ export interface TaskOverrides {
   readonly seed?: number;
   readonly validation?: number;
   readonly dataset?: string;
+  /** Regression: fit on log1p(target) (true) or the target itself (false). */
+  readonly logTarget?: boolean;
 }
 
 function defined<T extends object>(value: T | undefined): Partial<T> {
@@ -120,6 +123,12 @@ export function applyOverrides(task: TaskSpec, overrides: TaskOverrides): TaskSp
     ...task,
     dataset: overrides.dataset ?? task.dataset,
     model,
+    target:
+      overrides.logTarget === undefined
+        ? task.target
+        : overrides.logTarget
+          ? { ...task.target, transform: 'log1p' }
+          : { column: task.target.column, ...(task.target.positiveLabel === undefined ? {} : { positiveLabel: task.target.positiveLabel }) },
     split: {
       ...task.split,
       ...(overrides.seed === undefined ? {} : { seed: overrides.seed }),

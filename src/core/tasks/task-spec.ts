@@ -57,6 +57,12 @@ export type ModelSpec =
   | { readonly family: 'linear'; readonly params: LinearParams };
 
 export interface SplitSpec {
+  /**
+   * 'seeded' (default): mlctl's own seeded shuffle, stratified when asked. 'sklearn': the rows
+   * scikit-learn's train_test_split(test_size=test, random_state=seed) picks, for comparing
+   * with a Python pipeline on identical rows (test hold-out only).
+   */
+  readonly method?: 'seeded' | 'sklearn';
   /** Fraction of training rows held out for validation (early stopping). */
   readonly validation: number;
   /** Fraction held out as the test set when the dataset has no test file. */

@@ -6,6 +6,7 @@ import type { ColumnDef, DataRecord } from '../datasets/dataset-spec.js';
 import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
 import { ensureDataset, type DatasetStoreOptions } from '../datasets/dataset-store.js';
 import { randomSplit, stratifiedSplit } from '../features/split.js';
+import { sklearnTrainTestSplit } from '../compat/numpy-random.js';
 import type { TaskSpec } from '../tasks/task-spec.js';
 
 /** The rows a task trains and is tested on, and where they came from. */
@@ -64,7 +65,9 @@ export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Pr
 function holdOut(task: TaskSpec, records: readonly DataRecord[]): { train: DataRecord[]; test: DataRecord[] } {
   if (task.split.test <= 0) return { train: [...records], test: [] };
   const split =
-    task.split.stratify && task.problemType === 'binary-classification'
+    task.split.method === 'sklearn'
+      ? sklearnTrainTestSplit(records.length, task.split.test, task.split.seed)
+      : task.split.stratify && task.problemType === 'binary-classification'
       ? stratifiedSplit(encodeTarget(task, records, 'training data'), task.split.test, task.split.seed)
       : randomSplit(records.length, task.split.test, task.split.seed);
   return { train: Array.from(split.train, (i) => records[i] as DataRecord), test: Array.from(split.holdout, (i) => records[i] as DataRecord) };

@@ -70,15 +70,37 @@ export const linearFamily: ModelFamily<LinearParams> & {
   name: 'linear',
 
   fitWithNames(train, params, featureNames) {
-    if (train.x.rows <= train.x.cols) {
-      throw new UsageError('LINEAR_TOO_FEW_ROWS', `a linear regression on ${train.x.cols} features needs more than ${train.x.cols} training rows, got ${train.x.rows}`);
+    const { rows, cols, data } = train.x;
+    if (rows <= cols) {
+      throw new UsageError('LINEAR_TOO_FEW_ROWS', `a linear regression on ${cols} features needs more than ${cols} training rows, got ${rows}`);
     }
-    const mlr = new MultivariateLinearRegression(rowsOf(train.x), Array.from(train.y, (v) => [v]), { intercept: params.intercept, statistics: true });
-    const json = mlr.toJSON() as unknown as { weights: number[][]; summary?: { regressionStatistics?: unknown; variables?: { standardError: number }[] } };
+    // Columns as different as area (thousands) and yes/no flags make XᵀX ill-conditioned.
+    // Solve on centred (with an intercept) and scaled columns, then map the coefficients back
+    // to each feature's own units: the same least-squares fit, computed accurately.
+    const centre = new Float64Array(cols);
+    const scale = new Float64Array(cols).fill(1);
+    for (let c = 0; c < cols; c++) {
+      let sum = 0;
+      for (let r = 0; r < rows; r++) sum += data[r * cols + c] as number;
+      const mean = params.intercept ? sum / rows : 0;
+      let ss = 0;
+      for (let r = 0; r < rows; r++) ss += ((data[r * cols + c] as number) - mean) ** 2;
+      centre[c] = mean;
+      scale[c] = ss > 0 ? Math.sqrt(ss / rows) : 1;
+    }
+    const x: number[][] = new Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const row = new Array<number>(cols);
+      for (let c = 0; c < cols; c++) row[c] = ((data[r * cols + c] as number) - (centre[c] as number)) / (scale[c] as number);
+      x[r] = row;
+    }
+    const mlr = new MultivariateLinearRegression(x, Array.from(train.y, (v) => [v]), { intercept: params.intercept, statistics: true });
+    const json = mlr.toJSON() as unknown as { weights: number[][]; summary?: { variables?: { standardError: number }[] } };
     const flat = json.weights.map((w) => w[0] as number);
-    const coefficients = flat.slice(0, train.x.cols);
-    const intercept = params.intercept ? (flat[train.x.cols] as number) : 0;
-    const standardErrors = Array.isArray(json.summary?.variables) ? json.summary.variables.map((v) => v.standardError) : null;
+    const coefficients = Array.from({ length: cols }, (_, c) => (flat[c] as number) / (scale[c] as number));
+    const intercept = params.intercept ? (flat[cols] as number) - coefficients.reduce((sum, b, c) => sum + b * (centre[c] as number), 0) : 0;
+    const variables = json.summary?.variables;
+    const standardErrors = Array.isArray(variables) ? variables.slice(0, cols).map((v, c) => v.standardError / (scale[c] as number)) : null;
     return new LinearModel({ featureNames, coefficients, intercept, standardErrors });
   },
 
