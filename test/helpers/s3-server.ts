@@ -33,8 +33,10 @@ export interface StartS3ServerOptions {
 }
 
 /**
- * Starts s3rver for a test file (call in `beforeAll`, stop in `afterAll`). Any credentials
- * are accepted, as with LocalStack's defaults.
+ * Starts s3rver for a test file (call in `beforeAll`, stop in `afterAll`). s3rver accepts
+ * only the access key "S3RVER" (`aws` and `env` carry it), so a wrong key exercises the
+ * refused-credentials path. Keep listings under 1,000 keys per prefix: s3rver encrypts
+ * continuation tokens with DES, which Node's OpenSSL 3 lacks without --openssl-legacy-provider.
  */
 export async function startS3Server(options: StartS3ServerOptions = {}): Promise<TestS3Server> {
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
