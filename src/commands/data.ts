@@ -88,16 +88,18 @@ export function createDatasetProgress(output: Output, dataset: string): {
   finish: (ok: boolean) => Promise<void>;
 } {
   let spinner: ReturnType<Output['progress']> | undefined;
+  const started = new Set<string>();
   let fetched = 0;
   return {
     onProgress: (event) => {
       const size = event.totalBytes === null ? formatBytes(event.bytes) : `${formatBytes(event.bytes)} / ${formatBytes(event.totalBytes)}`;
       if (!event.done) {
+        started.add(event.file);
         spinner ??= output.progress(`${dataset}: ${event.file}`);
         void spinner.then((p) => p.update(`${dataset}: ${event.file} ${size}`));
-      } else if (spinner !== undefined) {
+      } else if (started.has(event.file)) {
         fetched++;
-        if (!output.interactive) output.info(`${dataset}: ${event.file} verified (${formatBytes(event.bytes)})`);
+        if (!output.interactive) output.info(`${dataset}: ${event.file} fetched and verified (${formatBytes(event.bytes)})`);
       }
     },
     finish: async (ok) => {
