@@ -145,15 +145,69 @@ export function logLoss(yTrue: ArrayLike<number>, prob: ArrayLike<number>, eps =
 /**
  * The ROC curve, one point per distinct score, thresholds descending. The first point is
  * (0, 0) at threshold Infinity (nothing predicted positive; JSON writes it as null).
- * With no positives tpr is 0 throughout, with no negatives fpr is.
+ * With no positives tpr is 0 throughout, with no negatives fpr is. `dropIntermediate`
+ * leaves out points on straight runs, as scikit-learn's default does.
  */
-export function rocCurve(yTrue: ArrayLike<number>, prob: ArrayLike<number>): { fpr: number[]; tpr: number[]; thresholds: number[] } {
-  const { tps, fps, thresholds, positives, negatives } = binaryCurve('ROC curve', yTrue, prob);
+export function rocCurve(
+  yTrue: ArrayLike<number>,
+  prob: ArrayLike<number>,
+  options: RocCurveOptions = {},
+): { fpr: number[]; tpr: number[]; thresholds: number[] } {
+  const curve = binaryCurve('ROC curve', yTrue, prob);
+  const { positives, negatives } = curve;
+  let tps = [0, ...curve.tps];
+  let fps = [0, ...curve.fps];
+  let thresholds = [Number.POSITIVE_INFINITY, ...curve.thresholds];
+  if (options.dropIntermediate === true && tps.length > 2) {
+    // scikit-learn's rule: keep the ends and every point where either count changes pace.
+    const keep = tps.map((tp, k) => k === 0 || k === tps.length - 1 || tps[k + 1]! - 2 * tp + tps[k - 1]! !== 0 || fps[k + 1]! - 2 * fps[k]! + fps[k - 1]! !== 0);
+    tps = tps.filter((_, k) => keep[k]);
+    fps = fps.filter((_, k) => keep[k]);
+    thresholds = thresholds.filter((_, k) => keep[k]);
+  }
   return {
-    fpr: [0, ...fps.map((fp) => safeDivide(fp, negatives))],
-    tpr: [0, ...tps.map((tp) => safeDivide(tp, positives))],
-    thresholds: [Number.POSITIVE_INFINITY, ...thresholds],
+    fpr: fps.map((fp) => safeDivide(fp, negatives)),
+    tpr: tps.map((tp) => safeDivide(tp, positives)),
+    thresholds,
   };
+}
+
+export interface RocCurveOptions {
+  /** Leave out points on a straight run of the curve (fewer points to draw, same area). */
+  dropIntermediate?: boolean;
+}
+
+/** Confusion matrix and rates at one decision threshold: one row of a threshold table. */
+export interface ThresholdRow {
+  threshold: number;
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  confusion: ConfusionMatrix;
+}
+
+/**
+ * Accuracy, precision, recall and F1 at each threshold (default 0.1, 0.2, … 0.9), with the
+ * same rule as classificationMetrics (positive when prob ≥ threshold).
+ */
+export function thresholdTable(
+  yTrue: ArrayLike<number>,
+  prob: ArrayLike<number>,
+  thresholds: readonly number[] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+): ThresholdRow[] {
+  return thresholds.map((threshold) => {
+    const confusion = confusionMatrix(yTrue, prob, threshold);
+    const { tp, fp, tn, fn } = confusion;
+    return {
+      threshold,
+      accuracy: (tp + tn) / yTrue.length,
+      precision: safeDivide(tp, tp + fp),
+      recall: safeDivide(tp, tp + fn),
+      f1: safeDivide(2 * tp, 2 * tp + fp + fn),
+      confusion,
+    };
+  });
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   precisionRecallCurve,
   rocAuc,
   rocCurve,
+  thresholdTable,
 } from '../../../src/core/metrics/classification.js';
 import { MlctlError } from '../../../src/core/errors.js';
 
@@ -126,6 +127,23 @@ describe('rocAuc', () => {
   });
 });
 
+describe('thresholdTable', () => {
+  it('gives the confusion matrix and rates at each threshold', () => {
+    // At 0.5 and 0.75: the hand computations in the classificationMetrics tests above.
+    // At 0.05 everything is positive: TP 3, FP 3 → precision ½, recall 1, F1 6/9, accuracy ½.
+    const rows = thresholdTable(Y, P, [0.05, 0.5, 0.75]);
+    expect(rows.map((row) => row.confusion)).toEqual([
+      { tp: 3, fp: 3, tn: 0, fn: 0 },
+      { tp: 2, fp: 1, tn: 2, fn: 1 },
+      { tp: 1, fp: 1, tn: 2, fn: 2 },
+    ]);
+    expect(rows[0]).toMatchObject({ threshold: 0.05, accuracy: 0.5, precision: 0.5, recall: 1 });
+    expect(rows[0]!.f1).toBeCloseTo(2 / 3, 12);
+    expect(rows[2]!.f1).toBeCloseTo(0.4, 12);
+    expect(thresholdTable(Y, P)).toHaveLength(9);
+  });
+});
+
 describe('logLoss', () => {
   it('clips probabilities to [1e-15, 1 − 1e-15]', () => {
     // y=1, p=0 → −ln(1e-15) = 15·ln 10 = 34.5387764.
@@ -157,6 +175,27 @@ describe('rocCurve', () => {
     expect(curve.thresholds).toEqual([Number.POSITIVE_INFINITY, 0.5, 0.2]);
     expect(curve.fpr).toEqual([0, 0.5, 1]);
     expect(curve.tpr).toEqual([0, 1, 1]);
+  });
+
+  it('drops points on straight runs when asked, keeping the corners', () => {
+    // Counts (FP, TP): (0,0) (0,1) (1,1) (1,2) (1,3) (2,3) (3,3). (1,2) sits between (1,1) and
+    // (1,3) on equal steps, (2,3) between (1,3) and (3,3): both go.
+    const curve = rocCurve(Y, P, { dropIntermediate: true });
+    expect(curve.thresholds).toEqual([Number.POSITIVE_INFINITY, 0.9, 0.8, 0.4, 0.1]);
+    expect(curve.fpr).toEqual([0, 0, 1 / 3, 1 / 3, 1]);
+    expect(curve.tpr).toEqual([0, 1 / 3, 1 / 3, 1, 1]);
+  });
+
+  it('encloses the same area with and without the intermediate points', () => {
+    const y = Array.from({ length: 300 }, (_, i) => ((i * 13) % 7 < 3 ? 1 : 0));
+    const p = Array.from({ length: 300 }, (_, i) => ((i * 29) % 17) / 16);
+    const area = (c: { fpr: number[]; tpr: number[] }) =>
+      c.fpr.reduce((sum, x, k) => (k === 0 ? 0 : sum + ((x - c.fpr[k - 1]!) * (c.tpr[k]! + c.tpr[k - 1]!)) / 2), 0);
+    const full = rocCurve(y, p);
+    const thin = rocCurve(y, p, { dropIntermediate: true });
+    expect(thin.fpr.length).toBeLessThan(full.fpr.length);
+    expect(area(thin)).toBeCloseTo(rocAuc(y, p), 12);
+    expect(area(full)).toBeCloseTo(rocAuc(y, p), 12);
   });
 
   it('keeps tpr at 0 when there are no positives', () => {
