@@ -1,0 +1,195 @@
+/**
+ * A lean forward pass of a bundle's dense network in plain JavaScript, read straight from
+ * the TensorFlow.js layers files (model/model.json + model/weights.bin), so the serving
+ * daemon never imports TensorFlow.js for MLP bundles. Verified against TensorFlow.js to 1e-5
+ * (test/unit/serving/mlp-inference.test.ts).
+ *
+ * Weights stay Float32Array; sums run in float64 (TensorFlow.js sums in float32, so results
+ * differ by float32 rounding only). The input loop skips zero features: one-hot inputs are
+ * mostly zeros, which makes the first layer several times cheaper.
+ */
+
+/** Element-wise activations, as Keras names them. */
+const ACTIVATIONS: Readonly<Record<string, (x: number) => number>> = {
+  linear: (x) => x,
+  relu: (x) => (x > 0 ? x : 0),
+  relu6: (x) => (x <= 0 ? 0 : x >= 6 ? 6 : x),
+  elu: (x) => (x > 0 ? x : Math.expm1(x)),
+  selu: (x) => 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * Math.expm1(x)),
+  tanh: (x) => Math.tanh(x),
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  hard_sigmoid: (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5)),
+  softplus: (x) => (x > 20 ? x : Math.log1p(Math.exp(x))),
+  softsign: (x) => x / (1 + Math.abs(x)),
+  swish: (x) => x / (1 + Math.exp(-x)),
+};
+
+export const SUPPORTED_ACTIVATIONS: readonly string[] = Object.keys(ACTIVATIONS);
+
+/** One dense layer: `kernel[i * units + j]` links input i to unit j (Keras' [in, out] layout). */
+export interface DenseLayer {
+  readonly inputs: number;
+  readonly units: number;
+  readonly activation: string;
+  readonly kernel: Float32Array;
+  readonly bias: Float32Array | null;
+}
+
+export interface DenseNetwork {
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly layers: readonly DenseLayer[];
+}
+
+/** Why a model cannot run on the lean path (the caller falls back to TensorFlow.js). */
+export class UnsupportedNetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedNetworkError';
+  }
+}
+
+interface KerasLayerJson {
+  readonly class_name?: string;
+  readonly config?: {
+    readonly units?: number;
+    readonly activation?: string;
+    readonly use_bias?: boolean;
+    readonly batch_input_shape?: readonly (number | null)[];
+  };
+}
+
+interface WeightSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype?: string;
+  readonly quantization?: unknown;
+}
+
+/** Layers that do nothing at inference time. */
+const PASS_THROUGH = new Set(['Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization', 'InputLayer']);
+
+/**
+ * Reads a Sequential stack of Dense layers (Dropout and friends skipped) from the bytes of
+ * model.json and weights.bin. Throws UnsupportedNetworkError for anything else: other layer
+ * types, unknown activations, quantized or non-float32 weights, shapes that do not chain.
+ */
+export function parseDenseNetwork(modelJsonBytes: Uint8Array, weightBytes: Uint8Array): DenseNetwork {
+  const json = JSON.parse(new TextDecoder().decode(modelJsonBytes)) as {
+    modelTopology?: { class_name?: string; config?: { layers?: readonly KerasLayerJson[] } | readonly KerasLayerJson[] };
+    weightsManifest?: readonly { weights?: readonly WeightSpec[] }[];
+  };
+  const topology = json.modelTopology;
+  if (topology?.class_name !== 'Sequential') throw new UnsupportedNetworkError(`model topology is ${String(topology?.class_name)}, not Sequential`);
+  const layersJson = Array.isArray(topology.config) ? topology.config : (topology.config as { layers?: readonly KerasLayerJson[] } | undefined)?.layers;
+  if (layersJson === undefined || layersJson.length === 0) throw new UnsupportedNetworkError('model topology lists no layers');
+
+  const specs = (json.weightsManifest ?? []).flatMap((group) => group.weights ?? []);
+  for (const spec of specs) {
+    if (spec.quantization !== undefined) throw new UnsupportedNetworkError(`weight ${spec.name} is quantized`);
+    if (spec.dtype !== undefined && spec.dtype !== 'float32') throw new UnsupportedNetworkError(`weight ${spec.name} is ${spec.dtype}, not float32`);
+  }
+  const totalFloats = specs.reduce((sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1), 0);
+  if (totalFloats * 4 !== weightBytes.byteLength) {
+    throw new UnsupportedNetworkError(`weights.bin holds ${weightBytes.byteLength} bytes, the manifest describes ${totalFloats * 4}`);
+  }
+  // Copy into an aligned buffer: a Uint8Array from a file may start at any byte offset.
+  const floats = new Float32Array(totalFloats);
+  new Uint8Array(floats.buffer).set(weightBytes);
+
+  let cursor = 0;
+  let specIndex = 0;
+  const take = (expected: readonly number[], what: string): Float32Array => {
+    const spec = specs[specIndex++];
+    if (spec === undefined || spec.shape.length !== expected.length || spec.shape.some((d, i) => d !== expected[i])) {
+      throw new UnsupportedNetworkError(`${what}: expected shape [${expected.join(', ')}], found ${spec === undefined ? 'nothing' : `[${spec.shape.join(', ')}]`}`);
+    }
+    const size = expected.reduce((a, b) => a * b, 1);
+    const view = floats.subarray(cursor, cursor + size);
+    cursor += size;
+    return view;
+  };
+
+  const layers: DenseLayer[] = [];
+  let width: number | undefined;
+  for (const layer of layersJson) {
+    const kind = layer.class_name ?? '?';
+    if (PASS_THROUGH.has(kind)) continue;
+    if (kind !== 'Dense') throw new UnsupportedNetworkError(`layer type ${kind} is not supported by the lean path`);
+    const config = layer.config ?? {};
+    const units = config.units;
+    const activation = config.activation ?? 'linear';
+    if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) throw new UnsupportedNetworkError('a Dense layer has no units');
+    if (!(activation in ACTIVATIONS)) throw new UnsupportedNetworkError(`activation ${activation} is not supported by the lean path`);
+    if (width === undefined) {
+      const declared = config.batch_input_shape?.[1];
+      if (typeof declared !== 'number') throw new UnsupportedNetworkError('the first Dense layer declares no input width');
+      width = declared;
+    }
+    const kernel = take([width, units], `layer ${layers.length + 1} kernel`);
+    const bias = config.use_bias === false ? null : take([units], `layer ${layers.length + 1} bias`);
+    layers.push({ inputs: width, units, activation, kernel, bias });
+    width = units;
+  }
+  if (specIndex !== specs.length) throw new UnsupportedNetworkError(`${specs.length - specIndex} weights are not used by any Dense layer`);
+  const first = layers[0];
+  const last = layers.at(-1);
+  if (first === undefined || last === undefined) throw new UnsupportedNetworkError('the model has no Dense layer');
+  return { inputs: first.inputs, outputs: last.units, layers };
+}
+
+/**
+ * Runs `network` over `rows` rows of `input` (row-major, `network.inputs` wide) with
+ * scratch buffers allocated once and grown only for larger batches. `run` returns a view
+ * on an internal buffer (rows × outputs) that the next call overwrites.
+ */
+export interface DenseForward {
+  readonly network: DenseNetwork;
+  run(input: Float32Array, rows: number): Float32Array;
+}
+
+export function createDenseForward(network: DenseNetwork): DenseForward {
+  const widest = Math.max(network.inputs, ...network.layers.map((l) => l.units));
+  const activations = network.layers.map((layer) => ACTIVATIONS[layer.activation]!);
+  // Two ping-pong activation buffers for one row, float64 so sums keep their precision.
+  const a = new Float64Array(widest);
+  const b = new Float64Array(widest);
+  let output = new Float32Array(network.outputs * 64);
+
+  return {
+    network,
+    run(input, rows) {
+      const outWidth = network.outputs;
+      if (output.length < rows * outWidth) output = new Float32Array(Math.max(rows * outWidth, output.length * 2));
+      const layers = network.layers;
+      for (let r = 0; r < rows; r++) {
+        const base = r * network.inputs;
+        let src: Float64Array | Float32Array = input;
+        let srcBase = base;
+        let dst = a;
+        for (let l = 0; l < layers.length; l++) {
+          const layer = layers[l]!;
+          const units = layer.units;
+          const kernel = layer.kernel;
+          const bias = layer.bias;
+          if (bias === null) dst.fill(0, 0, units);
+          else for (let j = 0; j < units; j++) dst[j] = bias[j]!;
+          for (let i = 0; i < layer.inputs; i++) {
+            const x = src[srcBase + i]!;
+            if (x === 0) continue;
+            const row = i * units;
+            for (let j = 0; j < units; j++) dst[j]! += x * kernel[row + j]!;
+          }
+          const f = activations[l]!;
+          for (let j = 0; j < units; j++) dst[j] = f(dst[j]!);
+          src = dst;
+          srcBase = 0;
+          dst = dst === a ? b : a;
+        }
+        const outBase = r * outWidth;
+        for (let j = 0; j < outWidth; j++) output[outBase + j] = src[j]!;
+      }
+      return output.subarray(0, rows * outWidth);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+/**
+ * The daemon's log: JSON lines on stderr. Client IPs are pseudonymised with a keyed HMAC
+ * (a random key per process unless one is configured), so a log line cannot be joined to a
+ * person without the key; input records and prediction values are never logged. Lines are
+ * buffered and written once per event-loop turn (or when 64 KiB pile up), so logging stays
+ * a small part of a request's cost.
+ */
+
+/** Where log text goes; `write` as on a Writable (stderr). */
+export interface LogSink {
+  write(text: string): unknown;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface RequestLogEntry {
+  readonly method: string;
+  /** The path without its query string (a query can carry personal data). */
+  readonly path: string;
+  readonly route: string;
+  readonly status: number;
+  readonly ms: number;
+  readonly client: string;
+  readonly bytesIn: number;
+  readonly records?: number;
+  /** The error code of a 4xx/5xx answer. */
+  readonly error?: string;
+}
+
+export interface ServeLogger {
+  /** One access-log line (skipped when access logging is off). */
+  request(entry: RequestLogEntry): void;
+  /** A daemon event: started, reloaded, draining, a database failure… */
+  event(level: LogLevel, event: string, fields?: Readonly<Record<string, unknown>>): void;
+  /** The pseudonym of a client address. */
+  pseudonymize(ip: string): string;
+  /** Writes what is buffered now. */
+  flush(): void;
+}
+
+export interface ServeLoggerOptions {
+  readonly sink: LogSink;
+  /** HMAC key for client pseudonyms; default 32 random bytes (pseudonyms change per process). */
+  readonly ipKey?: Uint8Array;
+  /** Write one line per request (default true). */
+  readonly accessLog?: boolean;
+  readonly clock?: () => number;
+  /** Print debug events (default false). */
+  readonly debug?: boolean;
+}
+
+const FLUSH_BYTES = 64 * 1024;
+/** Distinct clients remembered; the cache is cleared when it fills, which bounds its memory. */
+const PSEUDONYM_CACHE = 4096;
+
+export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
+  const key = options.ipKey ?? randomBytes(32);
+  const clock = options.clock ?? Date.now;
+  const accessLog = options.accessLog !== false;
+  const pseudonyms = new Map<string, string>();
+  let buffer = '';
+  let scheduled = false;
+
+  const flush = (): void => {
+    scheduled = false;
+    if (buffer === '') return;
+    const text = buffer;
+    buffer = '';
+    options.sink.write(text);
+  };
+
+  const push = (line: string): void => {
+    buffer += line;
+    if (buffer.length >= FLUSH_BYTES) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+
+  const pseudonymize = (ip: string): string => {
+    let value = pseudonyms.get(ip);
+    if (value === undefined) {
+      value = createHmac('sha256', key).update(ip).digest('base64url').slice(0, 16);
+      if (pseudonyms.size >= PSEUDONYM_CACHE) pseudonyms.clear();
+      pseudonyms.set(ip, value);
+    }
+    return value;
+  };
+
+  return {
+    request(entry) {
+      if (!accessLog) return;
+      // Built by hand: every field but path and error is a number or a fixed word.
+      let line = `{"time":"${new Date(clock()).toISOString()}","level":"info","event":"request","method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}","status":${entry.status},"ms":${Math.round(entry.ms * 1000) / 1000},"client":"${entry.client}","bytes_in":${entry.bytesIn}`;
+      if (entry.records !== undefined) line += `,"records":${entry.records}`;
+      if (entry.error !== undefined) line += `,"error":${JSON.stringify(entry.error)}`;
+      push(`${line}}\n`);
+    },
+    event(level, event, fields = {}) {
+      if (level === 'debug' && options.debug !== true) return;
+      push(`${JSON.stringify({ time: new Date(clock()).toISOString(), level, event, ...fields })}\n`);
+      if (level !== 'debug') flush();
+    },
+    pseudonymize,
+    flush,
+  };
+}
