@@ -77,13 +77,17 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
   const probe = options.probe ?? createProcessProbe(hostname());
   const root = options.root;
 
+  // Experiments this store object has already made sure of: a process creating many runs checks once.
+  const ensured = new Set<string>();
   async function ensureExperiment(experiment: string): Promise<string> {
     const dir = join(root, validateExperimentName(experiment));
+    if (ensured.has(experiment)) return dir;
     await mkdir(dir, { recursive: true });
     const file = join(dir, EXPERIMENT_FILE);
     if ((await readOptionalJson(file)) === undefined) {
       await writeJsonAtomic(file, { name: experiment, createdTime: new Date(clock()).toISOString() });
     }
+    ensured.add(experiment);
     return dir;
   }
 
