@@ -79,9 +79,8 @@ export async function readCsvFile(path: string, options: ReadCsvOptions = {}): P
   if (headerless && spec !== undefined) {
     columns = [...spec.columns];
   } else {
-    const header = raw.header ?? [];
-    const declared = options.columns ?? spec?.columns;
-    columns = declared === undefined ? header.map((name) => ({ name, type: inferType(raw, header.indexOf(name), missing) })) : matchHeader(path, header, declared, options.columns !== undefined, raw, missing);
+    const declared = options.columns ?? spec?.columns ?? [];
+    columns = matchHeader(path, raw.header ?? [], declared, options.columns !== undefined, raw, missing);
   }
   const target = spec?.columns.at(-1)?.name;
   const suffixes = spec?.files.flatMap((f) => (f.dialect?.labelSuffix === undefined ? [] : [f.dialect.labelSuffix])) ?? [];

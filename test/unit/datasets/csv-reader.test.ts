@@ -154,6 +154,13 @@ describe('readCsvFile', () => {
     expect(error.message).toContain(`${path} line 3`);
   });
 
+  it('refuses a header that names a column twice', async () => {
+    const path = await fixture('dup.csv', 'a,b,a\n1,2,3\n');
+    const error = await errorOf(readCsvFile(path));
+    expect(error.code).toBe('CSV_DUPLICATE_COLUMNS');
+    expect(error.message).toContain('a');
+  });
+
   it('refuses a missing file with a usage error', async () => {
     const error = await errorOf(readCsvFile(join(dir, 'nope.csv')));
     expect(error.code).toBe('CSV_NOT_FOUND');
