@@ -1,0 +1,107 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../../../src/core/random.js';
+import { createDenseForward, parseDenseNetwork, UnsupportedNetworkError } from '../../../src/core/serving/mlp-inference.js';
+import { denseModelFiles } from './fixture.js';
+
+type Tf = typeof import('@tensorflow/tfjs');
+let tf: Tf;
+
+beforeAll(async () => {
+  tf = await import('@tensorflow/tfjs');
+  await tf.setBackend('cpu');
+}, 60_000);
+
+/** Saves a tfjs model the way the MLP family writes bundles: model.json + weights.bin. */
+async function saveLayers(model: import('@tensorflow/tfjs').LayersModel): Promise<{ json: Uint8Array; weights: Uint8Array }> {
+  let files: { json: Uint8Array; weights: Uint8Array } | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const data = artifacts.weightData as ArrayBuffer;
+      files = {
+        json: new TextEncoder().encode(JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] })),
+        weights: new Uint8Array(data),
+      };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return files!;
+}
+
+/** Rows like the income features: a few numbers, then sparse one-hot blocks. */
+function inputRows(rows: number, cols: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  const x = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) x[r * cols + c] = c < 6 ? (rng() - 0.5) * 6 : rng() < 0.15 ? 1 : 0;
+  }
+  return x;
+}
+
+async function compareWithTf(layers: import('@tensorflow/tfjs').layers.Layer[], cols: number, rows = 257): Promise<number> {
+  const model = tf.sequential({ layers });
+  const { json, weights } = await saveLayers(model);
+  const x = inputRows(rows, cols, 11);
+  const expected = (await (model.predict(tf.tensor2d(x, [rows, cols])) as import('@tensorflow/tfjs').Tensor).data()) as Float32Array;
+  model.dispose();
+  const forward = createDenseForward(parseDenseNetwork(json, weights));
+  const actual = forward.run(x, rows);
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  return worst;
+}
+
+describe('lean dense forward pass, against TensorFlow.js', () => {
+  it('matches the income shape (relu, relu, sigmoid) to 1e-5 on a batch', async () => {
+    const worst = await compareWithTf(
+      [
+        tf.layers.dense({ units: 64, activation: 'relu', inputShape: [105] }),
+        tf.layers.dense({ units: 32, activation: 'relu' }),
+        tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+      ],
+      105,
+    );
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  for (const activation of ['tanh', 'elu', 'selu', 'softplus', 'softsign', 'linear', 'relu6', 'hardSigmoid', 'swish'] as const) {
+    it(`matches ${activation} hidden layers (with dropout and a bias-less layer) to 1e-5`, async () => {
+      const worst = await compareWithTf(
+        [
+          tf.layers.dense({ units: 24, activation, inputShape: [30] }),
+          tf.layers.dropout({ rate: 0.3 }),
+          tf.layers.dense({ units: 12, activation, useBias: false }),
+          tf.layers.dense({ units: 1, activation: 'linear' }),
+        ],
+        30,
+        64,
+      );
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
+
+  it('reuses its output buffer and answers batches of any size', () => {
+    const files = denseModelFiles(10, [{ units: 4, activation: 'relu' }, { units: 1, activation: 'sigmoid' }], 3);
+    const forward = createDenseForward(parseDenseNetwork(files.get('model.json')!, files.get('weights.bin')!));
+    const x = inputRows(300, 10, 5);
+    const batch = Float32Array.from(forward.run(x, 300));
+    // Row by row gives the same numbers: rows do not leak into each other.
+    for (const r of [0, 1, 150, 299]) expect(forward.run(x.subarray(r * 10, r * 10 + 10), 1)[0]).toBe(batch[r]);
+    expect(forward.run(x, 0).length).toBe(0);
+  });
+
+  it('refuses what it cannot run, so the daemon falls back to TensorFlow.js', () => {
+    const bad = (mutate: (json: { modelTopology: { config: { layers: Record<string, unknown>[] } }; weightsManifest: { weights: Record<string, unknown>[] }[] }) => void, weights?: Uint8Array) => {
+      const files = denseModelFiles(6, [{ units: 3, activation: 'relu' }, { units: 1, activation: 'sigmoid' }], 1);
+      const json = JSON.parse(new TextDecoder().decode(files.get('model.json')!));
+      mutate(json);
+      return () => parseDenseNetwork(new TextEncoder().encode(JSON.stringify(json)), weights ?? files.get('weights.bin')!);
+    };
+    expect(bad((j) => j.modelTopology.config.layers.splice(1, 0, { class_name: 'BatchNormalization', config: {} }))).toThrow(/BatchNormalization/);
+    expect(bad((j) => ((j.modelTopology.config.layers[1]!.config as Record<string, unknown>).activation = 'gelu_new'))).toThrow(/gelu_new/);
+    expect(bad((j) => (j.weightsManifest[0]!.weights[0]!.dtype = 'float16'))).toThrow(UnsupportedNetworkError);
+    expect(bad((j) => (j.weightsManifest[0]!.weights[0]!.quantization = { dtype: 'uint8' }))).toThrow(/quantized/);
+    expect(bad(() => {}, new Uint8Array(12))).toThrow(/weights.bin holds 12 bytes/);
+    expect(bad((j) => (j.weightsManifest[0]!.weights[0]!.shape = [7, 3]))).toThrow(UnsupportedNetworkError);
+  });
+});
