@@ -1,0 +1,173 @@
+import { NotFoundError } from '../errors.js';
+import type { Predictor } from '../predict/predictor.js';
+import { rocAuc } from '../metrics/classification.js';
+import { regressionMetrics } from '../metrics/regression.js';
+import { createRng, shuffleInPlace } from '../random.js';
+import type { ModelEvaluation } from '../training/evaluate-model.js';
+import { createFileRunStore } from '../tracking/file-run-store.js';
+import type { RunStore } from '../tracking/run-store.js';
+import { analyzeClassification, analyzeRegression } from './analyze-predictions.js';
+import { permutationImportance } from './permutation-importance.js';
+import type { HistoryPoint, RunReportData, RunSummary } from './run-report-data.js';
+
+/** Columns a fairness view slices by when the task has them. */
+export const DEFAULT_SLICE_COLUMNS: readonly string[] = ['sex', 'race'];
+
+export interface CollectRunReportOptions {
+  readonly runsDir: string;
+  /** The reference as the user typed it, and the bundle it resolved to. */
+  readonly modelRef: string;
+  /** The run that produced the model, when known (the resolver's or the manifest's runId). */
+  readonly runId: string | null;
+  readonly predictor: Predictor;
+  /** The model evaluated on its test rows (records included). */
+  readonly evaluation: ModelEvaluation;
+  readonly mlctlVersion: string;
+  readonly sliceColumns?: readonly string[];
+  /** Permutation importance settings, or false to skip it. */
+  readonly importance?: false | { readonly seed?: number; readonly repeats?: number; readonly maxRows?: number };
+  readonly now?: () => Date;
+  readonly onProgress?: (message: string) => void;
+}
+
+/** Metric histories logged per epoch (the rest are final test metrics). */
+export function isEpochMetric(key: string): boolean {
+  return key.startsWith('train_') || key.startsWith('val_');
+}
+
+/** Reads a run's summary and per-epoch histories; null when the store does not hold it. */
+export async function readRunForReport(
+  store: RunStore,
+  runId: string,
+): Promise<{ summary: RunSummary; histories: Record<string, readonly HistoryPoint[]> } | null> {
+  let record;
+  try {
+    record = await store.getRun(runId);
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  }
+  const { info } = record;
+  const histories: Record<string, readonly HistoryPoint[]> = {};
+  for (const key of Object.keys(record.metrics).filter(isEpochMetric).sort()) {
+    histories[key] = (await store.getMetricHistory(info.id, key)).map((p) => ({ step: p.step, value: p.value, timestamp: p.timestamp }));
+  }
+  const start = Date.parse(info.startTime);
+  const end = info.endTime === null ? Number.NaN : Date.parse(info.endTime);
+  return {
+    summary: {
+      id: info.id,
+      name: info.name,
+      experiment: info.experiment,
+      status: info.status,
+      ...(record.statusDetail === undefined ? {} : { statusDetail: record.statusDetail }),
+      startTime: info.startTime,
+      endTime: info.endTime,
+      durationMs: Number.isFinite(end - start) ? end - start : null,
+      gitCommit: info.gitCommit,
+      commandLine: info.commandLine,
+      task: info.task,
+      datasetSha256: info.datasetSha256,
+      backend: info.backend,
+      params: record.params,
+      tags: record.tags,
+      metrics: record.metrics,
+    },
+    histories,
+  };
+}
+
+/**
+ * Gathers a run report: the run's record and histories from the store, curves, threshold
+ * table and slices from the evaluation, and permutation importance by re-scoring shuffled
+ * copies of the evaluated rows with the predictor.
+ */
+export async function collectRunReport(options: CollectRunReportOptions): Promise<RunReportData> {
+  const { predictor, evaluation } = options;
+  const manifest = predictor.manifest;
+  const task = manifest.task;
+  const store = createFileRunStore({ root: options.runsDir });
+  const run = options.runId === null ? null : await readRunForReport(store, options.runId);
+  const output = manifest.output;
+
+  const classification =
+    output.kind === 'binary-probability'
+      ? analyzeClassification({
+          yTrue: evaluation.yTrue,
+          scores: evaluation.scores,
+          records: evaluation.records,
+          sliceColumns: options.sliceColumns ?? DEFAULT_SLICE_COLUMNS,
+          threshold: evaluation.threshold ?? output.threshold,
+          positiveLabel: output.positiveLabel,
+          negativeLabel: output.negativeLabel,
+        })
+      : null;
+  const regression =
+    output.kind === 'regression'
+      ? analyzeRegression({ target: output.target, yTrue: evaluation.yTrue, predictions: evaluation.scores, transform: output.transform, model: manifest.model })
+      : null;
+
+  let importance = null;
+  if (options.importance !== false) {
+    const settings = options.importance ?? {};
+    const seed = settings.seed ?? task.split.seed;
+    const sample = sampleRows(evaluation, settings.maxRows, seed);
+    const invert = output.kind === 'regression' && output.transform === 'log1p' ? (v: number) => Math.expm1(v) : (v: number) => v;
+    const metric =
+      output.kind === 'binary-probability'
+        ? { name: 'auc', compute: (y: ArrayLike<number>, s: Float32Array) => rocAuc(y, s) }
+        : { name: 'r2', compute: (y: ArrayLike<number>, s: Float32Array) => regressionMetrics(Array.from(y, invert), Array.from(s, invert)).r2 };
+    const columns = task.features.columns.map((c) => c.column);
+    importance = await permutationImportance({
+      records: sample.records,
+      yTrue: sample.yTrue,
+      columns,
+      score: (records) => predictor.score(records),
+      metric,
+      seed,
+      // One shuffle of a few hundred rows is mostly noise; repeat and average on small sets.
+      repeats: settings.repeats ?? (sample.records.length < 2000 ? 5 : 1),
+      onColumn: (column, done, total) => options.onProgress?.(`permutation importance: ${column} (${done}/${total})`),
+    });
+  }
+
+  return {
+    generatedAt: (options.now?.() ?? new Date()).toISOString(),
+    mlctlVersion: options.mlctlVersion,
+    run: run?.summary ?? null,
+    model: {
+      ref: options.modelRef,
+      bundleDir: predictor.dir,
+      task: task.name,
+      problemType: manifest.problemType,
+      modelFamily: manifest.modelFamily,
+      backend: manifest.backend,
+      createdAt: manifest.createdAt,
+      mlctlVersion: manifest.mlctlVersion,
+      dataset: manifest.dataset,
+      featureCount: manifest.featureNames.length,
+    },
+    histories: run?.histories ?? {},
+    evaluation: {
+      source: evaluation.source,
+      rows: evaluation.rows,
+      metrics: evaluation.metrics,
+      threshold: evaluation.threshold ?? null,
+      confusion: evaluation.confusion ?? null,
+    },
+    classification,
+    regression,
+    importance,
+  };
+}
+
+/** At most `maxRows` of the evaluated rows, chosen by a seeded shuffle; all of them by default. */
+function sampleRows(evaluation: ModelEvaluation, maxRows: number | undefined, seed: number): { records: ModelEvaluation['records']; yTrue: Float32Array } {
+  const n = evaluation.records.length;
+  if (maxRows === undefined || maxRows >= n) return { records: evaluation.records, yTrue: evaluation.yTrue };
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  shuffleInPlace(order, createRng(seed));
+  const picked = Array.from(order.subarray(0, maxRows)).sort((a, b) => a - b);
+  return { records: picked.map((i) => evaluation.records[i]!), yTrue: Float32Array.from(picked, (i) => evaluation.yTrue[i]!) };
+}
