@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GateError, NotFoundError } from '../errors.js';
+import { ExternalError, GateError, NotFoundError } from '../errors.js';
 import { syncDirectory, temporaryPathFor } from '../fs/atomic.js';
 import type { DatasetFile, DatasetFileRole, DatasetSpec } from './dataset-spec.js';
 import { mirrorLocation, openSource, type OpenedSource } from './dataset-source.js';
@@ -248,7 +248,17 @@ async function openFileSource(spec: DatasetSpec, file: DatasetFile, options: Dat
     const mirrored = await openSource(mirrorLocation(options.mirror, spec.name, file.name), sourceOptions);
     if (mirrored !== null) return mirrored;
   }
-  const canonical = await openSource(file.url, sourceOptions);
+  let canonical: OpenedSource | null;
+  try {
+    canonical = await openSource(file.url, sourceOptions);
+  } catch (error) {
+    if (options.mirror === undefined || !(error instanceof ExternalError)) throw error;
+    // Say why the network was tried at all: the mirror lacked the file.
+    throw new ExternalError(error.code, `${error.message} (the mirror ${options.mirror} has no ${spec.name}/${file.name})`, {
+      hint: `put ${file.name} under ${mirrorLocation(options.mirror, spec.name, file.name)}, or check the network`,
+      cause: error,
+    });
+  }
   if (canonical === null) {
     throw new NotFoundError('DATASET_FILE_NOT_FOUND', `${file.name} of dataset ${spec.name} was not found at ${file.url}`, {
       hint: options.mirror === undefined ? 'copy it from a local mirror with --from <dir>' : `the mirror ${options.mirror} has no ${spec.name}/${file.name} either`,

@@ -218,6 +218,15 @@ describe('pullDataset from a mirror', () => {
     expect(requests).toEqual(['/tiny.names']);
   });
 
+  it('says the mirror lacked the file when the network fallback fails', async () => {
+    await rm(join(mirror, 'tiny', 'tiny.names'));
+    handler = (_req, res) => res.writeHead(503).end('busy');
+    const error = (await errorOf(pullDataset(tinySpec(baseUrl), { dataDir, mirror }))) as ExternalError;
+    expect(error).toBeInstanceOf(ExternalError);
+    expect(error.message).toContain(`the mirror ${mirror} has no tiny/tiny.names`);
+    expect(await rawFiles()).toEqual(['tiny.csv']);
+  });
+
   it('refuses a corrupted mirror copy and leaves nothing behind', async () => {
     await writeFile(join(mirror, 'tiny', 'tiny.csv'), TRAIN.slice(0, -10));
     const error = (await errorOf(pullDataset(tinySpec(baseUrl), { dataDir, mirror }))) as GateError;
