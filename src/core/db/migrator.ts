@@ -219,16 +219,15 @@ async function runLocked(database: Database, options: MigratorOptions, direction
           await sql`release savepoint mlctl_migration`.execute(conn);
           steps.push({ name: migration.name, direction, durationMs });
         } catch (error) {
-          await sql`rollback to savepoint mlctl_migration`.execute(conn);
-          await sql`release savepoint mlctl_migration`.execute(conn);
-          failure = new ExternalError(
-            'MIGRATION_FAILED',
-            `migration ${migration.name} (${direction}) failed and was rolled back: ${(error as Error).message}`,
-            {
-              cause: error,
-              hint: steps.length > 0 ? `${steps.map((s) => s.name).join(', ')} ${direction === 'up' ? 'applied' : 'rolled back'} before it; the database is otherwise as it was` : 'the database is as it was before this command',
-            },
-          );
+          try {
+            await sql`rollback to savepoint mlctl_migration`.execute(conn);
+            await sql`release savepoint mlctl_migration`.execute(conn);
+          } catch {
+            // Some failures (disk full, I/O) end the whole transaction: nothing of this run is kept.
+            steps.length = 0;
+            throw migrationFailed(migration.name, direction, error, steps);
+          }
+          failure = migrationFailed(migration.name, direction, error, steps);
           break;
         }
       }
@@ -240,6 +239,16 @@ async function runLocked(database: Database, options: MigratorOptions, direction
     if (failure !== undefined) throw failure;
     const finalStatus = buildStatus(database, options.migrations, await readRecorded(conn));
     return { direction, steps, backup, checksumsAccepted: accepted, current: finalStatus.current };
+  });
+}
+
+function migrationFailed(name: string, direction: 'up' | 'down', error: unknown, done: readonly MigrationStep[]): ExternalError {
+  return new ExternalError('MIGRATION_FAILED', `migration ${name} (${direction}) failed and was rolled back: ${(error as Error).message}`, {
+    cause: error,
+    hint:
+      done.length > 0
+        ? `${done.map((s) => s.name).join(', ')} ${direction === 'up' ? 'applied' : 'rolled back'} before it; the database is otherwise as it was`
+        : 'the database is as it was before this command',
   });
 }
 

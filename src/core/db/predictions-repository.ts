@@ -61,7 +61,8 @@ export async function listPredictions(
 }
 
 /** SHA-256 of the input's JSON with keys sorted, so the same input always hashes the same. */
-export function hashPredictionInput(input: Readonly<Record<string, unknown>>): string {
-  const sorted = Object.fromEntries(Object.keys(input).sort().map((key) => [key, input[key]]));
+export function hashPredictionInput(input: object): string {
+  const record = input as Readonly<Record<string, unknown>>;
+  const sorted = Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
   return sha256(JSON.stringify(sorted));
 }
