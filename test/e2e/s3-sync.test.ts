@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/core/storage/s3-client.js';
+import { createFileRunStore } from '../../src/core/tracking/file-run-store.js';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 
 // Spawns the built CLI (`npm test` builds dist/ first) against a real s3rver on loopback.
@@ -132,6 +133,26 @@ describe('mlctl storage and sync against S3', () => {
     const human = await mlctl(['sync', 'pull'], b.env);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/0 downloaded, 3 skipped, 0 deleted/);
+  });
+
+  it('shows runs pulled from S3 in `mlctl runs list`', async () => {
+    const f = await workspace('f');
+    const store = createFileRunStore({ root: f.env.MLCTL_RUNS_DIR as string });
+    const run = await store.createRun({ experiment: 'housing', commandLine: 'mlctl train housing', task: 'housing' });
+    await run.logMetrics({ r2: 0.66 }, 0);
+    await run.end('FINISHED');
+    // Build the local index first: it must stay local and not hide pulled runs elsewhere.
+    expect((await mlctl(['runs', 'list', '--json'], f.env)).code).toBe(0);
+    const remote = `s3://${BUCKET}/runs-list`;
+    expect((await mlctl(['sync', 'push', 'runs', '--remote', remote], f.env)).code).toBe(0);
+
+    const g = await workspace('g');
+    const pull = await mlctl(['sync', 'pull', 'runs', '--remote', remote, '--json'], g.env);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(await listTree(join(g.dir, 'runs', '.index'))).toEqual([]);
+    const list = await mlctl(['runs', 'list', '--json'], g.env);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(run.id);
   });
 
   it('refuses a tampered object on pull with exit 4, leaving no file', async () => {

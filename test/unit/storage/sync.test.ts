@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlctlError } from '../../../src/core/errors.js';
 import { S3ArtifactStore } from '../../../src/core/storage/s3-artifact-store.js';
 import { createS3Client, openS3Object } from '../../../src/core/storage/s3-client.js';
+import { headS3Object, putS3Object, uploadFile } from '../../../src/core/storage/s3-objects.js';
 import { downloadDirectory, downloadS3Prefix, uploadDirectory } from '../../../src/core/storage/sync.js';
 import { startS3Server, type TestS3Server } from '../../helpers/s3-server.js';
 
@@ -235,5 +236,17 @@ describe('S3 failures', () => {
     const error = await caught(openS3Object(client, `s3://${BUCKET}/nothing/here.csv`));
     expect(error.code).toBe('S3_OBJECT_NOT_FOUND');
     expect(error.category).toBe('not-found');
+  });
+});
+
+describe('single objects', () => {
+  it('puts, uploads and heads one object with its sha256', async () => {
+    const put = await putS3Object(client, `s3://${BUCKET}/single/score.json`, '{"r2":0.66}');
+    expect(put).toMatchObject({ key: 'single/score.json', size: 11, sha256: sha('{"r2":0.66}') });
+    const path = join(work, 'upload.csv');
+    await writeFile(path, 'a,b\n1,2\n');
+    await uploadFile(client, path, `s3://${BUCKET}/single/test.csv`);
+    expect(await headS3Object(client, `s3://${BUCKET}/single/test.csv`)).toMatchObject({ size: 8, sha256: sha('a,b\n1,2\n') });
+    expect(await headS3Object(client, `s3://${BUCKET}/single/none.csv`)).toBeNull();
   });
 });
