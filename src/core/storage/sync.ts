@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, UsageError } from '../errors.js';
 import { syncDirectory } from '../fs/atomic.js';
 import { sha256 } from '../fs/hash.js';
 import type { ArtifactEntry, ArtifactStore } from './artifact-store.js';
@@ -66,7 +66,8 @@ export interface SyncResult {
  * the destination has it with the same size and SHA-256 (hashes come from each store's cache
  * or metadata, so an unchanged tree is compared without reading it). Transfers run in
  * parallel, each verified and atomic. Nothing is deleted unless `deleteExtraneous`, and
- * deletes happen only after every transfer succeeded. Caches are saved even on failure.
+ * deletes happen only after every transfer succeeded; an empty source never deletes
+ * everything (UsageError SYNC_SOURCE_EMPTY). Caches are saved even on failure.
  */
 export async function syncStores(source: ArtifactStore, destination: ArtifactStore, options: SyncOptions = {}): Promise<SyncResult> {
   const started = performance.now();
@@ -102,6 +103,12 @@ export async function syncStores(source: ArtifactStore, destination: ArtifactSto
       signal,
     );
     transfers.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (options.deleteExtraneous === true && sourceEntries.length === 0 && destinationEntries.length > 0) {
+      // An empty source is far more often a mistyped prefix or folder than a wish to wipe.
+      throw new UsageError('SYNC_SOURCE_EMPTY', `${source.location} holds nothing: refusing to delete all ${destinationEntries.length} files of ${destination.location}`, {
+        hint: 'check the remote prefix and the folder; drop --delete to sync without deleting',
+      });
+    }
     const sourceKeys = new Set(sourceEntries.map((entry) => entry.key));
     const deletions = options.deleteExtraneous === true ? destinationEntries.filter((entry) => !sourceKeys.has(entry.key)) : [];
     const changes: SyncChange[] = [

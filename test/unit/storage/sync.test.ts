@@ -109,6 +109,10 @@ describe('uploadDirectory / downloadDirectory', () => {
     const pullDelete = await downloadDirectory(client, uri, pulled, { deleteExtraneous: true, exclude: (key) => key.startsWith('.') });
     expect(pullDelete.deleted).toBe(1);
     expect(await listTree(pulled)).toEqual(['.index/keep', 'b/c.txt']);
+
+    const wiped = await caught(downloadDirectory(client, `s3://${BUCKET}/dry-typo`, pulled, { deleteExtraneous: true }));
+    expect(wiped.code).toBe('SYNC_SOURCE_EMPTY');
+    expect(await listTree(pulled)).toEqual(['.index/keep', 'b/c.txt']);
   });
 
   it('uploads a 12 MiB file in parts and streams it back in chunks', async () => {
