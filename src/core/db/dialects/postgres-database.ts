@@ -67,6 +67,13 @@ export async function openPostgresDatabase(url: string, _options: OpenDatabaseOp
         select 'table' as type, table_name as name, null as sql from information_schema.tables
         where table_schema = current_schema()
         union all
+        select 'column', table_name || '.' || column_name,
+          data_type || case when is_nullable = 'NO' then ' not null' else '' end || coalesce(' default ' || column_default, '')
+        from information_schema.columns where table_schema = current_schema()
+        union all
+        select 'constraint', conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) from pg_constraint
+        where connamespace = current_schema()::regnamespace
+        union all
         select 'index' as type, indexname as name, indexdef as sql from pg_indexes
         where schemaname = current_schema()
         order by type, name`.execute(executor);
