@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { NotFoundError, UsageError } from '../errors.js';
 import { USER_ATTRIBUTE_COLUMNS, type MlctlSchema, type UserAttributes, type UsersTable } from './schema.js';
-import { parseNewUser, parseUserPatch, USER_FIELD_RULES, type UserField, type UserInput } from './user-validation.js';
+import { parseNewUser, parseUserPatch, USER_FIELD_RULES, type UserInput } from './user-validation.js';
 
 /** A stored user: the census attributes, the observed label, and bookkeeping. */
 export type User = Selectable<UsersTable>;
@@ -118,22 +118,22 @@ export async function addUser(db: Kysely<MlctlSchema>, input: UserInput, now: Da
 /** Validates the given fields and updates them; 'USER_NOT_FOUND' when the id does not exist. */
 export async function updateUser(db: Kysely<MlctlSchema>, id: number, input: UserInput, now: Date = new Date()): Promise<User> {
   const patch = parseUserPatch(input);
+  // Write first, check after: the UPDATE takes SQLite's write lock at once (waiting on
+  // busy_timeout), where a read-then-write transaction could fail on a concurrent commit.
   return db.transaction().execute(async (trx) => {
-    const current = await getUser(trx, id);
-    // Changing one of education / education_num must keep the pair consistent.
-    const merged = { ...current, ...patch } as Record<UserField, unknown>;
-    parseNewUser(Object.fromEntries(Object.entries(merged).filter(([k]) => k in USER_FIELD_RULES)));
-    return trx.updateTable('users').set({ ...patch, updated_at: now.toISOString() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    const updated = await trx.updateTable('users').set({ ...patch, updated_at: now.toISOString() }).where('id', '=', id).returningAll().executeTakeFirst();
+    if (updated === undefined) throw userNotFound(id);
+    // The row as a whole must still be valid (education and education_num agree); throwing rolls back.
+    parseNewUser(Object.fromEntries(Object.entries(updated).filter(([k]) => k in USER_FIELD_RULES)));
+    return updated;
   });
 }
 
 /** Deletes the user and returns it; its predictions keep their rows (user_id becomes null). */
 export async function deleteUser(db: Kysely<MlctlSchema>, id: number): Promise<User> {
-  return db.transaction().execute(async (trx) => {
-    const user = await getUser(trx, id);
-    await trx.deleteFrom('users').where('id', '=', id).execute();
-    return user;
-  });
+  const deleted = await db.deleteFrom('users').where('id', '=', id).returningAll().executeTakeFirst();
+  if (deleted === undefined) throw userNotFound(id);
+  return deleted;
 }
 
 /** Parses a user id argument (UsageError 'USER_ID_INVALID'). */
