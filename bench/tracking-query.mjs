@@ -1,0 +1,80 @@
+// bench/tracking-query: whole-process wall times of `mlctl runs list` / `runs show` on a
+// generated store of 10,000 runs × 20 params × 10 metrics × 100 steps, and of a
+// from-scratch index rebuild. Targets (issue 3): list < 300 ms (index warm), show < 200 ms,
+// rebuild < 10 s. Medians of several runs. Prints one JSON document.
+//   node bench/tracking-query.mjs [root]   (generates the store first if it is not there)
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateStore } from './tracking-generate.mjs';
+import { machine, median, percentile, round, timeCli } from './lib.mjs';
+
+const root = process.argv[2] ?? join(tmpdir(), 'mlctl-bench-tracking', 'runs');
+const repeats = Number(process.env.BENCH_REPEATS ?? 11);
+const rebuildRepeats = Number(process.env.BENCH_REBUILD_REPEATS ?? 3);
+
+let generated = null;
+if (!existsSync(join(root, 'income'))) {
+  const g = generateStore(root);
+  generated = { runs: g.runs, wallMs: round(g.ms) };
+}
+const runCount = readdirSync(join(root, 'income')).filter((f) => /^[0-9a-f]{20}$/.test(f)).length + readdirSync(join(root, 'housing')).filter((f) => /^[0-9a-f]{20}$/.test(f)).length;
+const env = { MLCTL_RUNS_DIR: root };
+const listArgs = ['runs', 'list', '--filter', 'metrics.accuracy > 0.8 and params.lr = 0.001', '--order-by', 'metrics.auc desc', '--limit', '20', '--json'];
+
+const stats = (times) => ({ medianMs: round(median(times)), p90Ms: round(percentile(times, 90)), minMs: round(Math.min(...times)), runs: times.length });
+
+// From-scratch rebuilds: the index folder removed, then one whole `runs list` process.
+const rebuildCli = [];
+const rebuildInProcess = [];
+const { openRunIndex } = await import('../dist/core/tracking/run-index.js');
+for (let i = 0; i < rebuildRepeats; i += 1) {
+  rmSync(join(root, '.index'), { recursive: true, force: true });
+  rebuildCli.push(timeCli(['runs', 'list', '--limit', '1', '--json'], { env }).ms);
+  const index = openRunIndex({ root, effectiveStatus: (info) => ({ status: info.status }) });
+  const t = performance.now();
+  index.rebuild();
+  rebuildInProcess.push(performance.now() - t);
+  index.close();
+}
+
+// Warm index: the query the issue names.
+const first = JSON.parse(timeCli(listArgs, { env }).stdout);
+const listTimes = Array.from({ length: repeats }, () => timeCli(listArgs, { env }).ms);
+const showId = first.runs[0].id;
+timeCli(['runs', 'show', showId, '--json'], { env });
+const showTimes = Array.from({ length: repeats }, () => timeCli(['runs', 'show', showId, '--json'], { env }).ms);
+const showHumanTimes = Array.from({ length: repeats }, () => timeCli(['runs', 'show', showId], { env }).ms);
+const bare = Array.from({ length: repeats }, () => {
+  const t = performance.now();
+  process.getBuiltinModule('node:child_process').spawnSync(process.execPath, ['-e', '0']);
+  return performance.now() - t;
+});
+
+const list = stats(listTimes);
+const show = stats(showTimes);
+const rebuild = stats(rebuildCli);
+console.log(
+  JSON.stringify(
+    {
+      benchmark: 'tracking-query',
+      machine: machine(),
+      store: { root, runs: runCount, params: 20, metrics: 10, steps: 100, generated },
+      nodeBareStartMedianMs: round(median(bare)),
+      list: { command: `mlctl ${listArgs.join(' ')}`, matches: first.total, ...list },
+      show: { command: `mlctl runs show <id> --json`, ...show },
+      showHuman: { command: 'mlctl runs show <id>', ...stats(showHumanTimes) },
+      rebuild: { command: 'rm -rf <root>/.index && mlctl runs list --limit 1 --json', ...rebuild, inProcessRebuildMedianMs: round(median(rebuildInProcess)) },
+      targets: {
+        listMsUnder: 300,
+        listMet: list.medianMs < 300,
+        showMsUnder: 200,
+        showMet: show.medianMs < 200,
+        rebuildMsUnder: 10_000,
+        rebuildMet: rebuild.medianMs < 10_000,
+      },
+    },
+    null,
+    2,
+  ),
+);
