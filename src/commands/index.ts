@@ -13,6 +13,7 @@ import { registerStorageCommands } from './storage.js';
 import { registerPipelineCommands } from './pipeline.js';
 import { registerServeCommands } from './serve.js';
 import { registerReportCommands } from './report.js';
+import { registerRunsDiffCommand } from './runs-diff.js';
 
 /**
  * Every command group, registered in the order `mlctl --help` lists them. Command files
@@ -33,4 +34,5 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerPipelineCommands(program, context);
   registerServeCommands(program, context);
   registerReportCommands(program, context);
+  registerRunsDiffCommand(program, context);
 }
