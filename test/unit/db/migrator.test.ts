@@ -128,3 +128,16 @@ describe('migrator', () => {
     expect((await migrate(database, { migrations: MIGRATIONS, backupDir })).backup).toBeNull();
   });
 });
+
+describe('built-in migrations', () => {
+  it('are frozen: their checksums match the ones databases recorded when they were applied', async () => {
+    // If this fails you edited an applied migration: every database migrated with the old
+    // code will refuse to migrate. Undo the edit and add a new migration (`mlctl db new`).
+    const { migrationChecksum } = await import('../../../src/core/db/migration.js');
+    expect(Object.fromEntries(MIGRATIONS.map((m) => [m.name, migrationChecksum(m)]))).toMatchObject({
+      '0001_create_users': '7329b546f31d6c78b322a901f1b5b588427d9cf90251e549ae302815f6d7ddb2',
+      '0002_create_predictions': 'f5899df82dc577bbbcd6ae21cd72a6d65740c7c7956c69a648f87b339a7b8e03',
+    });
+    expect(MIGRATIONS.map((m) => m.name)).toEqual([...MIGRATIONS.map((m) => m.name)].sort());
+  });
+});
