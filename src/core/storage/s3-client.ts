@@ -14,7 +14,7 @@ export interface S3ClientOptions {
   readonly maxSockets?: number;
   /** Attempts per request, the first included. Default 3. */
   readonly maxAttempts?: number;
-  /** Milliseconds to wait for a TCP connection before giving up. Default 5000. */
+  /** Milliseconds to wait for a TCP connection before giving up. Default 2000. */
   readonly connectionTimeoutMs?: number;
 }
 
@@ -44,7 +44,7 @@ export function createS3Client(aws: Config['aws'], options: S3ClientOptions = {}
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: options.maxAttempts ?? 3,
         requestHandler: {
-          connectionTimeout: options.connectionTimeoutMs ?? 5000,
+          connectionTimeout: options.connectionTimeoutMs ?? 2000,
           httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
           httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
         },

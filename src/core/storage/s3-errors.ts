@@ -63,7 +63,7 @@ export function toS3Error(error: unknown, context: S3ErrorContext): unknown {
       cause: error,
     });
   }
-  if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) {
+  if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404 && context.key !== undefined)) {
     return new NotFoundError('S3_OBJECT_NOT_FOUND', `${where === '' ? 'the object' : where} does not exist`, { cause: error });
   }
   if (CREDENTIAL_ERRORS.has(name)) {
@@ -93,6 +93,7 @@ export function toS3Error(error: unknown, context: S3ErrorContext): unknown {
     );
   }
   return new ExternalError('S3_REQUEST_FAILED', `S3 failed to ${action}: ${oneLine(message)}${status === undefined ? '' : ` (HTTP ${status})`}`, {
+    ...(context.endpoint === undefined ? {} : { hint: `check that AWS_ENDPOINT_URL (${context.endpoint}) is an S3 endpoint` }),
     cause: error,
   });
 }

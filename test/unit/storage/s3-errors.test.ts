@@ -44,6 +44,13 @@ describe('toS3Error', () => {
     expect(error.message).toBe('s3://b1x/k does not exist');
   });
 
+  it('does not read a 404 from a service-wide call as a missing object', () => {
+    const error = mapped(serviceError('NotFound', 404), { operation: 'list buckets', endpoint: 'http://proxy:8080' });
+    expect(error.code).toBe('S3_REQUEST_FAILED');
+    expect(error.message).toBe('S3 failed to list buckets: NotFound from S3 (HTTP 404)');
+    expect(error.hint).toBe('check that AWS_ENDPOINT_URL (http://proxy:8080) is an S3 endpoint');
+  });
+
   it('finds a refused connection inside an AggregateError', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED ::1:4566'), { code: 'ECONNREFUSED' });
     const error = mapped(new AggregateError([refused], ''));
