@@ -76,19 +76,22 @@ function compile(pipeline: FittedPipeline): CompiledPipeline {
         case 'standardize':
           ops.push({ op: 'standardize', mean: step.mean, std: step.std });
           break;
-        case 'one-hot':
+        case 'one-hot': {
+          // With drop 'first' the first category keeps no indicator: it maps to -1 (all zeros).
+          const shift = step.drop === 'first' ? 1 : 0;
           compiled = {
             kind: 'one-hot',
             column: fitted.column,
             offset: start,
             impute: impute === undefined ? undefined : String(impute),
-            index: new Map(step.categories.map((category, i) => [category, i])),
-            width: step.categories.length,
+            index: new Map(step.categories.map((category, i) => [category, i - shift])),
+            width: step.categories.length - shift,
             unseen: step.unseen,
-            mostFrequentIndex: step.categories.indexOf(step.mostFrequent),
+            mostFrequentIndex: step.categories.indexOf(step.mostFrequent) - shift,
             categories: step.categories,
           };
           break;
+        }
         case 'yes-no':
           compiled = {
             kind: 'yes-no',
@@ -206,7 +209,7 @@ export function writeRecord(
         if (column.unseen === 'ignore') continue;
         index = column.mostFrequentIndex;
       }
-      out[at + index] = 1;
+      if (index >= 0) out[at + index] = 1;
     } else {
       const value = readCategory(raw, column.column, row) ?? column.impute;
       if (value === undefined) throw missingValue(column.column, row);

@@ -19,7 +19,16 @@ export type FeatureStep =
   | { readonly kind: 'standardize' }
   | { readonly kind: 'log1p' }
   | { readonly kind: 'yes-no'; readonly yes?: readonly string[]; readonly no?: readonly string[] }
-  | { readonly kind: 'one-hot'; readonly unseen: UnseenCategoryPolicy };
+  | {
+      readonly kind: 'one-hot';
+      readonly unseen: UnseenCategoryPolicy;
+      /**
+       * 'first': no indicator for the first (sorted) category, which encodes as all zeros.
+       * Linear models with an intercept need it: a full set of indicators sums to the
+       * intercept's column, and the coefficients stop being identifiable.
+       */
+      readonly drop?: 'first';
+    };
 
 export type FeatureStepKind = FeatureStep['kind'];
 
@@ -45,6 +54,7 @@ export type FittedStep =
       readonly unseen: UnseenCategoryPolicy;
       readonly categories: readonly string[];
       readonly mostFrequent: string;
+      readonly drop?: 'first';
     };
 
 export interface FittedColumn {

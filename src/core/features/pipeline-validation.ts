@@ -106,6 +106,7 @@ export function checkPipelineSpec(spec: unknown): string[] {
         if (!(UNSEEN_POLICIES as readonly unknown[]).includes(step.unseen)) {
           problems.push(`${at}.unseen: ${describe(step.unseen)} is not one of ${UNSEEN_POLICIES.join(', ')}.`);
         }
+        if (step.drop !== undefined && step.drop !== 'first') problems.push(`${at}.drop: ${describe(step.drop)}; the only option is "first".`);
       } else if (step.kind === 'yes-no') {
         problems.push(...checkYesNo(at, step.yes ?? ['yes'], step.no ?? ['no']));
       }
@@ -128,8 +129,10 @@ function isSortedUnique(values: readonly string[]): boolean {
 }
 
 /** The output feature names a fitted column must declare. */
-export function expectedOutputs(column: string, type: ColumnTransformSpec['type'], categories: readonly string[] | undefined): string[] {
-  return type === 'categorical' ? (categories ?? []).map((category) => `${column}=${category}`) : [column];
+export function expectedOutputs(column: string, type: ColumnTransformSpec['type'], categories: readonly string[] | undefined, drop?: 'first'): string[] {
+  if (type !== 'categorical') return [column];
+  const kept = drop === 'first' ? (categories ?? []).slice(1) : (categories ?? []);
+  return kept.map((category) => `${column}=${category}`);
 }
 
 /** Problems in a FittedPipeline read from disk; [] when it can be replayed safely. */
@@ -170,6 +173,7 @@ export function checkFittedPipeline(json: unknown): string[] {
     const steps = column.steps as Json[];
     problems.push(...checkStepKinds(named, type, steps.map((step) => String(step.kind))));
     let categories: string[] | undefined;
+    let drop: 'first' | undefined;
     steps.forEach((step, s) => {
       const at = `${named}.steps[${s}]`;
       switch (step.kind) {
@@ -187,6 +191,8 @@ export function checkFittedPipeline(json: unknown): string[] {
           break;
         case 'one-hot':
           if (!(UNSEEN_POLICIES as readonly unknown[]).includes(step.unseen)) problems.push(`${at}.unseen: ${describe(step.unseen)} is not one of ${UNSEEN_POLICIES.join(', ')}.`);
+          if (step.drop !== undefined && step.drop !== 'first') problems.push(`${at}.drop: ${describe(step.drop)}; the only option is "first".`);
+          else drop = step.drop;
           if (!isStringArray(step.categories) || step.categories.length === 0 || !isSortedUnique(step.categories)) {
             problems.push(`${at}.categories: expected a non-empty, sorted array of distinct strings.`);
           } else {
@@ -200,7 +206,7 @@ export function checkFittedPipeline(json: unknown): string[] {
           break;
       }
     });
-    const expected = expectedOutputs(String(column.column), type, categories);
+    const expected = expectedOutputs(String(column.column), type, categories, drop);
     if (!isStringArray(column.outputs) || column.outputs.length !== expected.length || column.outputs.some((name, i) => name !== expected[i])) {
       problems.push(`${named}.outputs: expected ${JSON.stringify(expected.length > 5 ? [...expected.slice(0, 5), '…'] : expected)}.`);
     }

@@ -275,8 +275,8 @@ function fitStringColumn(
     if (step.kind === 'one-hot') {
       const categories = [...counts.keys()].sort(compareStrings);
       const mostFrequent = mostFrequentOf(counts, compareStrings);
-      steps.push({ kind: 'one-hot', unseen: step.unseen, categories, mostFrequent });
-      return { column: name, type: spec.type, steps, outputs: expectedOutputs(name, spec.type, categories) };
+      steps.push({ kind: 'one-hot', unseen: step.unseen, categories, mostFrequent, ...(step.drop === undefined ? {} : { drop: step.drop }) });
+      return { column: name, type: spec.type, steps, outputs: expectedOutputs(name, spec.type, categories, step.drop) };
     }
     if (step.kind === 'yes-no') {
       const yes = (step.yes ?? ['yes']).map(normalizeFlag);

@@ -24,6 +24,15 @@ function describe(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+export interface ValidateRecordsOptions {
+  /**
+   * A field left out of a record: 'missing' (default) treats it like null, imputed where the
+   * pipeline can; 'error' reports it, so only an explicit null asks for imputation. `mlctl
+   * predict` uses 'error': a forgotten field is more often a mistake than a wish.
+   */
+  readonly absent?: 'missing' | 'error';
+}
+
 /**
  * Checks raw input records against the pipeline's input columns: every column the pipeline
  * reads must be present (null or absent is fine where an impute step exists), numeric
@@ -34,7 +43,12 @@ function describe(value: unknown): string {
  * plus the coerced records aligned with the input (only the pipeline's columns; extra
  * fields such as `id` are left out) — meaningful when `problems` is empty.
  */
-export function validateRecords(pipeline: FittedPipeline, records: readonly unknown[]): { records: DataRecord[]; problems: RecordProblem[] } {
+export function validateRecords(
+  pipeline: FittedPipeline,
+  records: readonly unknown[],
+  options: ValidateRecordsOptions = {},
+): { records: DataRecord[]; problems: RecordProblem[] } {
+  const strictAbsent = options.absent === 'error';
   const columns = compiledPipeline(pipeline).columns;
   const problems: RecordProblem[] = [];
   const coerced: DataRecord[] = [];
@@ -48,6 +62,15 @@ export function validateRecords(pipeline: FittedPipeline, records: readonly unkn
     const fields = input as Record<string, unknown>;
     for (const column of columns) {
       const name = column.column;
+      if (strictAbsent && !(name in fields)) {
+        problems.push({
+          record: index,
+          field: name,
+          message: column.impute === undefined ? 'is missing; it is required.' : 'is missing; send null to have it imputed from the training data.',
+        });
+        record[name] = null;
+        continue;
+      }
       const result = coerceField(column, fields[name]);
       if (typeof result === 'object' && result !== null) {
         problems.push({ record: index, field: name, message: result.problem });

@@ -54,7 +54,7 @@ export async function loadPredictor(bundleDir: string, options: { backend?: stri
     model,
     score,
     async predict(records, opts = {}) {
-      const { records: valid, problems } = validateRecords(pipeline, records);
+      const { records: valid, problems } = validateRecords(pipeline, records, { absent: 'error' });
       if (problems.length > 0) {
         const listed = problems.slice(0, 50).map((p) => `record ${p.record + 1}, field "${p.field}": ${p.message}`);
         if (problems.length > 50) listed.push(`… and ${problems.length - 50} more`);

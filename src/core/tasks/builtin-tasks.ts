@@ -96,7 +96,8 @@ export const HOUSING_TASK: TaskSpec = {
       yesNo('airconditioning'),
       numeric('parking'),
       yesNo('prefarea'),
-      categorical('furnishingstatus'),
+      // No indicator for "furnished": with an intercept, a full set would be collinear.
+      { column: 'furnishingstatus', type: 'categorical', steps: [{ kind: 'impute', strategy: 'most-frequent' }, { kind: 'one-hot', unseen: 'ignore', drop: 'first' }] },
     ],
   },
   model: { family: 'linear', params: { intercept: true } },
