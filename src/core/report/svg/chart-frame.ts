@@ -50,9 +50,11 @@ export function niceTicks(extent: Extent, count = 5): number[] {
   const raw = span / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
-  const first = Math.ceil(extent.min / step - 1e-9) * step;
+  const first = Math.ceil(extent.min / step - 1e-9);
+  // Multiply, never accumulate, and round to the step's decimals: 0.6, not 0.6000000000000001.
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)) + 1);
   const ticks: number[] = [];
-  for (let t = first; t <= extent.max + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  for (let k = first; k * step <= extent.max + step * 1e-9; k++) ticks.push(Number((k * step).toFixed(decimals)) || 0);
   return ticks;
 }
 
