@@ -148,9 +148,44 @@ export interface DenseForward {
   run(input: Float32Array, rows: number): Float32Array;
 }
 
+/** Activations the forward pass applies inline; the others go through ACTIVATIONS. */
+const INLINE = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const;
+
+/** One dense layer on one row: dst = f(src · kernel + bias), all float64 so loads stay monomorphic. */
+function denseRow(layer: DenseLayer, code: number, f: (x: number) => number, src: Float64Array, dst: Float64Array): void {
+  const units = layer.units;
+  const kernel = layer.kernel;
+  const bias = layer.bias;
+  if (bias === null) dst.fill(0, 0, units);
+  else for (let j = 0; j < units; j++) dst[j] = bias[j]!;
+  const inputs = layer.inputs;
+  for (let i = 0; i < inputs; i++) {
+    const x = src[i]!;
+    if (x === 0) continue;
+    const row = i * units;
+    for (let j = 0; j < units; j++) dst[j]! += x * kernel[row + j]!;
+  }
+  switch (code) {
+    case 0:
+      return;
+    case 1:
+      for (let j = 0; j < units; j++) if (dst[j]! < 0) dst[j] = 0;
+      return;
+    case 2:
+      for (let j = 0; j < units; j++) dst[j] = 1 / (1 + Math.exp(-dst[j]!));
+      return;
+    case 3:
+      for (let j = 0; j < units; j++) dst[j] = Math.tanh(dst[j]!);
+      return;
+    default:
+      for (let j = 0; j < units; j++) dst[j] = f(dst[j]!);
+  }
+}
+
 export function createDenseForward(network: DenseNetwork): DenseForward {
   const widest = Math.max(network.inputs, ...network.layers.map((l) => l.units));
-  const activations = network.layers.map((layer) => ACTIVATIONS[layer.activation]!);
+  const codes = network.layers.map((layer) => (layer.activation in INLINE ? INLINE[layer.activation as keyof typeof INLINE] : -1));
+  const functions = network.layers.map((layer) => ACTIVATIONS[layer.activation]!);
   // Two ping-pong activation buffers for one row, float64 so sums keep their precision.
   const a = new Float64Array(widest);
   const b = new Float64Array(widest);
@@ -159,32 +194,20 @@ export function createDenseForward(network: DenseNetwork): DenseForward {
   return {
     network,
     run(input, rows) {
+      const inputs = network.inputs;
       const outWidth = network.outputs;
       if (output.length < rows * outWidth) output = new Float32Array(Math.max(rows * outWidth, output.length * 2));
       const layers = network.layers;
       for (let r = 0; r < rows; r++) {
-        const base = r * network.inputs;
-        let src: Float64Array | Float32Array = input;
-        let srcBase = base;
-        let dst = a;
+        const base = r * inputs;
+        for (let i = 0; i < inputs; i++) a[i] = input[base + i]!;
+        let src = a;
+        let dst = b;
         for (let l = 0; l < layers.length; l++) {
-          const layer = layers[l]!;
-          const units = layer.units;
-          const kernel = layer.kernel;
-          const bias = layer.bias;
-          if (bias === null) dst.fill(0, 0, units);
-          else for (let j = 0; j < units; j++) dst[j] = bias[j]!;
-          for (let i = 0; i < layer.inputs; i++) {
-            const x = src[srcBase + i]!;
-            if (x === 0) continue;
-            const row = i * units;
-            for (let j = 0; j < units; j++) dst[j]! += x * kernel[row + j]!;
-          }
-          const f = activations[l]!;
-          for (let j = 0; j < units; j++) dst[j] = f(dst[j]!);
+          denseRow(layers[l]!, codes[l]!, functions[l]!, src, dst);
+          const t = src;
           src = dst;
-          srcBase = 0;
-          dst = dst === a ? b : a;
+          dst = t;
         }
         const outBase = r * outWidth;
         for (let j = 0; j < outWidth; j++) output[outBase + j] = src[j]!;
