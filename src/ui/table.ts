@@ -16,7 +16,7 @@ export async function renderTable(options: TableOptions): Promise<string> {
   const table = new Table({
     head: [...options.head],
     colAligns: align as ('left' | 'right')[],
-    style: { head: options.color === true ? ['cyan'] : [], border: options.color === true ? ['grey'] : [] },
+    style: { head: options.color === true ? ['cyan'] : [], border: options.color === true ? ['grey'] : [], compact: true },
   });
   for (const row of options.rows) table.push(row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
   return table.toString();
