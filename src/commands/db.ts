@@ -301,6 +301,7 @@ async function runMigrate(context: CliContext, command: Command, options: DbMigr
         force: options.force,
         backupDir: backupDir(context),
         onBackup: (backup) => output.info(`backed up the database to ${backup.path} (${formatBytes(backup.bytes)})`),
+        onLockWait: () => output.debug('waiting for the migration lock'),
         onStart: (name) => progress.update(`applying ${name}`),
       }),
     );
@@ -323,6 +324,7 @@ async function runRollback(context: CliContext, command: Command, options: DbRol
       to: options.to,
       force: options.force,
       backupDir: backupDir(context),
+      onLockWait: () => output.debug('waiting for the migration lock'),
       onBackup: (backup) => output.info(`backed up the database to ${backup.path} (${formatBytes(backup.bytes)})`),
     }),
   );

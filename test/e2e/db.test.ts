@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/core/db/migrations/index.js';
-import { createWorkspace, runCli, SEED_RECORD, type CliResult } from '../helpers/cli.js';
+import { createWorkspace, MLCTL_BIN, runCli, SEED_RECORD, type CliResult } from '../helpers/cli.js';
 
 // Spawns the built CLI (`npm test` builds dist/ first) against a SQLite file in a temp dir.
 let workspace: ReturnType<typeof createWorkspace>;
@@ -19,6 +20,22 @@ afterEach(() => workspace.cleanup());
 
 function mlctl(...args: string[]): Promise<CliResult> {
   return runCli(args, { cwd: workspace.dir, env: workspace.env });
+}
+
+/** runCli, also reporting stderr as it arrives. */
+function spawnCli(args: string[], onStderr: (text: string) => void): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MLCTL_BIN, ...args], { cwd: workspace.dir, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...workspace.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr(stderr);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
 }
 
 function json<T = any>(result: CliResult): T {
@@ -38,11 +55,30 @@ function query<T>(sql: string): T[] {
 }
 
 describe('mlctl db (end to end)', () => {
-  it('two processes migrating at once: one applies everything, the other finds nothing left', async () => {
-    const [a, b] = await Promise.all([mlctl('db', 'migrate', '--json'), mlctl('db', 'migrate', '--json')]);
+  it('two processes migrating at once: one applies everything, the other waits and finds nothing left', async () => {
+    // Start part-way, so both processes first read a state that the winner then changes.
+    expect((await mlctl('db', 'migrate', '--to', MIGRATIONS[0]!.name)).code).toBe(0);
+    // Hold the write lock, as a third migrating process would, until both CLIs are queued
+    // behind it: then they contend for it at the same moment.
+    const holder = new Sqlite(dbPath);
+    holder.exec('begin immediate');
+    const waiting = new Set<number>();
+    let release!: () => void;
+    const bothWaiting = new Promise<void>((resolve) => (release = resolve));
+    const spawnMigrate = (n: number) =>
+      spawnCli(['db', 'migrate', '--json', '--verbose'], (text) => {
+        if (text.includes('waiting for the migration lock')) waiting.add(n);
+        if (waiting.size === 2) release();
+      });
+    const runs = Promise.all([spawnMigrate(1), spawnMigrate(2)]);
+    await Promise.race([bothWaiting, runs]);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let both reach BEGIN IMMEDIATE
+    holder.exec('commit');
+    holder.close();
+    const [a, b] = await runs;
     expect([a.code, b.code, a.stderr + b.stderr]).toEqual([0, 0, expect.any(String)]);
     const steps = [json(a).steps.length, json(b).steps.length].sort();
-    expect(steps).toEqual([0, MIGRATIONS.length]);
+    expect(steps).toEqual([0, MIGRATIONS.length - 1]);
     expect(query<{ n: number }>("select count(*) as n from mlctl_migration_events where action = 'up'")[0]?.n).toBe(MIGRATIONS.length);
 
     const status = await mlctl('db', 'status', '--check', '--json');

@@ -49,6 +49,8 @@ export interface MigratorOptions {
   readonly now?: () => Date;
   /** Called before each migration runs (progress display). */
   readonly onStart?: (name: string, direction: 'up' | 'down') => void;
+  /** Called just before waiting for the migration lock (another process may hold it). */
+  readonly onLockWait?: () => void;
   /** Called after the backup, before the first migration. */
   readonly onBackup?: (backup: BackupInfo) => void;
 }
@@ -188,6 +190,7 @@ async function runLocked(database: Database, options: MigratorOptions, direction
   const now = options.now ?? (() => new Date());
   const context: MigrationContext = { dialect: database.dialect };
   return database.db.connection().execute(async (conn) => {
+    options.onLockWait?.();
     await database.beginLocked(conn);
     const steps: MigrationStep[] = [];
     let failure: unknown;
