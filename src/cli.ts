@@ -88,11 +88,16 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   const config = loadConfig(env, cwd);
   const streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr };
   const abort = new AbortController();
+  let interruptedBy: NodeJS.Signals | undefined;
+  // The first Ctrl-C or SIGTERM asks long operations to clean up and stop (training marks its
+  // run KILLED, downloads remove their temp files); a second Ctrl-C exits at once.
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (abort.signal.aborted) process.exit(INTERRUPTED_EXIT_CODE);
+    if (abort.signal.aborted && signal === 'SIGINT') process.exit(INTERRUPTED_EXIT_CODE);
+    interruptedBy ??= signal;
     abort.abort(new Error(`received ${signal}`));
   };
   process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const context: CliContext = {
     config,
     version: readVersion(),
@@ -104,10 +109,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   const program = buildProgram(context);
   try {
     await program.parseAsync([...argv]);
-    return context.signal.aborted ? INTERRUPTED_EXIT_CODE : 0;
+    // A command that finished its work after SIGTERM (serve drains, then returns) exits 0.
+    return interruptedBy === 'SIGINT' ? INTERRUPTED_EXIT_CODE : 0;
   } catch (error) {
     return exitCodeFor(error, context, program);
   } finally {
     process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

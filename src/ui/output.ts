@@ -51,7 +51,10 @@ export class Output {
     this.verbose = options.verbose;
     this.streams = streams;
     this.color = options.color && streams.stdout.isTTY === true;
-    this.interactive = !ci && !options.json && !options.quiet && streams.stdout.isTTY === true && streams.stderr.isTTY === true;
+    // A terminal that reports no width (some `script` or CI pseudo-terminals) cannot redraw a
+    // spinner in place: ora would emit cursor movements without end.
+    const width = (streams.stderr as { columns?: number }).columns ?? 0;
+    this.interactive = !ci && !options.json && !options.quiet && streams.stdout.isTTY === true && streams.stderr.isTTY === true && width > 0;
   }
 
   get columns(): number {
