@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import type { Database } from '../core/db/database.js';
@@ -100,7 +101,7 @@ export function registerDbCommands(program: Command, context: CliContext): void 
       .command('new')
       .description('scaffold a migration: src/core/db/migrations/NNNN_<name>.ts, listed in migrations/index.ts')
       .argument('<name>', 'what the migration does, e.g. add_user_email')
-      .option('--root <dir>', 'the mlctl source checkout (default: found from the current folder upwards)')
+      .option('--root <dir>', 'the mlctl source checkout (default: found from the current folder upwards, else the checkout this mlctl runs from)')
       .addHelpText(
         'after',
         '\nMigrations are compiled into mlctl, so this writes into the mlctl source tree (the folder whose\n' +
@@ -383,7 +384,11 @@ async function runHistory(context: CliContext, command: Command): Promise<void> 
 async function runNew(context: CliContext, command: Command, name: string, root: string | undefined): Promise<void> {
   const output = context.output(command);
   const { findProjectRoot, scaffoldMigration } = await import('../core/db/migration-scaffold.js');
-  const projectRoot = root === undefined ? findProjectRoot(context.config.cwd) : findProjectRoot(root);
+  // Without --root: the checkout around the current folder, else the one this mlctl runs from.
+  const projectRoot =
+    root === undefined
+      ? (findProjectRoot(context.config.cwd) ?? findProjectRoot(fileURLToPath(new URL('../..', import.meta.url))))
+      : findProjectRoot(resolve(context.config.cwd, root));
   if (projectRoot === undefined) {
     throw new UsageError('PROJECT_ROOT_NOT_FOUND', `no mlctl source checkout at or above ${root ?? context.config.cwd}`, {
       hint: 'migrations are compiled into mlctl: run this inside its source tree, or pass --root <checkout>',
@@ -396,7 +401,6 @@ async function runNew(context: CliContext, command: Command, name: string, root:
 async function runBackup(context: CliContext, command: Command, file: string): Promise<void> {
   const output = context.output(command);
   const { backupDatabase } = await import('../core/db/backup.js');
-  const { resolve } = await import('node:path');
   const backup = await withDb(context, (database) => backupDatabase(database, resolve(context.config.cwd, file)));
   output.result(backup, () => `backed up the database to ${backup.path} (${formatBytes(backup.bytes)})`);
 }
