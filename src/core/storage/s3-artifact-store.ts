@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import {
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './s3-sdk.js';
+import { ExternalError, GateError, NotFoundError, UsageError } from '../errors.js';
+import type { ArtifactBody, ArtifactEntry, ArtifactStore, PutArtifactOptions } from './artifact-store.js';
+import { forEachBounded } from './bounded.js';
+import type { HashCache } from './hash-cache.js';
+import { endpointOf, streamWithS3Errors } from './s3-client.js';
+import { toS3Error, withS3Errors, type S3ErrorContext } from './s3-errors.js';
+import { asKeyPrefix, formatS3Uri } from './s3-uri.js';
+
+const {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -9,16 +19,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { ExternalError, GateError, NotFoundError, UsageError } from '../errors.js';
-import type { ArtifactBody, ArtifactEntry, ArtifactStore, PutArtifactOptions } from './artifact-store.js';
-import { forEachBounded } from './bounded.js';
-import type { HashCache } from './hash-cache.js';
-import { endpointOf, streamWithS3Errors } from './s3-client.js';
-import { toS3Error, withS3Errors, type S3ErrorContext } from './s3-errors.js';
-import { asKeyPrefix, formatS3Uri } from './s3-uri.js';
+} = s3Sdk;
 
 /** Objects larger than this are uploaded in parts (S3 needs parts of at least 5 MiB). */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;

@@ -1,18 +1,13 @@
-import {
-  CreateBucketCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListBucketsCommand,
-  ListObjectsV2Command,
-  type BucketLocationConstraint,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './s3-sdk.js';
 import { ExternalError, UsageError } from '../errors.js';
 import { forEachBounded } from './bounded.js';
 import { DEFAULT_REGION, endpointOf } from './s3-client.js';
 import { toS3Error, withS3Errors, type S3ErrorContext } from './s3-errors.js';
 import { SHA256_METADATA_KEY } from './s3-artifact-store.js';
 import { isValidBucketName, parseS3Uri } from './s3-uri.js';
+
+const { CreateBucketCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsV2Command } = s3Sdk;
 
 /** What `mlctl storage` shows: buckets, objects under a prefix, bucket creation. */
 export interface BucketSummary {

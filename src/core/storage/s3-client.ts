@@ -1,10 +1,13 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './s3-sdk.js';
 import type { Config } from '../../config.js';
 import { ExternalError } from '../errors.js';
 import { toS3Error, withS3Errors, type S3ErrorContext } from './s3-errors.js';
 import { parseS3Uri } from './s3-uri.js';
+
+const { GetObjectCommand, S3Client: S3ClientClass } = s3Sdk;
 
 /** AWS_REGION's default when unset, as LocalStack and s3rver expect. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -36,7 +39,7 @@ export function createS3Client(aws: Config['aws'], options: S3ClientOptions = {}
       : undefined;
   const client = withoutNodeVersionWarning(
     () =>
-      new S3Client({
+      new S3ClientClass({
         region: aws.region ?? DEFAULT_REGION,
         ...(aws.endpointUrl === undefined ? {} : { endpoint: aws.endpointUrl, forcePathStyle: true }),
         ...(credentials === undefined ? {} : { credentials }),
