@@ -90,9 +90,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   const abort = new AbortController();
   let interruptedBy: NodeJS.Signals | undefined;
   // The first Ctrl-C or SIGTERM asks long operations to clean up and stop (training marks its
-  // run KILLED, downloads remove their temp files); a second Ctrl-C exits at once.
+  // run KILLED, downloads remove their temp files); a second one exits at once (130 / 143).
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (abort.signal.aborted && signal === 'SIGINT') process.exit(INTERRUPTED_EXIT_CODE);
+    if (abort.signal.aborted) process.exit(signal === 'SIGINT' ? INTERRUPTED_EXIT_CODE : 143);
     interruptedBy ??= signal;
     abort.abort(new Error(`received ${signal}`));
   };
