@@ -14,6 +14,7 @@ export function renderDocsPage(spec: Readonly<Record<string, unknown>>): string 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 15px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 960px; padding: 1rem 1.5rem 4rem; color: #1d2430; }
   h1 { font-size: 1.6rem; margin-bottom: .2rem; }
