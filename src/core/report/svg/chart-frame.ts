@@ -166,7 +166,8 @@ function legend(items: NonNullable<FrameOptions['legend']>, left: number, top: n
 /** The outer <svg> element: scales to its container, titled for screen readers. */
 export function svgDocument(width: number, height: number, title: string, body: string): string {
   return (
-    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(title)}">` +
+    // No xmlns: inline in HTML the parser puts <svg> in the SVG namespace by itself.
+    `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(title)}">` +
     `<title>${escapeXml(title)}</title>${body}</svg>`
   );
 }
