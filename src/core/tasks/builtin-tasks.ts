@@ -54,12 +54,14 @@ export const INCOME_TASK: TaskSpec = {
       activation: 'relu',
       dropout: 0,
       optimizer: 'adam',
-      learningRate: 0.002,
-      batchSize: 256,
+      // Chosen by a sweep on seeds 1, 7, 42 (see bench/train-income.mjs): batches of 512 halve
+      // the cost of an epoch on wasm against 256, and a little L2 gains ~0.002 AUC.
+      learningRate: 0.004,
+      batchSize: 512,
       epochs: 30,
       patience: 3,
       classWeight: 'none',
-      l2: 0,
+      l2: 0.0001,
     },
   },
   split: { validation: 0.1, test: 0.2, stratify: true, seed: 42 },
