@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
@@ -214,6 +215,7 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
         Object.assign(current, tags);
         const next = sortRecord(current);
         await writeJsonAtomic(file, next);
+        await touchExperiment(location);
         return next;
       });
     },
@@ -221,12 +223,14 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
     async deleteRun(idOrPrefix) {
       const location = await locateRun(idOrPrefix);
       await writeJsonAtomic(join(location.dir, DELETED_FILE), { deletedTime: new Date(clock()).toISOString(), user });
+      await touchExperiment(location);
       return location;
     },
 
     async restoreRun(idOrPrefix) {
       const location = await locateRun(idOrPrefix);
       await rm(join(location.dir, DELETED_FILE), { force: true });
+      await touchExperiment(location);
       return location;
     },
 
@@ -392,6 +396,21 @@ class FileActiveRun implements ActiveRun {
 
   private assertOpen(): void {
     if (this.ended) throw new UsageError('RUN_ENDED', `run ${this.id} has ended; nothing more can be logged to it`);
+  }
+}
+
+/**
+ * Changes the experiment folder's mtime, which the derived index checks on every query
+ * (run-index.ts): a change inside an existing run folder is then seen at once. Creating and
+ * removing an entry updates the mtime with the kernel's own clock.
+ */
+async function touchExperiment(location: RunLocation): Promise<void> {
+  const marker = join(location.dir, '..', `.touch-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await mkdir(marker);
+    await rmdir(marker);
+  } catch {
+    // Best effort: the index's periodic full sweep catches the change anyway.
   }
 }
 

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isRunId } from './run-id.js';
 import { DamagedFileError, listExperimentDirsSync, readRunDirSync, type RunSnapshot } from './run-files.js';
@@ -9,19 +9,27 @@ import type { ParamValue, RunInfo, RunRecord, RunStatus } from './run-store.js';
 
 /**
  * The derived index: a SQLite file under `<root>/.index/` that answers `runs list` without
- * reading every run folder. The files stay the source of truth. Freshness is checked on
- * every use, cheaply: one stat per experiment folder (runs added or removed, by mlctl,
- * `git pull`, a sync or by hand) and one per run folder (run.json, tags.json or
- * deleted.json replaced: each is a rename, which changes the folder's mtime). Runs still
- * RUNNING are re-read every time, since metric appends change no folder's mtime.
- * A missing, corrupt or older-schema index is rebuilt from scratch.
+ * reading every run folder. The files stay the source of truth; the index is git-ignored
+ * and rebuilt from scratch when missing, corrupt or of an older schema.
+ *
+ * Freshness is checked on every use, cheaply:
+ * - one stat per experiment folder: runs added or removed (by mlctl, `git pull`, a sync or
+ *   by hand) change its mtime, and the experiment is then re-listed and its runs' folder
+ *   mtimes compared (run.json, tags.json, deleted.json are replaced by rename, which
+ *   changes the run folder's mtime);
+ * - mlctl's own changes to existing runs (tags, delete, restore) touch the experiment
+ *   folder too (see FileRunStore), so they are seen at once;
+ * - RUNNING runs are re-read every time, since metric appends change no folder's mtime;
+ * - every FULL_SWEEP_INTERVAL_MS, every run folder's mtime is compared, which catches
+ *   edits made in place by other tools; `runs verify` rebuilds everything.
  */
-
 /** The few better-sqlite3 methods used here (as Kysely's dialect does). */
 export interface SqliteStatement {
   run(...params: unknown[]): unknown;
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
+  /** Rows as arrays instead of objects: cheaper for the freshness sweep. */
+  raw(toggle?: boolean): SqliteStatement;
 }
 export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
@@ -35,37 +43,59 @@ export type OpenDatabase = (path: string) => SqliteDatabase;
 export const INDEX_DIR = '.index';
 const INDEX_FILE = 'runs.sqlite';
 /** Bump when the schema or what is derived changes: older indexes are rebuilt. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 6;
 
-const SCHEMA = `
+/**
+ * A folder modified this recently may be modified again within the same mtime tick (the
+ * kernel's clock is coarse), so its recorded mtime is not trusted: it is checked again on
+ * the next refresh ("racily clean", as git calls it).
+ */
+const RACY_MS = 2_000;
+const UNTRUSTED_MTIME = -1;
+/** How often a refresh compares every run folder, not only those of changed experiments. */
+export const FULL_SWEEP_INTERVAL_MS = 60_000;
+
+/** Integer run and key ids keep the tables and their indexes small and fast. */
+const TABLES = `
 CREATE TABLE experiments (name TEXT PRIMARY KEY, mtime REAL NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE runs (
-  id TEXT PRIMARY KEY,
+  rid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   experiment TEXT NOT NULL,
   dir_mtime REAL NOT NULL,
   broken TEXT,
   name TEXT, status TEXT, recorded_status TEXT, status_detail TEXT,
   start_time INTEGER, end_time INTEGER, duration REAL,
   user TEXT, host TEXT, dataset TEXT, backend TEXT, task TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0,
-  info TEXT
+  deleted INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX runs_experiment ON runs(experiment);
-CREATE INDEX runs_start ON runs(start_time);
-CREATE TABLE params (run_id TEXT NOT NULL, key TEXT NOT NULL, json TEXT NOT NULL, text TEXT, num REAL, PRIMARY KEY (run_id, key)) WITHOUT ROWID;
-CREATE INDEX params_key_num ON params(key, num);
-CREATE INDEX params_key_text ON params(key, text);
-CREATE TABLE metrics (run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL, PRIMARY KEY (run_id, key)) WITHOUT ROWID;
-CREATE INDEX metrics_key_value ON metrics(key, value);
-CREATE TABLE tags (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, num REAL, PRIMARY KEY (run_id, key)) WITHOUT ROWID;
-CREATE INDEX tags_key_value ON tags(key, value);
+-- Kept apart so that filtering and sorting touch only the slim rows above.
+CREATE TABLE infos (rid INTEGER PRIMARY KEY, info TEXT NOT NULL);
+CREATE TABLE keys (kid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE params (rid INTEGER NOT NULL, kid INTEGER NOT NULL, json TEXT NOT NULL, text TEXT, num REAL, PRIMARY KEY (rid, kid)) WITHOUT ROWID;
+CREATE TABLE metrics (rid INTEGER NOT NULL, kid INTEGER NOT NULL, value REAL, PRIMARY KEY (rid, kid)) WITHOUT ROWID;
+CREATE TABLE tags (rid INTEGER NOT NULL, kid INTEGER NOT NULL, value TEXT NOT NULL, num REAL, PRIMARY KEY (rid, kid)) WITHOUT ROWID;
 `;
+/** Created after a bulk load, which is faster than maintaining them row by row. */
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment);
+CREATE INDEX IF NOT EXISTS runs_start ON runs(start_time);
+CREATE INDEX IF NOT EXISTS runs_unsettled ON runs(rid) WHERE dir_mtime = -1 OR recorded_status = 'RUNNING' OR broken IS NOT NULL;
+CREATE INDEX IF NOT EXISTS params_kid_num ON params(kid, num);
+CREATE INDEX IF NOT EXISTS params_kid_text ON params(kid, text);
+CREATE INDEX IF NOT EXISTS metrics_kid_value ON metrics(kid, value);
+CREATE INDEX IF NOT EXISTS tags_kid_value ON tags(kid, value);
+`;
+const DROP = 'DROP TABLE IF EXISTS infos; DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS experiments; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS keys; DROP TABLE IF EXISTS params; DROP TABLE IF EXISTS metrics; DROP TABLE IF EXISTS tags;';
 
 export interface RunIndexOptions {
   readonly root: string;
   /** The status to show: a dead RUNNING run becomes FAILED (see FileRunStore). */
   readonly effectiveStatus: (info: RunInfo) => { status: RunStatus; detail?: string };
   readonly openDatabase?: OpenDatabase;
+  /** Milliseconds since the epoch, for the racy-mtime rule. */
+  readonly now?: () => number;
 }
 
 export interface RefreshStats {
@@ -111,16 +141,22 @@ function defaultOpenDatabase(path: string): SqliteDatabase {
   return new Database(path);
 }
 
-interface RunRow {
-  id: string;
-  experiment: string;
-  dir_mtime: number;
-  broken: string | null;
-  recorded_status: string | null;
+/** [rid, id, experiment, dir_mtime, broken, recorded_status] */
+type SweepRow = [number, string, string, number, string | null, string | null];
+
+/** What a refresh found to do, gathered before any write so that a fresh index costs no write lock. */
+interface Plan {
+  /** `added`: not in the index yet. */
+  readonly read: { experiment: string; id: string; added?: boolean }[];
+  readonly remove: string[];
+  readonly experiments: { name: string; mtime: number }[];
+  readonly goneExperiments: string[];
+  readonly fullSweep: boolean;
 }
 
 export function openRunIndex(options: RunIndexOptions): RunIndex {
   const { root, effectiveStatus } = options;
+  const now = options.now ?? Date.now;
   const open = options.openDatabase ?? defaultOpenDatabase;
   const dir = join(root, INDEX_DIR);
   const file = join(dir, INDEX_FILE);
@@ -132,20 +168,20 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
     // Already there.
   }
 
-  let db: SqliteDatabase;
   let rebuiltOnOpen = false;
   const initialise = (database: SqliteDatabase): void => {
+    database.pragma('busy_timeout = 30000');
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
-    database.pragma('busy_timeout = 30000');
+    // Pages read through a mapping, not copied per read: a cold CLI process touches fewer bytes.
+    database.pragma('mmap_size = 268435456');
     const version = database.pragma('user_version', { simple: true }) as number;
     if (version !== SCHEMA_VERSION) {
-      database.exec('DROP TABLE IF EXISTS experiments; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS params; DROP TABLE IF EXISTS metrics; DROP TABLE IF EXISTS tags;');
-      database.exec(SCHEMA);
-      database.pragma(`user_version = ${SCHEMA_VERSION}`);
+      database.exec(`BEGIN IMMEDIATE; ${DROP} ${TABLES} ${INDEXES} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
       rebuiltOnOpen = true;
     }
   };
+  let db: SqliteDatabase | undefined;
   try {
     db = open(file);
     initialise(db);
@@ -153,7 +189,7 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
   } catch {
     // Corrupt or unreadable: it is only derived data, start again.
     try {
-      db!?.close();
+      db?.close();
     } catch {
       // Ignore.
     }
@@ -161,168 +197,213 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
     db = open(file);
     initialise(db);
   }
+  const database = db;
 
   const statements = {
-    experiments: db.prepare('SELECT name, mtime FROM experiments'),
-    upsertExperiment: db.prepare('INSERT INTO experiments(name, mtime) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET mtime = excluded.mtime'),
-    deleteExperiment: db.prepare('DELETE FROM experiments WHERE name = ?'),
-    runsOf: db.prepare('SELECT id, experiment, dir_mtime, broken, recorded_status FROM runs WHERE experiment = ?'),
-    allRuns: db.prepare('SELECT id, experiment, dir_mtime, broken, recorded_status FROM runs'),
-    deleteRun: db.prepare('DELETE FROM runs WHERE id = ?'),
-    deleteParams: db.prepare('DELETE FROM params WHERE run_id = ?'),
-    deleteMetrics: db.prepare('DELETE FROM metrics WHERE run_id = ?'),
-    deleteTags: db.prepare('DELETE FROM tags WHERE run_id = ?'),
-    insertRun: db.prepare(`INSERT OR REPLACE INTO runs
-      (id, experiment, dir_mtime, broken, name, status, recorded_status, status_detail, start_time, end_time, duration, user, host, dataset, backend, task, deleted, info)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    insertParam: db.prepare('INSERT OR REPLACE INTO params(run_id, key, json, text, num) VALUES (?, ?, ?, ?, ?)'),
-    insertMetric: db.prepare('INSERT OR REPLACE INTO metrics(run_id, key, value) VALUES (?, ?, ?)'),
-    insertTag: db.prepare('INSERT OR REPLACE INTO tags(run_id, key, value, num) VALUES (?, ?, ?, ?)'),
+    experiments: database.prepare('SELECT name, mtime FROM experiments'),
+    upsertExperiment: database.prepare('INSERT INTO experiments(name, mtime) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET mtime = excluded.mtime'),
+    deleteExperiment: database.prepare('DELETE FROM experiments WHERE name = ?'),
+    sweepAll: database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs').raw(true),
+    sweepExperiment: database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs WHERE experiment = ?').raw(true),
+    sweepUnsettled: database
+      .prepare(`SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs WHERE dir_mtime = ${UNTRUSTED_MTIME} OR recorded_status = 'RUNNING' OR broken IS NOT NULL`)
+      .raw(true),
+    lastFullSweep: database.prepare("SELECT value FROM meta WHERE key = 'last_full_sweep'").raw(true),
+    setLastFullSweep: database.prepare("INSERT INTO meta(key, value) VALUES ('last_full_sweep', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    idsOf: database.prepare('SELECT id FROM runs WHERE experiment = ?').raw(true),
+    ridOf: database.prepare('SELECT rid FROM runs WHERE id = ?').raw(true),
+    deleteRun: database.prepare('DELETE FROM runs WHERE rid = ?'),
+    deleteParams: database.prepare('DELETE FROM params WHERE rid = ?'),
+    deleteMetrics: database.prepare('DELETE FROM metrics WHERE rid = ?'),
+    deleteTags: database.prepare('DELETE FROM tags WHERE rid = ?'),
+    insertRun: database.prepare(`INSERT INTO runs
+      (id, experiment, dir_mtime, broken, name, status, recorded_status, status_detail, start_time, end_time, duration, user, host, dataset, backend, task, deleted)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid`).raw(true),
+    insertInfo: database.prepare('INSERT OR REPLACE INTO infos(rid, info) VALUES (?, ?)'),
+    deleteInfo: database.prepare('DELETE FROM infos WHERE rid = ?'),
+    keys: database.prepare('SELECT name, kid FROM keys').raw(true),
+    insertKey: database.prepare('INSERT INTO keys(name) VALUES (?) RETURNING kid').raw(true),
+    insertParam: database.prepare('INSERT OR REPLACE INTO params(rid, kid, json, text, num) VALUES (?, ?, ?, ?, ?)'),
+    insertMetric: database.prepare('INSERT OR REPLACE INTO metrics(rid, kid, value) VALUES (?, ?, ?)'),
+    insertTag: database.prepare('INSERT OR REPLACE INTO tags(rid, kid, value, num) VALUES (?, ?, ?, ?)'),
+    broken: database.prepare('SELECT count(*) AS n FROM runs WHERE broken IS NOT NULL'),
   };
 
-  function removeRun(id: string): void {
-    statements.deleteRun.run(id);
-    statements.deleteParams.run(id);
-    statements.deleteMetrics.run(id);
-    statements.deleteTags.run(id);
+  let keyIds: Map<string, number> | undefined;
+  function keyId(name: string): number {
+    keyIds ??= new Map((statements.keys.all() as [string, number][]).map(([n, k]) => [n, k]));
+    let kid = keyIds.get(name);
+    if (kid === undefined) {
+      kid = (statements.insertKey.get(name) as [number])[0];
+      keyIds.set(name, kid);
+    }
+    return kid;
   }
 
-  /** (Re)reads one run folder into the index. Returns false when it could not be read. */
-  function indexRun(experiment: string, id: string): boolean {
-    const runDir = join(root, experiment, id);
-    let mtime: number;
-    try {
-      // Taken before reading: a write during the read changes it again and is caught next time.
-      mtime = statSync(runDir).mtimeMs;
-    } catch {
-      removeRun(id);
-      return true;
-    }
+  function removeRun(id: string): void {
+    const row = statements.ridOf.get(id) as [number] | undefined;
+    if (row === undefined) return;
+    const [rid] = row;
+    statements.deleteRun.run(rid);
+    statements.deleteParams.run(rid);
+    statements.deleteMetrics.run(rid);
+    statements.deleteTags.run(rid);
+    statements.deleteInfo.run(rid);
+  }
+
+  /** A folder's mtime as recorded: untrusted when it is too recent to be final. */
+  function recordable(mtime: number): number {
+    return now() - mtime < RACY_MS ? UNTRUSTED_MTIME : mtime;
+  }
+
+  /** (Re)reads one run folder into the index. */
+  function indexRun(experiment: string, id: string): void {
+    const runDir = `${root}${sep}${experiment}${sep}${id}`;
+    removeRun(id);
+    // Taken before reading: a write during the read changes it again and is caught next time.
+    const stats = statSync(runDir, { throwIfNoEntry: false });
+    if (stats === undefined) return;
+    const mtime = recordable(stats.mtimeMs);
     let snapshot: RunSnapshot;
     try {
       snapshot = readRunDirSync(runDir);
     } catch (error) {
-      removeRun(id);
       const problem = error instanceof DamagedFileError ? error.message : (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'run.json is missing' : String(error);
-      statements.insertRun.run(id, experiment, mtime, problem, null, null, null, null, null, null, null, null, null, null, null, null, 0, null);
-      return false;
+      statements.insertRun.get(id, experiment, mtime, problem, null, null, null, null, null, null, null, null, null, null, null, null, 0);
+      return;
     }
-    writeSnapshot(experiment, id, mtime, snapshot);
-    return true;
-  }
-
-  function writeSnapshot(experiment: string, id: string, mtime: number, snapshot: RunSnapshot): void {
     const { info } = snapshot;
     const { status, detail } = effectiveStatus(info);
     const start = Date.parse(info.startTime);
-    const end = info.endTime === null ? null : Date.parse(info.endTime);
-    removeRun(id);
-    statements.insertRun.run(
+    const end = info.endTime === null ? Number.NaN : Date.parse(info.endTime);
+    const [rid] = statements.insertRun.get(
       id, experiment, mtime, null, info.name, status, info.status, detail ?? null,
       Number.isNaN(start) ? null : start,
-      end === null || Number.isNaN(end) ? null : end,
-      end === null || Number.isNaN(end) || Number.isNaN(start) ? null : (end - start) / 1000,
+      Number.isNaN(end) ? null : end,
+      Number.isNaN(end) || Number.isNaN(start) ? null : (end - start) / 1000,
       info.user, info.host, info.datasetSha256, info.backend, info.task,
       snapshot.deleted ? 1 : 0,
-      JSON.stringify(info),
-    );
+    ) as [number];
+    statements.insertInfo.run(rid, JSON.stringify(info));
     for (const [key, value] of Object.entries(snapshot.params)) {
-      const text = value === null ? 'null' : String(value);
-      statements.insertParam.run(id, key, JSON.stringify(value), text, numeric(value));
+      statements.insertParam.run(rid, keyId(key), JSON.stringify(value), value === null ? 'null' : String(value), numeric(value));
     }
-    for (const [key, value] of Object.entries(snapshot.metrics)) statements.insertMetric.run(id, key, Number.isFinite(value) ? value : null);
-    for (const [key, value] of Object.entries(snapshot.tags)) statements.insertTag.run(id, key, value, numeric(value));
+    for (const [key, value] of Object.entries(snapshot.metrics)) statements.insertMetric.run(rid, keyId(key), Number.isFinite(value) ? value : null);
+    for (const [key, value] of Object.entries(snapshot.tags)) statements.insertTag.run(rid, keyId(key), value, numeric(value));
   }
 
-  function sync(full: boolean): RefreshStats {
-    let added = 0;
-    let updated = 0;
+  /** Compares the files with the index without writing anything. */
+  function plan(): Plan {
+    const read: { experiment: string; id: string; added?: boolean }[] = [];
+    const remove: string[] = [];
+    const experiments: { name: string; mtime: number }[] = [];
+    const known = new Map((statements.experiments.all() as { name: string; mtime: number }[]).map((e) => [e.name, e.mtime]));
+    const onDisk = listExperimentDirsSync(root);
+    const onDiskSet = new Set(onDisk);
+    const goneExperiments = [...known.keys()].filter((name) => !onDiskSet.has(name));
+    const relisted = new Set<string>();
+    for (const experiment of onDisk) {
+      const stats = statSync(`${root}${sep}${experiment}`, { throwIfNoEntry: false });
+      if (stats === undefined) continue;
+      if (known.get(experiment) === stats.mtimeMs) continue;
+      // Runs were added or removed here (or it is new, or its mtime was too recent to trust).
+      relisted.add(experiment);
+      const ids = new Set(readdirSync(`${root}${sep}${experiment}`).filter(isRunId));
+      const indexed = new Set((statements.idsOf.all(experiment) as [string][]).map(([id]) => id));
+      for (const id of ids) if (!indexed.has(id)) read.push({ experiment, id, added: true });
+      for (const id of indexed) if (!ids.has(id)) remove.push(id);
+      experiments.push({ name: experiment, mtime: recordable(stats.mtimeMs) });
+    }
+    // Which runs to compare: all of them now and then, else those of changed experiments and
+    // those not settled yet (RUNNING, unreadable, or with an mtime too recent to trust).
+    const last = (statements.lastFullSweep.get() as [number] | undefined)?.[0] ?? 0;
+    const fullSweep = now() - last >= FULL_SWEEP_INTERVAL_MS;
+    const rows: SweepRow[] = fullSweep
+      ? (statements.sweepAll.all() as SweepRow[])
+      : [...relisted].flatMap((experiment) => statements.sweepExperiment.all(experiment) as SweepRow[]).concat(statements.sweepUnsettled.all() as SweepRow[]);
+    const seen = new Set<number>();
+    for (const [rid, id, experiment, recorded, broken, status] of rows) {
+      if (seen.has(rid) || !onDiskSet.has(experiment)) continue;
+      seen.add(rid);
+      if (status === 'RUNNING' && broken === null) {
+        read.push({ experiment, id });
+        continue;
+      }
+      const stats = statSync(`${root}${sep}${experiment}${sep}${id}`, { throwIfNoEntry: false });
+      if (stats === undefined) {
+        if (!relisted.has(experiment)) remove.push(id);
+        continue;
+      }
+      if (stats.mtimeMs !== recorded) read.push({ experiment, id });
+    }
+    return { read, remove, experiments, goneExperiments, fullSweep };
+  }
+
+  function apply(work: Plan): { added: number; updated: number; removed: number } {
     let removed = 0;
-    const run = db.transaction(() => {
-      if (full) db.exec('DELETE FROM experiments; DELETE FROM runs; DELETE FROM params; DELETE FROM metrics; DELETE FROM tags;');
-      const known = new Map((statements.experiments.all() as { name: string; mtime: number }[]).map((e) => [e.name, e.mtime]));
-      const onDisk = listExperimentDirsSync(root);
-      for (const gone of [...known.keys()].filter((name) => !onDisk.includes(name))) {
-        for (const row of statements.runsOf.all(gone) as RunRow[]) {
-          removeRun(row.id);
+    const run = database.transaction(() => {
+      for (const gone of work.goneExperiments) {
+        for (const [id] of statements.idsOf.all(gone) as [string][]) {
+          removeRun(id);
           removed += 1;
         }
         statements.deleteExperiment.run(gone);
       }
-      for (const experiment of onDisk) {
-        const experimentDir = join(root, experiment);
-        let mtime: number;
-        try {
-          mtime = statSync(experimentDir).mtimeMs;
-        } catch {
-          continue;
-        }
-        const rows = statements.runsOf.all(experiment) as RunRow[];
-        if (known.get(experiment) !== mtime) {
-          // Runs were added or removed here: reconcile the listing.
-          const ids = new Set(readdirSync(experimentDir).filter(isRunId));
-          const indexed = new Set(rows.map((r) => r.id));
-          for (const id of ids) {
-            if (!indexed.has(id)) {
-              indexRun(experiment, id);
-              added += 1;
-            }
-          }
-          for (const id of indexed) {
-            if (!ids.has(id)) {
-              removeRun(id);
-              removed += 1;
-            }
-          }
-          statements.upsertExperiment.run(experiment, mtime);
-        }
-        for (const row of rows) {
-          if (!full && row.recorded_status !== 'RUNNING' && row.broken === null) {
-            let runMtime: number | undefined;
-            try {
-              runMtime = statSync(join(experimentDir, row.id)).mtimeMs;
-            } catch {
-              runMtime = undefined;
-            }
-            if (runMtime === row.dir_mtime) continue;
-            if (runMtime === undefined) continue; // Removed: handled by the listing above.
-          } else if (!full && row.broken !== null) {
-            let runMtime: number | undefined;
-            try {
-              runMtime = statSync(join(experimentDir, row.id)).mtimeMs;
-            } catch {
-              continue;
-            }
-            if (runMtime === row.dir_mtime) continue;
-          }
-          indexRun(experiment, row.id);
-          updated += 1;
-        }
+      for (const id of work.remove) {
+        removeRun(id);
+        removed += 1;
       }
+      for (const { experiment, id } of work.read) indexRun(experiment, id);
+      for (const { name, mtime } of work.experiments) statements.upsertExperiment.run(name, mtime);
+      if (work.fullSweep) statements.setLastFullSweep.run(now());
     });
     run.immediate();
-    const broken = (db.prepare('SELECT count(*) AS n FROM runs WHERE broken IS NOT NULL').get() as { n: number }).n;
-    return { rebuilt: full, added, updated, removed, broken };
+    const added = work.read.filter((r) => r.added === true).length;
+    return { added, updated: work.read.length - added, removed };
   }
 
   let refreshedOnce = false;
+  function brokenCount(): number {
+    return (statements.broken.get() as { n: number }).n;
+  }
   return {
     refresh() {
-      // A freshly created schema is empty: the incremental path fills it completely.
-      const stats = sync(false);
-      const result = rebuiltOnOpen && !refreshedOnce ? { ...stats, rebuilt: true } : stats;
+      // A new or outdated index file is empty: the bulk path fills it fastest.
+      if (rebuiltOnOpen && !refreshedOnce) return this.rebuild();
+      const work = plan();
+      const nothingToDo = work.read.length + work.remove.length + work.experiments.length + work.goneExperiments.length === 0 && !work.fullSweep;
+      const counts = nothingToDo ? { added: 0, updated: 0, removed: 0 } : apply(work);
+      const rebuilt = rebuiltOnOpen && !refreshedOnce;
       refreshedOnce = true;
-      return result;
+      return { rebuilt, ...counts, broken: brokenCount() };
     },
     rebuild() {
       refreshedOnce = true;
-      return sync(true);
+      // Bulk load into bare tables, then index: much faster than maintaining indexes per row.
+      database.exec(`BEGIN IMMEDIATE; ${DROP} ${TABLES} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+      keyIds = undefined;
+      let read = 0;
+      const load = database.transaction(() => {
+        for (const experiment of listExperimentDirsSync(root)) {
+          const stats = statSync(`${root}${sep}${experiment}`, { throwIfNoEntry: false });
+          if (stats === undefined) continue;
+          for (const id of readdirSync(`${root}${sep}${experiment}`).filter(isRunId)) {
+            indexRun(experiment, id);
+            read += 1;
+          }
+          statements.upsertExperiment.run(experiment, recordable(stats.mtimeMs));
+        }
+        database.exec(INDEXES);
+        statements.setLastFullSweep.run(now());
+      });
+      load.immediate();
+      return { rebuilt: true, added: read, updated: 0, removed: 0, broken: brokenCount() };
     },
     query(query) {
-      return runQuery(db, root, query);
+      return runQuery(database, root, query);
     },
     close() {
-      db.close();
+      database.close();
     },
   };
 }
@@ -396,7 +477,7 @@ function compileFilter(expression: FilterExpression, source: string, args: unkno
   };
   if (field.kind === 'metric') {
     args.push(field.key, value);
-    return `r.id IN (SELECT run_id FROM metrics WHERE key = ? AND value ${op} ?)`;
+    return `r.rid IN (SELECT rid FROM metrics WHERE kid = (SELECT kid FROM keys WHERE name = ?) AND value ${op} ?)`;
   }
   if (field.kind === 'param' || field.kind === 'tag') {
     const table = field.kind === 'param' ? 'params' : 'tags';
@@ -404,9 +485,9 @@ function compileFilter(expression: FilterExpression, source: string, args: unkno
     args.push(field.key);
     if (typeof value === 'number') {
       args.push(value);
-      return `r.id IN (SELECT run_id FROM ${table} WHERE key = ? AND num ${op} ?)`;
+      return `r.rid IN (SELECT rid FROM ${table} WHERE kid = (SELECT kid FROM keys WHERE name = ?) AND num ${op} ?)`;
     }
-    return `r.id IN (SELECT run_id FROM ${table} WHERE key = ? AND ${textComparison(textColumn, value)})`;
+    return `r.rid IN (SELECT rid FROM ${table} WHERE kid = (SELECT kid FROM keys WHERE name = ?) AND ${textComparison(textColumn, value)})`;
   }
   if (field.kind !== 'attribute') return 'FALSE';
   const attribute = ATTRIBUTE_COLUMNS[field.name]!;
@@ -430,14 +511,14 @@ function compileFilter(expression: FilterExpression, source: string, args: unkno
 function orderExpressions(field: Field, args: unknown[]): string[] {
   if (field.kind === 'metric') {
     args.push(field.key);
-    return ['(SELECT value FROM metrics WHERE run_id = r.id AND key = ?)'];
+    return ['(SELECT value FROM metrics WHERE rid = r.rid AND kid = (SELECT kid FROM keys WHERE name = ?))'];
   }
   if (field.kind === 'param' || field.kind === 'tag') {
     const table = field.kind === 'param' ? 'params' : 'tags';
     const textColumn = field.kind === 'param' ? 'text' : 'value';
     args.push(field.key, field.key);
     // Numbers in numeric order first, then text.
-    return [`(SELECT num FROM ${table} WHERE run_id = r.id AND key = ?)`, `(SELECT ${textColumn} FROM ${table} WHERE run_id = r.id AND key = ?)`];
+    return [`(SELECT num FROM ${table} WHERE rid = r.rid AND kid = (SELECT kid FROM keys WHERE name = ?))`, `(SELECT ${textColumn} FROM ${table} WHERE rid = r.rid AND kid = (SELECT kid FROM keys WHERE name = ?))`];
   }
   if (field.kind === 'attribute') return [ATTRIBUTE_COLUMNS[field.name]!.column];
   return [];
@@ -455,7 +536,6 @@ function runQuery(db: SqliteDatabase, root: string, query: RunQuery): RunQueryRe
   }
   if (query.filter !== undefined) where.push(compileFilter(query.filter, query.filterSource ?? '', args));
   const whereSql = where.join(' AND ');
-  const total = (db.prepare(`SELECT count(*) AS n FROM runs r WHERE ${whereSql}`).get(...args) as { n: number }).n;
 
   const orderArgs: unknown[] = [];
   const order: string[] = [];
@@ -463,28 +543,43 @@ function runQuery(db: SqliteDatabase, root: string, query: RunQuery): RunQueryRe
     for (const expression of orderExpressions(term.field, orderArgs)) order.push(`${expression} ${term.descending ? 'DESC' : 'ASC'} NULLS LAST`);
   }
   order.push('r.start_time DESC', 'r.id DESC');
-  const limit = query.limit !== undefined && query.limit > 0 ? query.limit : -1;
   if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
     throw new UsageError('INVALID_LIMIT', `--limit must be a whole number ≥ 0, got ${query.limit}`);
   }
-  const rows = db
-    .prepare(`SELECT r.id, r.experiment, r.status, r.status_detail, r.deleted, r.info FROM runs r WHERE ${whereSql} ORDER BY ${order.join(', ')} LIMIT ?`)
-    .all(...args, ...orderArgs, limit) as { id: string; experiment: string; status: RunStatus; status_detail: string | null; deleted: number; info: string }[];
-  if (rows.length === 0) return { runs: [], total };
+  const limit = query.limit !== undefined && query.limit > 0 ? query.limit : -1;
+  // Two steps: pick the page of matches from the slim tables (count(*) OVER () gives the
+  // total before LIMIT from the same pass), then read the details of those runs only.
+  const page = db
+    .prepare(`SELECT r.rid, count(*) OVER () AS total FROM runs r WHERE ${whereSql} ORDER BY ${order.join(', ')} LIMIT ?`)
+    .all(...args, ...orderArgs, limit) as { rid: number; total: number }[];
+  // With no row there is no window total; without an offset, no row means no match.
+  if (page.length === 0) return { runs: [], total: 0 };
+  const total = page[0]!.total;
+  const pagePlaceholders = page.map(() => '?').join(',');
+  const byRid = new Map(
+    (db
+      .prepare(`SELECT r.rid, r.id, r.experiment, r.status, r.status_detail, r.deleted, i.info FROM runs r JOIN infos i ON i.rid = r.rid WHERE r.rid IN (${pagePlaceholders})`)
+      .all(...page.map((p) => p.rid)) as { rid: number; id: string; experiment: string; status: RunStatus; status_detail: string | null; deleted: number; info: string }[]).map((row) => [row.rid, row]),
+  );
+  const rows = page.map((p) => byRid.get(p.rid)!);
 
-  const ids = rows.map((r) => r.id);
-  const placeholders = ids.map(() => '?').join(',');
-  const params = groupBy(db.prepare(`SELECT run_id, key, json FROM params WHERE run_id IN (${placeholders}) ORDER BY key`).all(...ids) as { run_id: string; key: string; json: string }[]);
-  const metrics = groupBy(db.prepare(`SELECT run_id, key, value FROM metrics WHERE run_id IN (${placeholders}) ORDER BY key`).all(...ids) as { run_id: string; key: string; value: number | null }[]);
-  const tags = groupBy(db.prepare(`SELECT run_id, key, value FROM tags WHERE run_id IN (${placeholders}) ORDER BY key`).all(...ids) as { run_id: string; key: string; value: string }[]);
+  const rids = rows.map((r) => r.rid);
+  const placeholders = rids.map(() => '?').join(',');
+  const details = (table: 'params' | 'metrics' | 'tags', column: string) =>
+    groupBy(
+      db.prepare(`SELECT t.rid, k.name AS key, ${column} AS value FROM ${table} t JOIN keys k ON k.kid = t.kid WHERE t.rid IN (${placeholders}) ORDER BY k.name`).all(...rids) as DetailRow[],
+    );
+  const params = details('params', 't.json');
+  const metrics = details('metrics', 't.value');
+  const tags = details('tags', 't.value');
 
   const runs = rows.map((row): RunRecord => {
     const info = JSON.parse(row.info) as RunInfo;
     return {
       info: { ...info, status: row.status },
-      params: Object.fromEntries((params.get(row.id) ?? []).map((p) => [p.key, JSON.parse(p.json) as ParamValue])),
-      tags: Object.fromEntries((tags.get(row.id) ?? []).map((t) => [t.key, t.value])),
-      metrics: Object.fromEntries((metrics.get(row.id) ?? []).map((m) => [m.key, m.value ?? Number.NaN])),
+      params: Object.fromEntries((params.get(row.rid) ?? []).map((p) => [p.key, JSON.parse(p.value as string) as ParamValue])),
+      tags: Object.fromEntries((tags.get(row.rid) ?? []).map((t) => [t.key, t.value as string])),
+      metrics: Object.fromEntries((metrics.get(row.rid) ?? []).map((m) => [m.key, (m.value as number | null) ?? Number.NaN])),
       dir: join(root, row.experiment, row.id),
       deleted: row.deleted === 1,
       ...(row.status_detail === null ? {} : { statusDetail: row.status_detail }),
@@ -493,11 +588,17 @@ function runQuery(db: SqliteDatabase, root: string, query: RunQuery): RunQueryRe
   return { runs, total };
 }
 
-function groupBy<T extends { run_id: string }>(rows: readonly T[]): Map<string, T[]> {
-  const map = new Map<string, T[]>();
+interface DetailRow {
+  rid: number;
+  key: string;
+  value: unknown;
+}
+
+function groupBy(rows: readonly DetailRow[]): Map<number, DetailRow[]> {
+  const map = new Map<number, DetailRow[]>();
   for (const row of rows) {
-    const list = map.get(row.run_id);
-    if (list === undefined) map.set(row.run_id, [row]);
+    const list = map.get(row.rid);
+    if (list === undefined) map.set(row.rid, [row]);
     else list.push(row);
   }
   return map;
