@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, mergeDotEnv, readDotEnv } from '../../../src/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mlctl-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('configuration: flags, then environment (.env loaded first), then defaults', () => {
+  it('uses defaults relative to the working directory', () => {
+    const c = loadConfig({}, dir);
+    expect(c.runsDir).toBe(join(dir, 'runs'));
+    expect(c.dataDir).toBe(join(dir, 'data'));
+    expect(c.databaseUrl).toBe('sqlite:./data/mlctl.db');
+    expect(c.dataMirror).toBeUndefined();
+    expect(c.ci).toBe(false);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.aws)).toBe(true);
+  });
+
+  it('reads every variable DESIGN.md names', () => {
+    const c = loadConfig(
+      {
+        MLCTL_RUNS_DIR: 'r',
+        MLCTL_DATA_DIR: '/abs/data',
+        MLCTL_DATA_MIRROR: '../mirror',
+        DATABASE_URL: 'postgres://u@h/db',
+        MLCTL_S3_BUCKET: 'b',
+        MLCTL_API_TOKEN: 't',
+        MLCTL_TF_BACKEND: 'wasm',
+        AWS_ENDPOINT_URL: 'http://localhost:4566',
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'k',
+        AWS_SECRET_ACCESS_KEY: 's',
+        CI: 'true',
+        NO_COLOR: '1',
+      },
+      dir,
+    );
+    expect(c).toMatchObject({
+      runsDir: join(dir, 'r'),
+      dataDir: '/abs/data',
+      dataMirror: join(dir, '..', 'mirror'),
+      databaseUrl: 'postgres://u@h/db',
+      s3Bucket: 'b',
+      apiToken: 't',
+      tfBackend: 'wasm',
+      aws: { endpointUrl: 'http://localhost:4566', region: 'eu-west-1', accessKeyId: 'k', secretAccessKey: 's' },
+      ci: true,
+      noColor: true,
+    });
+  });
+
+  it('loads .env but lets the real environment win; blank values count as unset', () => {
+    writeFileSync(join(dir, '.env'), 'MLCTL_RUNS_DIR=from-dotenv\nMLCTL_S3_BUCKET=dotenv-bucket\n# a comment\nMLCTL_API_TOKEN="quoted token"\n');
+    const env = mergeDotEnv({ MLCTL_S3_BUCKET: 'real-bucket', MLCTL_DATA_DIR: '  ' }, readDotEnv(dir));
+    const c = loadConfig(env, dir);
+    expect(c.runsDir).toBe(join(dir, 'from-dotenv'));
+    expect(c.s3Bucket).toBe('real-bucket');
+    expect(c.apiToken).toBe('quoted token');
+    expect(c.dataDir).toBe(join(dir, 'data'));
+  });
+
+  it('treats a missing .env as empty and CI=false as not CI', () => {
+    expect(readDotEnv(join(dir, 'nowhere'))).toEqual({});
+    expect(loadConfig({ CI: 'false' }, dir).ci).toBe(false);
+  });
+});
