@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/core/errors.js';
 import { listRuns } from '../../../src/core/tracking/run-operations.js';
-import { likeToGlob } from '../../../src/core/tracking/run-index.js';
+import { FULL_SWEEP_INTERVAL_MS, likeToGlob, openRunIndex } from '../../../src/core/tracking/run-index.js';
+import { parseRunFilter } from '../../../src/core/tracking/run-filter.js';
 import { createFakeRun, createTempStore } from '../../helpers/run-fixtures.js';
 
 const cleanups: (() => void)[] = [];
@@ -115,16 +116,36 @@ describe('listRuns over the derived index', () => {
     expect(record!.info.status).toBe('FINISHED');
   });
 
-  it('keeps a folder it cannot read out of results and counts it as broken', async () => {
-    const { store, root, a } = await seed();
-    listRuns(store, {});
-    const runJson = join(root, 'income', a, 'run.json');
-    writeFileSync(runJson, '{"id": "torn');
-    // Make sure the folder's mtime moves even on coarse-grained file systems.
-    utimesSync(join(root, 'income', a), new Date(), new Date(Date.now() + 5000));
-    const result = listRuns(store, {});
-    expect(result.total).toBe(3);
-    expect(result.index?.broken).toBe(1);
+  it('sees mlctl changes at once and foreign in-place edits at the next full sweep', async () => {
+    const { store, root, a, b } = await seed();
+    // A clock ahead of the files' mtimes, so that none of them is too recent to be trusted.
+    let now = Date.now() + 10_000;
+    const index = openRunIndex({ root, effectiveStatus: store.effectiveStatus, now: () => now });
+    try {
+      expect(index.refresh().rebuilt).toBe(true);
+      const tagged = (): string[] => index.query({ filter: parseRunFilter("tags.stage = 'prod'")! }).runs.map((r) => r.info.id);
+      await store.setTags(a, { stage: 'prod' });
+      index.refresh();
+      expect(tagged()).toEqual([a]);
+
+      // Another tool rewrites b's tags.json in place (a git pull would): the experiment's mtime stays.
+      writeFileSync(join(root, 'income', b, 'tags.json'), '{"stage": "prod"}\n');
+      utimesSync(join(root, 'income', b), new Date(), new Date(Date.now() + 3_000));
+      expect(index.refresh()).toMatchObject({ updated: 0 });
+      expect(tagged()).toEqual([a]);
+      now += FULL_SWEEP_INTERVAL_MS;
+      expect(index.refresh()).toMatchObject({ updated: 1 });
+      expect(tagged().sort()).toEqual([a, b].sort());
+
+      // A run.json damaged in place: out of results, counted as broken.
+      writeFileSync(join(root, 'income', a, 'run.json'), '{"id": "torn');
+      utimesSync(join(root, 'income', a), new Date(), new Date(Date.now() + 6_000));
+      now += FULL_SWEEP_INTERVAL_MS;
+      expect(index.refresh().broken).toBe(1);
+      expect(index.query({}).total).toBe(3);
+    } finally {
+      index.close();
+    }
   });
 });
 
