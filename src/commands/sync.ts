@@ -128,6 +128,10 @@ async function runSync(context: CliContext, command: Command, options: SyncOptio
   if (result.totals.unverified > 0) {
     output.warn(`${result.totals.unverified} object${result.totals.unverified === 1 ? '' : 's'} had no x-amz-meta-sha256 (written by another tool): checked by size only`);
   }
+  const changed = result.scopes.flatMap((scope) => scope.changedDuringSync.map((key) => `${scope.scope}/${key}`));
+  if (changed.length > 0) {
+    output.warn(`${changed.length} file${changed.length === 1 ? '' : 's'} changed while syncing and will go next time: ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''}`);
+  }
   const json = toJson(result);
   const human = await renderHuman(result, output);
   output.result(json, () => human);
@@ -163,6 +167,7 @@ function toJson(result: WorkspaceSyncResult): unknown {
       bytes: scope.bytes,
       seconds: scope.seconds,
       ...(scope.note === undefined ? {} : { note: scope.note }),
+      changedDuringSync: scope.changedDuringSync,
       changes: scope.changes.map((change) => ({ action: change.action === 'transfer' ? changeAction : 'delete', key: change.key, bytes: change.bytes })),
     })),
   };

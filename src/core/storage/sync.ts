@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { NotFoundError, UsageError } from '../errors.js';
+import { MlctlError, NotFoundError, UsageError } from '../errors.js';
 import { syncDirectory } from '../fs/atomic.js';
 import { sha256 } from '../fs/hash.js';
 import type { ArtifactEntry, ArtifactStore } from './artifact-store.js';
@@ -57,8 +57,13 @@ export interface SyncResult {
   /** Copied artifacts whose source recorded no SHA-256 (objects written by other tools): size-checked only. */
   readonly unverified: number;
   readonly seconds: number;
-  /** Every transfer and delete, in key order. */
+  /** Every transfer and delete planned, in key order. */
   readonly changes: readonly SyncChange[];
+  /**
+   * Source artifacts rewritten or deleted while they were being copied (a running run's
+   * metrics): not copied this time, left for the next sync. Not counted in `transferred`.
+   */
+  readonly changedDuringSync: readonly string[];
 }
 
 /**
@@ -116,7 +121,7 @@ export async function syncStores(source: ArtifactStore, destination: ArtifactSto
       ...deletions.map((entry) => ({ action: 'delete' as const, key: entry.key, bytes: entry.size })),
     ];
     const plannedBytes = transfers.reduce((sum, entry) => sum + entry.size, 0);
-    const result = (transferredBytes: number, unverified: number): SyncResult => ({
+    const result = (transferredBytes: number, unverified: number): Omit<SyncResult, 'changedDuringSync'> => ({
       source: source.location,
       destination: destination.location,
       dryRun: options.dryRun === true,
@@ -128,11 +133,12 @@ export async function syncStores(source: ArtifactStore, destination: ArtifactSto
       seconds: round((performance.now() - started) / 1000),
       changes,
     });
-    if (options.dryRun === true) return result(plannedBytes, 0);
+    if (options.dryRun === true) return { ...result(plannedBytes, 0), changedDuringSync: [] };
 
     let filesDone = 0;
     let bytesDone = 0;
     let unverified = 0;
+    const changedDuringSync: string[] = [];
     const progress = (key?: string): void =>
       options.onProgress?.({ phase: 'transferring', filesDone, filesTotal: transfers.length, bytesDone, bytesTotal: plannedBytes, ...(key === undefined ? {} : { key }) });
     progress();
@@ -140,20 +146,37 @@ export async function syncStores(source: ArtifactStore, destination: ArtifactSto
       transfers,
       concurrency,
       async (entry, taskSignal) => {
-        const body = await source.get(entry.key, taskSignal);
-        const expected = knownHash.get(entry.key) ?? entry.sha256 ?? body.sha256;
-        if (expected === null) unverified += 1;
         let counted = 0;
-        await destination.put(entry.key, body.chunks, {
-          size: body.size,
-          sha256: expected,
-          signal: taskSignal,
-          onBytes: (bytes) => {
-            bytesDone += bytes - counted;
-            counted = bytes;
-          },
-        });
-        bytesDone += body.size - counted;
+        try {
+          const body = await source.get(entry.key, taskSignal);
+          const expected = knownHash.get(entry.key) ?? entry.sha256 ?? body.sha256;
+          try {
+            await destination.put(entry.key, body.chunks, {
+              size: body.size,
+              sha256: expected,
+              signal: taskSignal,
+              onBytes: (bytes) => {
+                bytesDone += bytes - counted;
+                counted = bytes;
+              },
+            });
+          } catch (error) {
+            if (!(error instanceof MlctlError && error.code === 'ARTIFACT_CHECKSUM_MISMATCH')) throw error;
+            // A file rewritten while it was read (metrics of a running run) is left for the
+            // next sync; bytes that do not match an unchanged source are corruption: fail.
+            const now = await source.head(entry.key, taskSignal);
+            if (now !== null && now.size === body.size && (expected === null || now.sha256 === expected)) throw error;
+            changedDuringSync.push(entry.key);
+            bytesDone -= counted;
+            return;
+          }
+          if (expected === null) unverified += 1;
+          bytesDone += body.size - counted;
+        } catch (error) {
+          if (!(error instanceof NotFoundError) || error.code !== 'ARTIFACT_NOT_FOUND') throw error;
+          changedDuringSync.push(entry.key); // deleted since the listing
+          return;
+        }
         filesDone += 1;
         progress(entry.key);
       },
@@ -166,7 +189,8 @@ export async function syncStores(source: ArtifactStore, destination: ArtifactSto
         signal,
       );
     }
-    return result(bytesDone, unverified);
+    changedDuringSync.sort();
+    return { ...result(bytesDone, unverified), transferred: transfers.length - changedDuringSync.length, changedDuringSync };
   } finally {
     await Promise.all([source.flush(), destination.flush()]);
   }

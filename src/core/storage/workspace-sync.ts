@@ -117,7 +117,7 @@ export async function syncWorkspace(options: WorkspaceSyncOptions): Promise<Work
 }
 
 function emptyResult(source: string, destination: string, dryRun: boolean): SyncResult {
-  return { source, destination, dryRun, transferred: 0, skipped: 0, deleted: 0, bytes: 0, unverified: 0, seconds: 0, changes: [] };
+  return { source, destination, dryRun, transferred: 0, skipped: 0, deleted: 0, bytes: 0, unverified: 0, seconds: 0, changes: [], changedDuringSync: [] };
 }
 
 async function isDirectory(path: string): Promise<boolean> {

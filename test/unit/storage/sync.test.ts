@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -80,6 +81,34 @@ describe('uploadDirectory / downloadDirectory', () => {
     // Without caches, hashes come from the files and from x-amz-meta-sha256: still skipped.
     const uncached = await uploadDirectory(client, local, uri);
     expect([uncached.transferred, uncached.skipped]).toEqual([0, 3]);
+  });
+
+  it('leaves a file rewritten during the push for the next push instead of failing', async () => {
+    const local = join(work, 'live');
+    const cacheDir = join(work, 'live-cache');
+    await writeTree(local, { 'run/metrics/loss.jsonl': '1\n', 'run/run.json': '{}' });
+    const uri = `s3://${BUCKET}/live`;
+    await uploadDirectory(client, local, uri, { cacheDir });
+    await writeFile(join(local, 'run/metrics/loss.jsonl'), '2\n');
+    let rewritten = false;
+    const result = await uploadDirectory(client, local, uri, {
+      cacheDir,
+      onProgress: (event) => {
+        // Planned with the hash of "2\n"; the training process appends before it is read.
+        if (event.phase === 'transferring' && !rewritten) {
+          rewritten = true;
+          writeFileSync(join(local, 'run/metrics/loss.jsonl'), '2\n3\n');
+        }
+      },
+    });
+    expect(rewritten).toBe(true);
+    expect(result.changedDuringSync).toEqual(['run/metrics/loss.jsonl']);
+    expect(result.transferred).toBe(0);
+    const next = await uploadDirectory(client, local, uri, { cacheDir });
+    expect(next.changes.map((c) => c.key)).toEqual(['run/metrics/loss.jsonl']);
+    expect(next.changedDuringSync).toEqual([]);
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'live/run/metrics/loss.jsonl' }));
+    expect(head.Metadata?.sha256).toBe(sha('2\n3\n'));
   });
 
   it('plans without changing anything in a dry run, and deletes only with deleteExtraneous', async () => {
