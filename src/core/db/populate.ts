@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import { readDatasetFile } from '../datasets/csv-reader.js';
-import type { DataRecord, DatasetSpec } from '../datasets/dataset-spec.js';
+import type { DatasetSpec } from '../datasets/dataset-spec.js';
 import { ensureDataset } from '../datasets/dataset-store.js';
 import type { Database, RowValues } from './database.js';
 import { USER_ATTRIBUTE_COLUMNS, type UsersTable } from './schema.js';
@@ -87,12 +87,13 @@ export async function populateUsers(database: Database, options: PopulateOptions
     const records = options.limit === undefined ? table.records : table.records.slice(0, options.limit);
     const rows: UserRow[] = [];
     records.forEach((record, index) => {
-      const result = validateNewUser(userInputOf(record));
+      const result = validateNewUser(record);
       if (!result.ok) {
         if (problems.length < 20) problems.push(...result.problems.map((p) => `${file.name} row ${index + 1}: ${p}`));
         return;
       }
-      rows.push({ ...result.value, source: `${spec.name}:${split}:${index + 1}`, created_at: at, updated_at: at });
+      // The validated object is ours (a fresh copy): extend it rather than copy it again.
+      rows.push(Object.assign(result.value, { source: `${spec.name}:${split}:${index + 1}`, created_at: at, updated_at: at }) as UserRow);
     });
     options.onProgress?.({ phase: 'reading', split, done: records.length, total: records.length });
     prepared.push({ split, file: file.name, rows });
@@ -129,11 +130,4 @@ export async function populateUsers(database: Database, options: PopulateOptions
     deleted,
     durationMs: Math.round(performance.now() - started),
   };
-}
-
-function userInputOf(record: DataRecord): Record<string, unknown> {
-  const input: Record<string, unknown> = {};
-  for (const column of USER_ATTRIBUTE_COLUMNS) input[column] = record[column] ?? null;
-  input.income = record.income ?? null;
-  return input;
 }
