@@ -90,8 +90,9 @@ async function readCurves(path: string): Promise<CompareRun['curves']> {
 
 const UNIT = { min: 0, max: 1 } as const;
 
+/** Run names are readable and, among a handful of runs, distinct; the id stands in without one. */
 function label(run: CompareRun): string {
-  return `${run.summary.name || run.summary.id.slice(0, 8)} (${run.summary.id.slice(0, 8)})`;
+  return run.summary.name || run.summary.id.slice(0, 12);
 }
 
 /** The comparison page: runs and their differing params, a metrics table, overlaid curves. */
@@ -160,10 +161,10 @@ export function renderCompareReport(data: CompareReportData): string {
         })),
     );
   if (historyKeys.includes('val_loss') || historyKeys.includes('train_loss')) {
-    curveCharts.push({ svg: lineChart({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'loss', series: overlay(['train_loss', 'val_loss']) }), caption: 'Solid: validation; dashed: training.' });
+    curveCharts.push({ svg: lineChart({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'loss', series: overlay(['train_loss', 'val_loss']), xIntegers: true }), caption: 'Solid: validation; dashed: training.' });
   }
   const quality = historyKeys.includes('val_auc') ? 'val_auc' : historyKeys.includes('val_accuracy') ? 'val_accuracy' : undefined;
-  if (quality !== undefined) curveCharts.push({ svg: lineChart({ title: `${quality} per epoch`, xLabel: 'epoch', yLabel: quality, series: overlay([quality]) }) });
+  if (quality !== undefined) curveCharts.push({ svg: lineChart({ title: `${quality} per epoch`, xLabel: 'epoch', yLabel: quality, series: overlay([quality]), xIntegers: true }) });
   const withCurves = runs.map((r, i) => ({ r, i })).filter(({ r }) => r.curves !== null);
   if (withCurves.length > 0) {
     curveCharts.push({

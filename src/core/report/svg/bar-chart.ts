@@ -1,4 +1,4 @@
-import { coord, escapeXml, extentOf, formatTick, linearScale, niceTicks, seriesColor, svgDocument } from './chart-frame.js';
+import { coord, escapeXml, extentOf, formatTick, legendColumnCount, linearScale, niceTicks, seriesColor, svgDocument } from './chart-frame.js';
 
 export interface BarGroup {
   /** The row label (a feature, a group). */
@@ -29,8 +29,9 @@ export function barChart(options: BarChartOptions): string {
   const labelWidth = Math.min(200, 12 + Math.max(4, ...options.groups.map((g) => g.label.length)) * 6.6);
   const barHeight = options.series.length > 1 ? 11 : 16;
   const groupHeight = barHeight * options.series.length + 10;
-  const legendHeight = options.series.length > 1 ? 20 : 0;
-  const top = 34 + legendHeight;
+  const legendColumns = legendColumnCount(options.series, width - 40);
+  const legendHeight = options.series.length > 1 ? 20 * Math.ceil(options.series.length / legendColumns) : 0;
+  const top = 40 + legendHeight;
   const height = top + groupHeight * options.groups.length + 40;
   const plot = { left: labelWidth, right: width - 24, top, bottom: top + groupHeight * options.groups.length };
   const values = options.groups.flatMap((g) => g.values);
@@ -39,10 +40,12 @@ export function barChart(options: BarChartOptions): string {
   const parts: string[] = [];
   parts.push(`<text x="8" y="18" class="chart-title">${escapeXml(options.title)}</text>`);
   if (legendHeight > 0) {
+    const columnWidth = (width - 40) / legendColumns;
     options.series.forEach((name, i) => {
-      const lx = plot.left + i * 120;
-      parts.push(`<rect x="${lx}" y="${top - 22}" width="12" height="12" fill="${seriesColor(i)}"/>`);
-      parts.push(`<text x="${lx + 16}" y="${top - 16}" dominant-baseline="middle" class="legend">${escapeXml(name)}</text>`);
+      const lx = 20 + (i % legendColumns) * columnWidth;
+      const ly = 30 + Math.floor(i / legendColumns) * 20;
+      parts.push(`<rect x="${coord(lx)}" y="${ly - 6}" width="12" height="12" fill="${seriesColor(i)}"/>`);
+      parts.push(`<text x="${coord(lx + 16)}" y="${ly}" dominant-baseline="middle" class="legend">${escapeXml(name)}</text>`);
     });
   }
   for (const t of niceTicks(domain, 5)) {

@@ -112,7 +112,9 @@ export interface Frame {
 /** A plot area with axes, gridlines and labels; the chart draws its marks inside `plot`. */
 export function createFrame(options: FrameOptions): Frame {
   const width = options.width ?? 560;
-  const legendRows = options.legend === undefined || options.legend.length <= 1 ? 0 : Math.ceil(options.legend.length / 3);
+  const items = options.legend ?? [];
+  const legendColumns = legendColumnCount(items.map((i) => i.name), width - 78);
+  const legendRows = items.length <= 1 ? 0 : Math.ceil(items.length / legendColumns);
   const height = (options.height ?? 340) + legendRows * 18;
   const plot = { left: 62, top: 34 + legendRows * 18, right: width - 16, bottom: height - 46 };
   const x = linearScale(options.x, plot.left, plot.right);
@@ -143,17 +145,24 @@ export function createFrame(options: FrameOptions): Frame {
       `<text transform="translate(14 ${(plot.top + plot.bottom) / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${escapeXml(options.yLabel)}</text>`,
     );
     parts.push(`<text x="${plot.left}" y="18" class="chart-title">${escapeXml(options.title)}</text>`);
-    if (legendRows > 0) parts.push(legend(options.legend ?? [], plot.left, 34, (plot.right - plot.left) / 3));
+    if (legendRows > 0) parts.push(legend(items, plot.left, 34, (plot.right - plot.left) / legendColumns, legendColumns));
     return svgDocument(width, height, options.title, parts.join(''));
   };
   return { x, y, width, height, plot, finish };
 }
 
-function legend(items: NonNullable<FrameOptions['legend']>, left: number, top: number, columnWidth: number): string {
+/** As many legend columns (up to 3) as the longest label allows, so labels never overlap. */
+export function legendColumnCount(labels: readonly string[], available: number): number {
+  // About 6.6 px per character at 12 px, plus the swatch and a gap.
+  const widest = Math.max(1, ...labels.map((l) => l.length)) * 6.6 + 40;
+  return Math.max(1, Math.min(3, Math.floor(available / widest)));
+}
+
+function legend(items: NonNullable<FrameOptions['legend']>, left: number, top: number, columnWidth: number, columns: number): string {
   return items
     .map((item, i) => {
-      const lx = left + (i % 3) * columnWidth;
-      const ly = top + Math.floor(i / 3) * 18 - 6;
+      const lx = left + (i % columns) * columnWidth;
+      const ly = top + Math.floor(i / columns) * 18 - 6;
       const dash = item.dashed === true ? ' stroke-dasharray="5 3"' : '';
       return (
         `<line x1="${coord(lx)}" x2="${coord(lx + 18)}" y1="${ly}" y2="${ly}" stroke="${item.color}" stroke-width="2.5"${dash}/>` +
