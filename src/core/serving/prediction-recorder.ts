@@ -57,7 +57,9 @@ export function createPredictionRecorder(options: PredictionRecorderOptions): Pr
         latencyMs: p.latencyMs,
         createdAt: p.createdAt,
       }));
-      options.onWritten?.(await options.write(rows));
+      // Not inside `onWritten?.(…)`: an optional call skips evaluating its arguments.
+      const written = await options.write(rows);
+      options.onWritten?.(written);
     } catch (error) {
       options.onDropped?.(batch.length, error);
     }
