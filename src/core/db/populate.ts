@@ -117,6 +117,8 @@ export async function populateUsers(database: Database, options: PopulateOptions
         options.signal?.throwIfAborted();
         inserted += await database.insertRows(trx, 'users', rows.slice(start, start + BATCH_ROWS), { skipConflictsOn: 'source' });
         options.onProgress?.({ phase: 'inserting', split, done: Math.min(start + BATCH_ROWS, rows.length), total: rows.length });
+        // SQLite inserts are synchronous: yield so a spinner can draw and Ctrl-C can land.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       splitResults.push({ split, file, rows: rows.length, inserted, skipped: rows.length - inserted });
     }
