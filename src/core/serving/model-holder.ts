@@ -15,6 +15,8 @@ export interface ModelHolderOptions {
   readonly pollIntervalMs?: number;
   readonly onSwap?: (next: ServedModel, previous: ServedModel, reason: ReloadReason) => void;
   readonly onError?: (error: unknown, reason: ReloadReason) => void;
+  /** An alias check found the same bundle (a check that works again after failing). */
+  readonly onUnchanged?: () => void;
 }
 
 /**
@@ -55,7 +57,10 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   const doReload = async (reason: ReloadReason): Promise<ReloadOutcome> => {
     try {
       const resolved = await options.resolve();
-      if (reason === 'alias' && sameBundle(resolved, current)) return 'unchanged';
+      if (reason === 'alias' && sameBundle(resolved, current)) {
+        options.onUnchanged?.();
+        return 'unchanged';
+      }
       const next = await options.load(resolved);
       if (stopped) {
         next.scorer.dispose();

@@ -326,13 +326,17 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       if (!isPlainObject(body)) throw new HttpError(422, 'BODY_NOT_OBJECT', `the body must be one JSON object of census fields, got ${describeType(body)}`);
       exchange.records = 1;
       const validated = validateRecords(model.pipeline, [body]);
-      const problems: FieldProblem[] = [];
-      // In the model's column order: a missing field first, else what is wrong with its value.
-      for (const field of state.columns) {
-        if (body[field] === undefined && state.incomeRequired.includes(field)) problems.push({ field, message: 'field required' });
-        else problems.push(...recordProblems(validated.problems.filter((p) => p.field === field), false));
+      let missing = false;
+      for (let i = 0; i < state.incomeRequired.length && !missing; i++) missing = body[state.incomeRequired[i]!] === undefined;
+      if (missing || validated.problems.length > 0) {
+        const problems: FieldProblem[] = [];
+        // In the model's column order: a missing field, else what is wrong with its value.
+        for (const field of state.columns) {
+          if (body[field] === undefined && state.incomeRequired.includes(field)) problems.push({ field, message: 'field required' });
+          else problems.push(...recordProblems(validated.problems.filter((p) => p.field === field), false));
+        }
+        throw invalidRecords(problems, problems.length, true);
       }
-      if (problems.length > 0) throw invalidRecords(problems, problems.length, true);
       const features = featuresFor(state, 1);
       transformRecordInto(model.pipeline, validated.records[0]!, features, 0, onUnseen);
       const outputs = await score(model, features, 1);

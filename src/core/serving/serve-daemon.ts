@@ -84,19 +84,28 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     });
   }
 
+  let lastPollFailure: string | undefined;
   const holder = createModelHolder({
     initial,
     resolve: options.resolve,
     load,
     pollIntervalMs: options.pollIntervalMs,
     onSwap: (next, previous, reason) => {
+      lastPollFailure = undefined;
       metrics.setModel(next);
       metrics.reloads.labels(reason, 'swapped').inc();
       logger.event('info', 'model-reloaded', { reason, ...modelFields(next), previous_version: previous.version });
     },
+    onUnchanged: () => {
+      lastPollFailure = undefined;
+    },
     onError: (error, reason) => {
       metrics.reloads.labels(reason, 'failed').inc();
-      logger.event('error', 'model-reload-failed', { reason, message: (error as Error)?.message ?? String(error), kept_version: holder.current.version });
+      const message = (error as Error)?.message ?? String(error);
+      // Alias checks repeat every second or two: log a failure when it starts or changes, not each time.
+      if (reason === 'alias' && message === lastPollFailure) return;
+      lastPollFailure = reason === 'alias' ? message : lastPollFailure;
+      logger.event('error', 'model-reload-failed', { reason, message, kept_version: holder.current.version });
     },
   });
 
