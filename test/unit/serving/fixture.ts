@@ -99,7 +99,9 @@ export interface IncomeBundle {
 }
 
 /** Writes an income MLP bundle (64 → 32 → 1, relu/relu/sigmoid) into a fresh temporary folder. */
-export async function writeIncomeBundle(options: { seed?: number; runId?: string; root?: string; name?: string } = {}): Promise<IncomeBundle> {
+export async function writeIncomeBundle(
+  options: { seed?: number; runId?: string; root?: string; name?: string; modelFiles?: (inputs: number) => Promise<Map<string, Uint8Array>> } = {},
+): Promise<IncomeBundle> {
   const root = options.root ?? mkdtempSync(join(tmpdir(), 'mlctl-serving-'));
   const rows = syntheticCensusRows(200);
   const pipeline = fitPipeline(INCOME_TASK.features, rows);
@@ -123,7 +125,7 @@ export async function writeIncomeBundle(options: { seed?: number; runId?: string
       dataset: { name: 'synthetic', files: {} },
     },
     pipeline,
-    modelFiles: denseModelFiles(inputs, architecture.layers, options.seed ?? 1),
+    modelFiles: options.modelFiles === undefined ? denseModelFiles(inputs, architecture.layers, options.seed ?? 1) : await options.modelFiles(inputs),
   });
   return { dir, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }

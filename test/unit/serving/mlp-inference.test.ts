@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../../src/core/random.js';
 import { createDenseForward, parseDenseNetwork, UnsupportedNetworkError } from '../../../src/core/serving/mlp-inference.js';
-import { denseModelFiles } from './fixture.js';
+import { loadServedModel } from '../../../src/core/serving/served-model.js';
+import { denseModelFiles, writeIncomeBundle } from './fixture.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 let tf: Tf;
@@ -103,5 +104,33 @@ describe('lean dense forward pass, against TensorFlow.js', () => {
     expect(bad((j) => (j.weightsManifest[0]!.weights[0]!.quantization = { dtype: 'uint8' }))).toThrow(/quantized/);
     expect(bad(() => {}, new Uint8Array(12))).toThrow(/weights.bin holds 12 bytes/);
     expect(bad((j) => (j.weightsManifest[0]!.weights[0]!.shape = [7, 3]))).toThrow(UnsupportedNetworkError);
+  });
+
+  // Last: the family's loader switches TensorFlow.js to its own backend.
+  it('a bundle the lean path cannot run is served through TensorFlow.js instead, with the same numbers', async () => {
+    let reference: import('@tensorflow/tfjs').LayersModel | undefined;
+    const bundle = await writeIncomeBundle({
+      seed: 4,
+      modelFiles: async (inputs) => {
+        reference = tf.sequential({
+          layers: [tf.layers.dense({ units: 8, activation: 'relu', inputShape: [inputs] }), tf.layers.batchNormalization(), tf.layers.dense({ units: 1, activation: 'sigmoid' })],
+        });
+        const { json, weights } = await saveLayers(reference);
+        return new Map([['model.json', json], ['weights.bin', weights]]);
+      },
+    });
+    try {
+      const reasons: string[] = [];
+      const model = await loadServedModel({ bundleDir: bundle.dir, source: { kind: 'path' } }, { backend: 'cpu', onFallback: (reason) => reasons.push(reason) });
+      expect(model.scorer.kind).toBe('tfjs');
+      expect(reasons[0]).toMatch(/BatchNormalization/);
+      const x = inputRows(5, model.width, 2);
+      const expected = (await (reference!.predict(tf.tensor2d(x, [5, model.width])) as import('@tensorflow/tfjs').Tensor).data()) as Float32Array;
+      const actual = await model.scorer.score(x, 5);
+      for (let i = 0; i < 5; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThan(1e-5);
+      model.scorer.dispose();
+    } finally {
+      bundle.cleanup();
+    }
   });
 });
