@@ -26,7 +26,7 @@ export function registerRunsDiffCommand(program: Command, context: CliContext): 
   const runs = program.commands.find((c) => c.name() === 'runs') ?? program.command('runs').description('Query and maintain tracked runs.');
   const command = runs
     .command('diff')
-    .description('params and metrics of run B against run A, with change and percentage')
+    .description('Params and final metrics of run B against run A, with change and percentage.')
     .argument('<a>', 'baseline run id (or an unambiguous prefix)')
     .argument('<b>', 'run id to compare with the baseline')
     .addOption(new Option('--format <format>', 'table, md (Markdown) or json (same as --json)').choices(['table', 'md', 'json']).default('table'))

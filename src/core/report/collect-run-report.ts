@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, UsageError } from '../errors.js';
 import type { Predictor } from '../predict/predictor.js';
 import { rocAuc } from '../metrics/classification.js';
 import { regressionMetrics } from '../metrics/regression.js';
@@ -86,6 +86,13 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
   const { predictor, evaluation } = options;
   const manifest = predictor.manifest;
   const task = manifest.task;
+  const inputColumns = task.features.columns.map((c) => c.column);
+  const unknownSlices = (options.sliceColumns ?? []).filter((c) => !inputColumns.includes(c));
+  if (unknownSlices.length > 0) {
+    throw new UsageError('REPORT_SLICE_UNKNOWN', `cannot slice by ${unknownSlices.map((c) => `"${c}"`).join(', ')}: not an input column of the ${task.name} model`, {
+      hint: `its input columns are ${inputColumns.join(', ')}`,
+    });
+  }
   const store = createFileRunStore({ root: options.runsDir });
   const run = options.runId === null ? null : await readRunForReport(store, options.runId);
   const output = manifest.output;
@@ -117,11 +124,10 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
       output.kind === 'binary-probability'
         ? { name: 'auc', compute: (y: ArrayLike<number>, s: Float32Array) => rocAuc(y, s) }
         : { name: 'r2', compute: (y: ArrayLike<number>, s: Float32Array) => regressionMetrics(Array.from(y, invert), Array.from(s, invert)).r2 };
-    const columns = task.features.columns.map((c) => c.column);
     importance = await permutationImportance({
       records: sample.records,
       yTrue: sample.yTrue,
-      columns,
+      columns: inputColumns,
       score: (records) => predictor.score(records),
       metric,
       seed,
