@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, type Dirent } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { GateError, NotFoundError, UsageError } from '../errors.js';
 import { syncDirectory, temporaryPathFor } from '../fs/atomic.js';
@@ -21,6 +21,8 @@ export interface LocalArtifactStoreOptions {
 }
 
 const TEMPORARY_FILE = /^\..+\.tmp$/;
+/** Files up to this size are read into memory whole when copied (see `readSmall`). */
+const SMALL_FILE_BYTES = 8 * 1024 * 1024;
 
 /** Artifacts as plain files under a folder. Writes are atomic (temp file, fsync, rename). */
 export class LocalArtifactStore implements ArtifactStore {
@@ -88,10 +90,36 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async get(key: string, signal?: AbortSignal): Promise<ArtifactBody> {
+    const path = this.pathOf(key);
+    const small = await this.readSmall(key, path, signal);
+    if (small !== undefined) return small;
     const entry = await this.head(key);
-    if (entry === null) throw new NotFoundError('ARTIFACT_NOT_FOUND', `${this.pathOf(key)} does not exist`);
-    const stream = createReadStream(this.pathOf(key), { highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) });
+    if (entry === null) throw notFound(path);
+    const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) });
     return { size: entry.size, sha256: entry.sha256, chunks: stream as AsyncIterable<Uint8Array> };
+  }
+
+  /**
+   * A file of at most SMALL_FILE_BYTES whose hash is not cached is read once, hashed from
+   * memory and served from that buffer, rather than read once to hash and again to copy.
+   * undefined when the file is larger or its hash is cached (then it is streamed).
+   */
+  private async readSmall(key: string, path: string, signal: AbortSignal | undefined): Promise<ArtifactBody | undefined> {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      if (isMissing(error)) throw notFound(path);
+      throw error;
+    }
+    if (!info.isFile()) throw notFound(path);
+    const print = fingerprint(info.size, info.mtimeMs);
+    if (info.size > SMALL_FILE_BYTES || this.hashCache?.lookup(key, print) !== undefined) return undefined;
+    const data = await readFile(path, signal === undefined ? {} : { signal });
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const after = await stat(path);
+    if (fingerprint(after.size, after.mtimeMs) === print && after.size === data.byteLength) this.hashCache?.record(key, print, sha256);
+    return { size: data.byteLength, sha256, chunks: once(data) };
   }
 
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<ArtifactEntry> {
@@ -174,6 +202,14 @@ export class LocalArtifactStore implements ArtifactStore {
 
 function fingerprint(size: number, mtimeMs: number): string {
   return `${size}:${mtimeMs}`;
+}
+
+async function* once(data: Uint8Array): AsyncIterable<Uint8Array> {
+  yield data;
+}
+
+function notFound(path: string): NotFoundError {
+  return new NotFoundError('ARTIFACT_NOT_FOUND', `${path} does not exist`);
 }
 
 function isMissing(error: unknown): boolean {

@@ -142,7 +142,7 @@ export class S3ArtifactStore implements ArtifactStore {
     }
     const sha256 = hash.digest('hex');
     verify(key, size, sha256, options);
-    const data = Buffer.concat(chunks, size);
+    const data = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
     const response = await withS3Errors(this.context('upload', objectKey), () =>
       this.client.send(
         new PutObjectCommand({
