@@ -9,7 +9,7 @@ import type { ScopeSyncResult, SyncScope, WorkspaceSyncResult } from '../core/st
 
 export type SyncDirection = 'push' | 'pull';
 
-export interface SyncOptions {
+export interface SyncCommandOptions {
   readonly direction: SyncDirection;
   readonly scope: SyncScope | 'all';
   /** s3://bucket/prefix; each scope lives under <remote>/<scope>/. */
@@ -83,7 +83,7 @@ function resolveRemote(flag: string | undefined, bucket: string | undefined): st
   });
 }
 
-async function runSync(context: CliContext, command: Command, options: SyncOptions): Promise<void> {
+async function runSync(context: CliContext, command: Command, options: SyncCommandOptions): Promise<void> {
   const output = context.output(command);
   const [{ parseS3Uri }, { createS3Client }, { defineSyncScopes, syncWorkspace }] = await Promise.all([
     import('../core/storage/s3-uri.js'),
