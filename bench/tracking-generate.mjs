@@ -45,11 +45,11 @@ export function generateStore(root, { runs = 10_000, steps = 100, params = 20, e
       id, name: `bench-run-${i}`, experiment, status: 'FINISHED', startTime: new Date(start).toISOString(), endTime: new Date(start + 45_000).toISOString(),
       pid: 1, host: 'bench-host', user: 'bench', gitCommit: null, commandLine: 'mlctl train income', task: experiment, datasetSha256: null, backend: 'cpu', note: null,
     };
-    writeFileSync(join(dir, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
     const p = { lr: LEARNING_RATES[Math.floor(random() * LEARNING_RATES.length)], optimizer: random() < 0.5 ? 'adam' : 'sgd' };
     for (let k = 2; k < params; k += 1) p[`param_${String(k).padStart(2, '0')}`] = k % 2 === 0 ? Math.round(random() * 1000) / 1000 : `value-${Math.floor(random() * 10)}`;
     writeFileSync(join(dir, 'params.json'), `${JSON.stringify(p, null, 2)}\n`);
     writeFileSync(join(dir, 'tags.json'), `${JSON.stringify({ team: random() < 0.5 ? 'ml' : 'data' }, null, 2)}\n`);
+    const finalMetrics = {};
     const finalAccuracy = 0.6 + random() * 0.35;
     const finalAuc = 0.65 + random() * 0.33;
     for (const key of METRICS) {
@@ -61,8 +61,12 @@ export function generateStore(root, { runs = 10_000, steps = 100, params = 20, e
         text += `{"step":${step},"value":${value},"timestamp":${start + step * 400}}\n`;
       }
       writeFileSync(join(dir, 'metrics', `${key}.jsonl`), text);
+      finalMetrics[key] = final;
       metricPoints += steps;
     }
+    // As end() writes it: RunInfo plus the last value of each metric.
+    const sortedFinal = Object.fromEntries(Object.entries(finalMetrics).sort(([a], [b]) => (a < b ? -1 : 1)));
+    writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ ...info, finalMetrics: sortedFinal }, null, 2)}\n`);
   }
   return { root, runs, params, metrics: METRICS.length, steps, metricPoints, ids, ms: performance.now() - started };
 }

@@ -1,9 +1,10 @@
 // bench/tracking-query: whole-process wall times of `mlctl runs list` / `runs show` on a
 // generated store of 10,000 runs × 20 params × 10 metrics × 100 steps, and of a
 // from-scratch index rebuild. Targets (issue 3): list < 300 ms (index warm), show < 200 ms,
-// rebuild < 10 s. Medians of several runs. Prints one JSON document.
+// rebuild < 10 s. Medians of several runs, wall and CPU (user + system of the process, which
+// is what a loaded machine does not inflate). Prints one JSON document.
 //   node bench/tracking-query.mjs [root]   (generates the store first if it is not there)
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateStore } from './tracking-generate.mjs';
@@ -22,15 +23,39 @@ const runCount = readdirSync(join(root, 'income')).filter((f) => /^[0-9a-f]{20}$
 const env = { MLCTL_RUNS_DIR: root };
 const listArgs = ['runs', 'list', '--filter', 'metrics.accuracy > 0.8 and params.lr = 0.001', '--order-by', 'metrics.auc desc', '--limit', '20', '--json'];
 
-const stats = (times) => ({ medianMs: round(median(times)), p90Ms: round(percentile(times, 90)), minMs: round(Math.min(...times)), runs: times.length });
+/** CPU time (user + system) of waited-for children so far, from /proc (Linux); ms. */
+function childrenCpuMs() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10; // cutime + cstime, 100 ticks/s
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Runs the CLI `repeats` times: wall and CPU ms of each whole process. */
+function measure(args, count = repeats) {
+  const wall = [];
+  const cpu = [];
+  for (let i = 0; i < count; i += 1) {
+    const before = childrenCpuMs();
+    wall.push(timeCli(args, { env }).ms);
+    cpu.push(childrenCpuMs() - before);
+  }
+  return { medianMs: round(median(wall)), p90Ms: round(percentile(wall, 90)), minMs: round(Math.min(...wall)), cpuMedianMs: round(median(cpu)), runs: count };
+}
 
 // From-scratch rebuilds: the index folder removed, then one whole `runs list` process.
 const rebuildCli = [];
+const rebuildCpu = [];
 const rebuildInProcess = [];
 const { openRunIndex } = await import('../dist/core/tracking/run-index.js');
 for (let i = 0; i < rebuildRepeats; i += 1) {
   rmSync(join(root, '.index'), { recursive: true, force: true });
+  const before = childrenCpuMs();
   rebuildCli.push(timeCli(['runs', 'list', '--limit', '1', '--json'], { env }).ms);
+  rebuildCpu.push(childrenCpuMs() - before);
   const index = openRunIndex({ root, effectiveStatus: (info) => ({ status: info.status }) });
   const t = performance.now();
   index.rebuild();
@@ -40,20 +65,18 @@ for (let i = 0; i < rebuildRepeats; i += 1) {
 
 // Warm index: the query the issue names.
 const first = JSON.parse(timeCli(listArgs, { env }).stdout);
-const listTimes = Array.from({ length: repeats }, () => timeCli(listArgs, { env }).ms);
+const list = measure(listArgs);
 const showId = first.runs[0].id;
 timeCli(['runs', 'show', showId, '--json'], { env });
-const showTimes = Array.from({ length: repeats }, () => timeCli(['runs', 'show', showId, '--json'], { env }).ms);
-const showHumanTimes = Array.from({ length: repeats }, () => timeCli(['runs', 'show', showId], { env }).ms);
+const show = measure(['runs', 'show', showId, '--json']);
+const showHuman = measure(['runs', 'show', showId]);
+const version = measure(['--version']);
 const bare = Array.from({ length: repeats }, () => {
   const t = performance.now();
   process.getBuiltinModule('node:child_process').spawnSync(process.execPath, ['-e', '0']);
   return performance.now() - t;
 });
-
-const list = stats(listTimes);
-const show = stats(showTimes);
-const rebuild = stats(rebuildCli);
+const rebuild = { medianMs: round(median(rebuildCli)), minMs: round(Math.min(...rebuildCli)), cpuMedianMs: round(median(rebuildCpu)), runs: rebuildCli.length };
 console.log(
   JSON.stringify(
     {
@@ -61,9 +84,10 @@ console.log(
       machine: machine(),
       store: { root, runs: runCount, params: 20, metrics: 10, steps: 100, generated },
       nodeBareStartMedianMs: round(median(bare)),
+      cliVersion: { command: 'mlctl --version (start-up floor)', ...version },
       list: { command: `mlctl ${listArgs.join(' ')}`, matches: first.total, ...list },
       show: { command: `mlctl runs show <id> --json`, ...show },
-      showHuman: { command: 'mlctl runs show <id>', ...stats(showHumanTimes) },
+      showHuman: { command: 'mlctl runs show <id>', ...showHuman },
       rebuild: { command: 'rm -rf <root>/.index && mlctl runs list --limit 1 --json', ...rebuild, inProcessRebuildMedianMs: round(median(rebuildInProcess)) },
       targets: {
         listMsUnder: 300,

@@ -13,11 +13,13 @@ import {
   ARTIFACTS_DIR,
   DELETED_FILE,
   EXPERIMENT_FILE,
+  FINAL_METRICS_FIELD,
   METRICS_DIR,
   METRIC_SUFFIX,
   PARAMS_FILE,
   RUN_FILE,
   TAGS_FILE,
+  encodeFinalMetrics,
   listExperimentDirs,
   parseTags,
   readOptionalJson,
@@ -260,6 +262,8 @@ class FileActiveRun implements ActiveRun {
   private pendingBytes = 0;
   private readonly handles = new Map<string, FileHandle>();
   private readonly knownKeys = new Set<string>();
+  /** Last value logged per metric, written into run.json at end() (see run-files.ts). */
+  private readonly lastValues = new Map<string, number>();
   private lastFlush = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -312,6 +316,7 @@ class FileActiveRun implements ActiveRun {
         this.knownKeys.add(key);
       }
       if (typeof value !== 'number') throw new UsageError('INVALID_METRIC_VALUE', `metric "${key}" must be a number`);
+      this.lastValues.set(key, value);
       const line = encodeMetricLine(step, value, timestamp);
       this.pending.set(key, (this.pending.get(key) ?? '') + line);
       this.pendingBytes += line.length;
@@ -377,7 +382,7 @@ class FileActiveRun implements ActiveRun {
     const allowed = ['datasetSha256', 'backend', 'note', 'task'] as const;
     for (const key of allowed) if (patch[key] !== undefined) (next as { -readonly [K in keyof RunInfo]: RunInfo[K] })[key] = patch[key];
     this.info = next;
-    await writeJsonAtomic(join(this.dir, RUN_FILE), next);
+    await writeJsonAtomic(join(this.dir, RUN_FILE), this.runFile());
   }
 
   async end(status: Exclude<RunStatus, 'RUNNING'>): Promise<void> {
@@ -390,8 +395,15 @@ class FileActiveRun implements ActiveRun {
       await Promise.all([...this.handles.values()].map((h) => h.close().catch(() => undefined)));
       this.handles.clear();
       this.info = { ...this.info, status, endTime: new Date(this.clock()).toISOString() };
-      await writeJsonAtomic(join(this.dir, RUN_FILE), this.info);
+      await writeJsonAtomic(join(this.dir, RUN_FILE), this.runFile());
     }
+  }
+
+  /** run.json's content: RunInfo, plus the final metrics once the run has ended. */
+  private runFile(): RunInfo & { [FINAL_METRICS_FIELD]?: Record<string, number | string> } {
+    if (this.info.status === 'RUNNING') return this.info;
+    const sorted = [...this.lastValues].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return { ...this.info, [FINAL_METRICS_FIELD]: encodeFinalMetrics(Object.fromEntries(sorted)) };
   }
 
   private assertOpen(): void {

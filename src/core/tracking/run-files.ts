@@ -137,11 +137,34 @@ export interface RunSnapshot {
 }
 
 /** Reads a run folder. Synchronous: the index reads thousands of small files in a row. */
-export function readRunDirSync(dir: string): RunSnapshot {
-  const info = parseRunInfo(readJsonFileSync(join(dir, RUN_FILE)), join(dir, RUN_FILE));
-  const params = parseParams(readOptionalJsonSync(join(dir, PARAMS_FILE)), join(dir, PARAMS_FILE));
-  const tags = parseTags(readOptionalJsonSync(join(dir, TAGS_FILE)), join(dir, TAGS_FILE));
-  const deleted = existsSync(join(dir, DELETED_FILE));
+/**
+ * run.json holds RunInfo and, once the run has ended, `finalMetrics`: the last value of each
+ * metric as written at end(). Reading a finished run then costs one file instead of one per
+ * metric. The histories stay the source of truth; `runs verify` checks the two agree.
+ */
+export const FINAL_METRICS_FIELD = 'finalMetrics';
+
+/** Encodes final metric values for JSON (non-finite values as strings, as in the histories). */
+export function encodeFinalMetrics(metrics: Readonly<Record<string, number>>): Record<string, number | string> {
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)]));
+}
+
+/** The `finalMetrics` of a run.json, or undefined when absent or malformed. */
+export function parseFinalMetrics(value: unknown): Record<string, number> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const field = (value as Record<string, unknown>)[FINAL_METRICS_FIELD];
+  if (typeof field !== 'object' || field === null || Array.isArray(field)) return undefined;
+  const out: Record<string, number> = {};
+  for (const [key, v] of Object.entries(field)) {
+    if (typeof v === 'number') out[key] = v;
+    else if (v === 'NaN' || v === 'Infinity' || v === '-Infinity') out[key] = Number(v);
+    else return undefined;
+  }
+  return out;
+}
+
+/** The last value of every metric, read from the histories' tails. */
+export function readFinalMetricsFromHistories(dir: string): Record<string, number> {
   let files: string[] = [];
   try {
     files = readdirSync(join(dir, METRICS_DIR));
@@ -154,6 +177,18 @@ export function readRunDirSync(dir: string): RunSnapshot {
     const last = readLastMetricPointSync(join(dir, METRICS_DIR, file));
     if (last !== undefined) metrics[file.slice(0, -METRIC_SUFFIX.length)] = last.value;
   }
+  return metrics;
+}
+
+export function readRunDirSync(dir: string): RunSnapshot {
+  const runJson = readJsonFileSync(join(dir, RUN_FILE));
+  const info = parseRunInfo(runJson, join(dir, RUN_FILE));
+  const params = parseParams(readOptionalJsonSync(join(dir, PARAMS_FILE)), join(dir, PARAMS_FILE));
+  const tags = parseTags(readOptionalJsonSync(join(dir, TAGS_FILE)), join(dir, TAGS_FILE));
+  const deleted = existsSync(join(dir, DELETED_FILE));
+  // A run that has not ended (or ended by an older writer) has no summary: read the tails.
+  const summary = info.status === 'RUNNING' ? undefined : parseFinalMetrics(runJson);
+  const metrics = summary === undefined ? readFinalMetricsFromHistories(dir) : sortKeys(summary);
   return { info, params, tags, metrics, deleted, dir };
 }
 

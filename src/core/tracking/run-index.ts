@@ -199,35 +199,37 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
   }
   const database = db;
 
-  const statements = {
-    experiments: database.prepare('SELECT name, mtime FROM experiments'),
-    upsertExperiment: database.prepare('INSERT INTO experiments(name, mtime) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET mtime = excluded.mtime'),
-    deleteExperiment: database.prepare('DELETE FROM experiments WHERE name = ?'),
-    sweepAll: database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs').raw(true),
-    sweepExperiment: database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs WHERE experiment = ?').raw(true),
-    sweepUnsettled: database
+  // Prepared on first use: a query that finds the index fresh prepares only what it needs.
+  const statements = lazyStatements({
+    experiments: () => database.prepare('SELECT name, mtime FROM experiments'),
+    upsertExperiment: () => database.prepare('INSERT INTO experiments(name, mtime) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET mtime = excluded.mtime'),
+    deleteExperiment: () => database.prepare('DELETE FROM experiments WHERE name = ?'),
+    sweepAll: () => database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs').raw(true),
+    sweepExperiment: () => database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs WHERE experiment = ?').raw(true),
+    sweepUnsettled: () => database
       .prepare(`SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs WHERE dir_mtime = ${UNTRUSTED_MTIME} OR recorded_status = 'RUNNING' OR broken IS NOT NULL`)
       .raw(true),
-    lastFullSweep: database.prepare("SELECT value FROM meta WHERE key = 'last_full_sweep'").raw(true),
-    setLastFullSweep: database.prepare("INSERT INTO meta(key, value) VALUES ('last_full_sweep', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-    idsOf: database.prepare('SELECT id FROM runs WHERE experiment = ?').raw(true),
-    ridOf: database.prepare('SELECT rid FROM runs WHERE id = ?').raw(true),
-    deleteRun: database.prepare('DELETE FROM runs WHERE rid = ?'),
-    deleteParams: database.prepare('DELETE FROM params WHERE rid = ?'),
-    deleteMetrics: database.prepare('DELETE FROM metrics WHERE rid = ?'),
-    deleteTags: database.prepare('DELETE FROM tags WHERE rid = ?'),
-    insertRun: database.prepare(`INSERT INTO runs
+    lastFullSweep: () => database.prepare("SELECT value FROM meta WHERE key = 'last_full_sweep'").raw(true),
+    setLastFullSweep: () => database.prepare("INSERT INTO meta(key, value) VALUES ('last_full_sweep', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    idsOf: () => database.prepare('SELECT id FROM runs WHERE experiment = ?').raw(true),
+    ridOf: () => database.prepare('SELECT rid FROM runs WHERE id = ?').raw(true),
+    deleteRun: () => database.prepare('DELETE FROM runs WHERE rid = ?'),
+    deleteParams: () => database.prepare('DELETE FROM params WHERE rid = ?'),
+    deleteMetrics: () => database.prepare('DELETE FROM metrics WHERE rid = ?'),
+    deleteTags: () => database.prepare('DELETE FROM tags WHERE rid = ?'),
+    insertRun: () => database.prepare(`INSERT INTO runs
       (id, experiment, dir_mtime, broken, name, status, recorded_status, status_detail, start_time, end_time, duration, user, host, dataset, backend, task, deleted)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid`).raw(true),
-    insertInfo: database.prepare('INSERT OR REPLACE INTO infos(rid, info) VALUES (?, ?)'),
-    deleteInfo: database.prepare('DELETE FROM infos WHERE rid = ?'),
-    keys: database.prepare('SELECT name, kid FROM keys').raw(true),
-    insertKey: database.prepare('INSERT INTO keys(name) VALUES (?) RETURNING kid').raw(true),
-    insertParam: database.prepare('INSERT OR REPLACE INTO params(rid, kid, json, text, num) VALUES (?, ?, ?, ?, ?)'),
-    insertMetric: database.prepare('INSERT OR REPLACE INTO metrics(rid, kid, value) VALUES (?, ?, ?)'),
-    insertTag: database.prepare('INSERT OR REPLACE INTO tags(rid, kid, value, num) VALUES (?, ?, ?, ?)'),
-    broken: database.prepare('SELECT count(*) AS n FROM runs WHERE broken IS NOT NULL'),
-  };
+    insertInfo: () => database.prepare('INSERT OR REPLACE INTO infos(rid, info) VALUES (?, ?)'),
+    deleteInfo: () => database.prepare('DELETE FROM infos WHERE rid = ?'),
+    keys: () => database.prepare('SELECT name, kid FROM keys').raw(true),
+    insertKey: () => database.prepare('INSERT INTO keys(name) VALUES (?) RETURNING kid').raw(true),
+    insertParam: () => database.prepare('INSERT OR REPLACE INTO params(rid, kid, json, text, num) VALUES (?, ?, ?, ?, ?)'),
+    insertMetric: () => database.prepare('INSERT OR REPLACE INTO metrics(rid, kid, value) VALUES (?, ?, ?)'),
+    insertTag: () => database.prepare('INSERT OR REPLACE INTO tags(rid, kid, value, num) VALUES (?, ?, ?, ?)'),
+    broken: () => database.prepare('SELECT count(*) AS n FROM runs WHERE broken IS NOT NULL'),
+  });
+
 
   let keyIds: Map<string, number> | undefined;
   function keyId(name: string): number {
@@ -406,6 +408,15 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
       database.close();
     },
   };
+}
+
+function lazyStatements<T extends Record<string, () => SqliteStatement>>(definitions: T): { readonly [K in keyof T]: SqliteStatement } {
+  const out = {} as { [K in keyof T]: SqliteStatement };
+  for (const [name, prepare] of Object.entries(definitions)) {
+    let statement: SqliteStatement | undefined;
+    Object.defineProperty(out, name, { get: () => (statement ??= prepare()) });
+  }
+  return out;
 }
 
 function numeric(value: ParamValue): number | null {

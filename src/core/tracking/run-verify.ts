@@ -16,9 +16,11 @@ import {
   PARAMS_FILE,
   RUN_FILE,
   TAGS_FILE,
+  parseFinalMetrics,
   parseParams,
   parseRunInfo,
   parseTags,
+  readFinalMetricsFromHistories,
   readJsonFile,
   readOptionalJson,
 } from './run-files.js';
@@ -132,7 +134,15 @@ async function verifyRun(dir: string, experiment: string, id: string, rel: (p: s
   const out: RunCheck = { damage: [], warnings: [], metricFiles: 0, bundles: 0, artifactFiles: 0 };
   const runFile = join(dir, RUN_FILE);
   try {
-    const info = parseRunInfo(await readJsonFile(runFile), runFile);
+    const runJson = await readJsonFile(runFile);
+    const info = parseRunInfo(runJson, runFile);
+    const summary = parseFinalMetrics(runJson);
+    if (summary !== undefined) {
+      const histories = readFinalMetricsFromHistories(dir);
+      const keys = [...new Set([...Object.keys(summary), ...Object.keys(histories)])].sort();
+      const disagree = keys.filter((k) => !Object.is(summary[k], histories[k]));
+      if (disagree.length > 0) out.damage.push({ path: rel(runFile), problem: `finalMetrics disagree with the histories of ${disagree.join(', ')}` });
+    }
     if (info.id !== id) out.damage.push({ path: rel(runFile), problem: `"id" is ${info.id} but the folder is ${id}` });
     if (info.experiment !== experiment) out.damage.push({ path: rel(runFile), problem: `"experiment" is ${info.experiment} but the run is filed under ${experiment}` });
   } catch (error) {
