@@ -271,10 +271,13 @@ function nonNegativeInt(flag: string) {
   };
 }
 
-/** Opens DATABASE_URL (kysely and better-sqlite3 load here, not at start-up), runs `fn`, closes. */
-async function withDb<T>(context: CliContext, fn: (database: Database) => Promise<T>): Promise<T> {
+/**
+ * Opens DATABASE_URL (kysely and better-sqlite3 load here, not at start-up), runs `fn`,
+ * closes. Only commands that build a database (migrate, rollback, restore) pass `create`.
+ */
+async function withDb<T>(context: CliContext, fn: (database: Database) => Promise<T>, create = false): Promise<T> {
   const { withDatabase } = await import('../core/db/create-database.js');
-  return withDatabase(context.config.databaseUrl, context.config.cwd, fn);
+  return withDatabase(context.config.databaseUrl, context.config.cwd, fn, { mustExist: !create });
 }
 
 /** withDb, after checking every migration is applied. */
@@ -305,6 +308,7 @@ async function runMigrate(context: CliContext, command: Command, options: DbMigr
         onLockWait: () => output.debug('waiting for the migration lock'),
         onStart: (name) => progress.update(`applying ${name}`),
       }),
+      true,
     );
     progress.stop();
     for (const name of result.checksumsAccepted) output.warn(`recorded the edited code of ${name} as applied (--force)`);
@@ -328,6 +332,7 @@ async function runRollback(context: CliContext, command: Command, options: DbRol
       onLockWait: () => output.debug('waiting for the migration lock'),
       onBackup: (backup) => output.info(`backed up the database to ${backup.path} (${formatBytes(backup.bytes)})`),
     }),
+    true,
   );
   output.result(result, () => describeRun(result));
 }
@@ -408,8 +413,10 @@ async function runBackup(context: CliContext, command: Command, file: string): P
 async function runRestore(context: CliContext, command: Command, file: string): Promise<void> {
   const output = context.output(command);
   const [{ restoreDatabase }, { MIGRATIONS }] = await Promise.all([import('../core/db/backup.js'), import('../core/db/migrations/index.js')]);
-  const result = await withDb(context, (database) =>
-    restoreDatabase(database, file, { migrations: MIGRATIONS, backupDir: backupDir(context), cwd: context.config.cwd }),
+  const result = await withDb(
+    context,
+    (database) => restoreDatabase(database, file, { migrations: MIGRATIONS, backupDir: backupDir(context), cwd: context.config.cwd }),
+    true,
   );
   output.result(result, () =>
     [

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -117,7 +117,12 @@ describe('mlctl db (end to end)', () => {
   });
 
   it('users: invalid input exits 2 and writes nothing; missing ids exit 3; add, update, list, delete', async () => {
-    expect((await mlctl('db', 'users', 'list')).code).toBe(2); // not migrated yet
+    const noDatabase = await mlctl('db', 'users', 'list', '--json');
+    expect([noDatabase.code, json(noDatabase).error.code]).toEqual([3, 'DATABASE_NOT_FOUND']);
+    expect(existsSync(dbPath)).toBe(false); // no stray empty database left behind
+    expect((await mlctl('db', 'migrate', '--to', MIGRATIONS[0]!.name)).code).toBe(0);
+    const notMigrated = await mlctl('db', 'users', 'list', '--json');
+    expect([notMigrated.code, json(notMigrated).error.code]).toEqual([2, 'DATABASE_NOT_MIGRATED']);
     expect((await mlctl('db', 'migrate')).code).toBe(0);
 
     const bad = await mlctl('db', 'users', 'add', ...SEED_FLAGS, '--age', '200', '--sex', 'X', '--hours-per-week', 'many', '--json');

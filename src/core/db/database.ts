@@ -66,4 +66,10 @@ export interface OpenDatabaseOptions {
   readonly busyTimeoutMs?: number;
   /** Open an existing database read-only; fails if the file does not exist. */
   readonly readonly?: boolean;
+  /**
+   * Refuse to create a SQLite file that does not exist (NotFoundError 'DATABASE_NOT_FOUND'):
+   * commands that only read or change rows must not leave a stray empty database behind a
+   * mistyped DATABASE_URL. Only migrate, rollback and restore create one.
+   */
+  readonly mustExist?: boolean;
 }

@@ -1,8 +1,8 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
-import { ExternalError } from '../../errors.js';
+import { ExternalError, NotFoundError } from '../../errors.js';
 import { temporaryPathFor } from '../../fs/atomic.js';
 import type { BackupInfo, Database, InsertRowsOptions, OpenDatabaseOptions, RowValues, SchemaObject } from '../database.js';
 import type { MlctlSchema } from '../schema.js';
@@ -35,6 +35,9 @@ export async function openSqliteDatabase(path: string, options: OpenDatabaseOpti
   const BetterSqlite = await loadBetterSqlite();
   const timeout = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const memory = path === ':memory:';
+  if (!memory && options.mustExist === true && !existsSync(path)) {
+    throw new NotFoundError('DATABASE_NOT_FOUND', `no database at ${path}`, { hint: 'create it with `mlctl db migrate`, or check DATABASE_URL' });
+  }
   let handle: BetterSqliteHandle;
   try {
     if (!memory && options.readonly !== true) mkdirSync(dirname(path), { recursive: true });
