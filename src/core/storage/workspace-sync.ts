@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { MlctlError } from '../errors.js';
 import { downloadDirectory, uploadDirectory, type SyncOptions, type SyncResult } from './sync.js';
 import { formatS3Uri, joinKey, parseS3Uri } from './s3-uri.js';
 
@@ -79,7 +80,8 @@ export interface WorkspaceSyncResult {
 
 /**
  * Pushes or pulls each scope in turn. Pushing a scope whose local folder does not exist is
- * passed over rather than read as "empty" (which with --delete would empty the remote).
+ * passed over rather than read as "empty" (which with --delete would empty the remote);
+ * pulling with --delete from an empty remote scope keeps the local files, likewise.
  */
 export async function syncWorkspace(options: WorkspaceSyncOptions): Promise<WorkspaceSyncResult> {
   const started = performance.now();
@@ -93,11 +95,17 @@ export async function syncWorkspace(options: WorkspaceSyncOptions): Promise<Work
       continue;
     }
     const transfer = { ...options, exclude: definition.exclude };
-    const result =
-      options.direction === 'push'
-        ? await uploadDirectory(options.client, definition.localDir, remote, transfer)
-        : await downloadDirectory(options.client, remote, definition.localDir, transfer);
-    results.push({ ...result, scope: definition.scope });
+    try {
+      const result =
+        options.direction === 'push'
+          ? await uploadDirectory(options.client, definition.localDir, remote, transfer)
+          : await downloadDirectory(options.client, remote, definition.localDir, transfer);
+      results.push({ ...result, scope: definition.scope });
+    } catch (error) {
+      // With --delete, an empty remote scope (nothing pushed there yet) keeps the local files.
+      if (!(error instanceof MlctlError && error.code === 'SYNC_SOURCE_EMPTY' && options.direction === 'pull')) throw error;
+      results.push({ ...emptyResult(remote, definition.localDir, options.dryRun === true), scope: definition.scope, note: `nothing under ${remote}; local files kept` });
+    }
   }
   const sum = (pick: (result: ScopeSyncResult) => number): number => results.reduce((total, result) => total + pick(result), 0);
   return {
