@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Sdk } from './s3-sdk.js';
 import type { Config } from '../../config.js';
-import { ExternalError } from '../errors.js';
+import { ExternalError, UsageError } from '../errors.js';
 import { toS3Error, withS3Errors, type S3ErrorContext } from './s3-errors.js';
 import { parseS3Uri } from './s3-uri.js';
 
@@ -72,6 +72,9 @@ export function endpointOf(client: S3Client): string | undefined {
  */
 export async function openS3Object(client: S3Client, uri: string, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
   const { bucket, key } = parseS3Uri(uri);
+  if (key === '' || key.endsWith('/')) {
+    throw new UsageError('S3_URI_NOT_OBJECT', `${uri} names a prefix, not an object`, { hint: 'give the full key, e.g. s3://bucket/path/file.csv' });
+  }
   const endpoint = endpointOf(client);
   const context: S3ErrorContext = { operation: 'download', bucket, key, ...(endpoint === undefined ? {} : { endpoint }) };
   const response = await withS3Errors(context, () => client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }));

@@ -265,10 +265,11 @@ describe('S3 failures', () => {
     }
   });
 
-  it('maps a missing object to not found', async () => {
+  it('maps a missing object to not found, and a prefix to a usage error', async () => {
     const error = await caught(openS3Object(client, `s3://${BUCKET}/nothing/here.csv`));
     expect(error.code).toBe('S3_OBJECT_NOT_FOUND');
     expect(error.category).toBe('not-found');
+    expect((await caught(openS3Object(client, `s3://${BUCKET}/nothing/`))).code).toBe('S3_URI_NOT_OBJECT');
   });
 });
 
