@@ -171,6 +171,40 @@ async function timeBatch(url, count) {
   return { requests: count, bodyBytes: body.length, medianMs: round(median(times), 2), p90Ms: round(percentile(times, 90), 2), minMs: round(Math.min(...times), 2), loadAverage1m: round(loadavg()[0], 2) };
 }
 
+/**
+ * The same batch through the handler in this process (no socket, no client): what the
+ * daemon itself spends on parse, validation, features, forward pass and serialisation.
+ */
+async function timeBatchInProcess(modelDir, count) {
+  const dist = (path) => new URL(`../dist/core/serving/${path}`, import.meta.url).href;
+  const [{ loadServedModel }, { createServeHandler }, { createServingMetrics }, { createServeLogger }, { createModelHolder }] = await Promise.all(
+    ['served-model.js', 'prediction-handler.js', 'serving-metrics.js', 'request-log.js', 'model-holder.js'].map((f) => import(dist(f))),
+  );
+  const model = await loadServedModel({ bundleDir: modelDir, source: { kind: 'path' } });
+  const holder = createModelHolder({ initial: model, resolve: async () => ({ bundleDir: modelDir, source: { kind: 'path' } }), load: async () => model });
+  const handler = createServeHandler({ holder, metrics: createServingMetrics(), logger: createServeLogger({ sink: { write() {} } }), mlctlVersion: 'bench' });
+  const records = Array.from({ length: 1000 }, (_, i) => ({ ...SEED_BODY, id: i, age: 18 + (i % 60), hours_per_week: 10 + (i % 50) }));
+  const body = Buffer.from(JSON.stringify(records));
+  const once = async () => {
+    const started = performance.now();
+    const response = await handler.handle({ method: 'POST', url: '/predict', contentType: 'application/json', authorization: undefined, body, clientIp: '127.0.0.1' });
+    const ms = performance.now() - started;
+    if (response.status !== 200) throw new Error(`in-process batch answered ${response.status}`);
+    return ms;
+  };
+  for (let i = 0; i < 5; i++) await once();
+  const times = [];
+  for (let i = 0; i < count; i++) times.push(await once());
+  return { requests: count, medianMs: round(median(times), 2), p90Ms: round(percentile(times, 90), 2), minMs: round(Math.min(...times), 2), scorer: model.scorer.kind, loadAverage1m: round(loadavg()[0], 2) };
+}
+
+/** The bundle directory a model reference names: a path as given, else the run's artifacts/model. */
+function bundleDirOf(model) {
+  if (existsSync(join(model, 'manifest.json'))) return model;
+  const dir = join(WORKSPACE, 'runs', 'income', model, 'artifacts', 'model');
+  return existsSync(join(dir, 'manifest.json')) ? dir : undefined;
+}
+
 async function metricValue(url, name) {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
@@ -303,6 +337,8 @@ async function main() {
     result.predictIncome64Connections = summarize(c64);
     result.predictIncome16Connections = summarize(c16);
     result.batch1000 = await timeBatch(daemon.url, Number(args['batch-requests']));
+    const bundleDir = bundleDirOf(model);
+    if (bundleDir !== undefined) result.batch1000InProcess = await timeBatchInProcess(bundleDir, Number(args['batch-requests']));
     result.rssAfterLoadMiB = round((await metricValue(daemon.url, 'process_resident_memory_bytes')) / 2 ** 20, 1);
     if (args.soak) result.soak = await soak(daemon.url, daemon.child.pid, Number(args['soak-seconds']));
   } finally {
@@ -324,6 +360,7 @@ async function main() {
     rps64AtLeast3000: result.predictIncome64Connections.medianRequestsPerSecond >= 3000 && result.predictIncome64Connections.errors === 0,
     p99At16AtMost10ms: result.predictIncome16Connections.medianP99Ms <= 10,
     batch1000AtMost20ms: result.batch1000.medianMs <= 20,
+    ...(result.batch1000InProcess === undefined ? {} : { batch1000InProcessAtMost20ms: result.batch1000InProcess.medianMs <= 20 }),
     ...(result.soak === undefined ? {} : { soak: result.soak.ok }),
   };
   result.machine.loadAverage1mAtEnd = round(loadavg()[0], 2);

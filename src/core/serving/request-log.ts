@@ -62,6 +62,17 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
   const pseudonyms = new Map<string, string>();
   let buffer = '';
   let scheduled = false;
+  // Thousands of lines a second share a millisecond: format each millisecond once.
+  let stampedAt = Number.NaN;
+  let stamp = '';
+  const timestamp = (): string => {
+    const now = clock();
+    if (now !== stampedAt) {
+      stampedAt = now;
+      stamp = new Date(now).toISOString();
+    }
+    return stamp;
+  };
 
   const flush = (): void => {
     scheduled = false;
@@ -94,14 +105,14 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
     request(entry) {
       if (!accessLog) return;
       // Built by hand: every field but path and error is a number or a fixed word.
-      let line = `{"time":"${new Date(clock()).toISOString()}","level":"info","event":"request","method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}","status":${entry.status},"ms":${Math.round(entry.ms * 1000) / 1000},"client":"${entry.client}","bytes_in":${entry.bytesIn}`;
+      let line = `{"time":"${timestamp()}","level":"info","event":"request","method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}","status":${entry.status},"ms":${Math.round(entry.ms * 1000) / 1000},"client":"${entry.client}","bytes_in":${entry.bytesIn}`;
       if (entry.records !== undefined) line += `,"records":${entry.records}`;
       if (entry.error !== undefined) line += `,"error":${JSON.stringify(entry.error)}`;
       push(`${line}}\n`);
     },
     event(level, event, fields = {}) {
       if (level === 'debug' && options.debug !== true) return;
-      push(`${JSON.stringify({ time: new Date(clock()).toISOString(), level, event, ...fields })}\n`);
+      push(`${JSON.stringify({ time: timestamp(), level, event, ...fields })}\n`);
       if (level !== 'debug') flush();
     },
     pseudonymize,
