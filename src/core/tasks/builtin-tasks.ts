@@ -50,12 +50,13 @@ export const INCOME_TASK: TaskSpec = {
   model: {
     family: 'mlp',
     params: {
-      hiddenLayers: [64, 32],
+      hiddenLayers: [128, 64],
       activation: 'relu',
       dropout: 0,
       optimizer: 'adam',
       // Chosen by a sweep on seeds 1, 7, 42 (see bench/train-income.mjs): batches of 512 halve
-      // the cost of an epoch on wasm against 256, and a little L2 gains ~0.002 AUC.
+      // the cost of an epoch on wasm against 256, a little L2 gains ~0.002 AUC, and (128, 64)
+      // has the best worst seed (AUC ≥ 0.908, accuracy ≥ 0.853) of the shapes tried.
       learningRate: 0.004,
       batchSize: 512,
       epochs: 30,
