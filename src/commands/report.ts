@@ -67,14 +67,15 @@ export function registerReportCommands(program: Command, context: CliContext): v
 }
 
 async function writeReport(path: string, html: string): Promise<{ path: string; bytes: number }> {
-  const [{ writeFileAtomic }, { resolve, dirname }, { mkdir }] = await Promise.all([
+  const [{ writeFileAtomic }, { dirname }, { mkdir }] = await Promise.all([
     import('../core/fs/atomic.js'),
     import('node:path'),
     import('node:fs/promises'),
   ]);
-  await mkdir(dirname(resolve(path)), { recursive: true });
-  await writeFileAtomic(resolve(path), html);
-  return { path: resolve(path), bytes: Buffer.byteLength(html) };
+  // `path` is absolute: resolved against the configured working folder by the caller.
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, html);
+  return { path, bytes: Buffer.byteLength(html) };
 }
 
 async function reportOne(options: ReportCommandOptions, context: CliContext, output: ReturnType<CliContext['output']>): Promise<void> {
@@ -122,7 +123,7 @@ async function reportOne(options: ReportCommandOptions, context: CliContext, out
         onProgress: (message) => progress.update(message),
       });
       const name = runId ?? predictor.manifest.task.name;
-      const written = await writeReport(options.out ?? resolve(context.config.cwd, `report-${name}.html`), renderRunReport(data));
+      const written = await writeReport(resolve(context.config.cwd, options.out ?? `report-${name}.html`), renderRunReport(data));
       progress.succeed(`report written to ${written.path}`);
       const charts = [
         ...(Object.keys(data.histories).length > 0 ? ['learning-curves'] : []),
@@ -156,7 +157,7 @@ async function compareRuns(options: ReportCommandOptions, context: CliContext, o
   const [{ collectCompareReport, renderCompareReport }, { resolve }] = await Promise.all([import('../core/report/compare-report.js'), import('node:path')]);
   const ids = [...(options.ref === undefined ? [] : [options.ref]), ...(options.compare ?? [])];
   const data = await collectCompareReport({ runsDir: context.config.runsDir, runIds: ids, mlctlVersion: context.version });
-  const out = options.out ?? resolve(context.config.cwd, `report-compare-${data.runs.map((r) => shortId(r.summary.id)).join('-')}.html`);
+  const out = resolve(context.config.cwd, options.out ?? `report-compare-${data.runs.map((r) => shortId(r.summary.id)).join('-')}.html`);
   const written = await writeReport(out, renderCompareReport(data));
   output.info(`report written to ${written.path}`);
   output.result(

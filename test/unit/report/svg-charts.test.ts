@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { barChart } from '../../../src/core/report/svg/bar-chart.js';
-import { escapeXml, extentOf, formatTick, linearScale, niceTicks } from '../../../src/core/report/svg/chart-frame.js';
+import { escapeXml, extentOf, formatTick, legendColumnCount, linearScale, niceTicks } from '../../../src/core/report/svg/chart-frame.js';
 import { heatmap } from '../../../src/core/report/svg/heatmap.js';
 import { lineChart, thinPoints } from '../../../src/core/report/svg/line-chart.js';
 import { scatterChart } from '../../../src/core/report/svg/scatter-chart.js';
@@ -26,6 +26,12 @@ describe('chart frame', () => {
     expect(y(0)).toBe(300);
     expect(y(10)).toBe(100);
     expect(y(2.5)).toBe(250);
+  });
+
+  it('lays a legend out in as many columns as its longest label allows, 1 to 3', () => {
+    expect(legendColumnCount(['train_loss', 'val_loss'], 480)).toBe(3);
+    expect(legendColumnCount(['tidy-dolphin-86 train_loss', 'x'], 480)).toBe(2);
+    expect(legendColumnCount(['a very long series name that needs its own row, really'], 480)).toBe(1);
   });
 
   it('writes short tick labels and escapes text', () => {
