@@ -31,11 +31,17 @@ export interface S3ClientOptions {
  * - few retries and a short connect timeout, so an endpoint that is down fails in seconds.
  * Without explicit keys the SDK's default credential chain (profiles, SSO, IMDS) applies.
  */
-export function createS3Client(aws: Config['aws'], options: S3ClientOptions = {}): S3Client {
+export function createS3Client(aws: Config['aws'] & { readonly sessionToken?: string | undefined }, options: S3ClientOptions = {}): S3Client {
   const maxSockets = options.maxSockets ?? 50;
+  // Temporary (STS/SSO) keys need their session token too; Config['aws'] does not carry
+  // AWS_SESSION_TOKEN yet, and passing it here is all that is needed once it does.
   const credentials =
     aws.accessKeyId !== undefined && aws.secretAccessKey !== undefined
-      ? { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey }
+      ? {
+          accessKeyId: aws.accessKeyId,
+          secretAccessKey: aws.secretAccessKey,
+          ...(aws.sessionToken === undefined ? {} : { sessionToken: aws.sessionToken }),
+        }
       : undefined;
   const client = withoutNodeVersionWarning(
     () =>
