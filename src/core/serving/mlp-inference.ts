@@ -151,34 +151,71 @@ export interface DenseForward {
 /** Activations the forward pass applies inline; the others go through ACTIVATIONS. */
 const INLINE = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const;
 
-/** One dense layer on one row: dst = f(src · kernel + bias), all float64 so loads stay monomorphic. */
-function denseRow(layer: DenseLayer, code: number, f: (x: number) => number, src: Float64Array, dst: Float64Array): void {
+/**
+ * One dense layer on one row: dst = f(src · kernel + bias). The nonzero inputs are gathered
+ * first (one-hot features and relu outputs are mostly zeros), then four units at a time are
+ * summed in locals: independent sums, no store per multiply.
+ */
+function denseRow(
+  layer: DenseLayer,
+  kernel: Float64Array,
+  code: number,
+  f: (x: number) => number,
+  src: Float64Array,
+  dst: Float64Array,
+  nzIndex: Int32Array,
+  nzValue: Float64Array,
+): void {
   const units = layer.units;
-  const kernel = layer.kernel;
-  const bias = layer.bias;
-  if (bias === null) dst.fill(0, 0, units);
-  else for (let j = 0; j < units; j++) dst[j] = bias[j]!;
   const inputs = layer.inputs;
+  const bias = layer.bias;
+  let n = 0;
   for (let i = 0; i < inputs; i++) {
     const x = src[i]!;
-    if (x === 0) continue;
-    const row = i * units;
-    for (let j = 0; j < units; j++) dst[j]! += x * kernel[row + j]!;
+    if (x !== 0) {
+      nzIndex[n] = i * units;
+      nzValue[n] = x;
+      n++;
+    }
+  }
+  let j = 0;
+  for (; j + 4 <= units; j += 4) {
+    let s0 = bias === null ? 0 : bias[j]!;
+    let s1 = bias === null ? 0 : bias[j + 1]!;
+    let s2 = bias === null ? 0 : bias[j + 2]!;
+    let s3 = bias === null ? 0 : bias[j + 3]!;
+    for (let t = 0; t < n; t++) {
+      const x = nzValue[t]!;
+      const k = nzIndex[t]! + j;
+      s0 += x * kernel[k]!;
+      s1 += x * kernel[k + 1]!;
+      s2 += x * kernel[k + 2]!;
+      s3 += x * kernel[k + 3]!;
+    }
+    dst[j] = s0;
+    dst[j + 1] = s1;
+    dst[j + 2] = s2;
+    dst[j + 3] = s3;
+  }
+  for (; j < units; j++) {
+    let sum = bias === null ? 0 : bias[j]!;
+    for (let t = 0; t < n; t++) sum += nzValue[t]! * kernel[nzIndex[t]! + j]!;
+    dst[j] = sum;
   }
   switch (code) {
     case 0:
       return;
     case 1:
-      for (let j = 0; j < units; j++) if (dst[j]! < 0) dst[j] = 0;
+      for (let u = 0; u < units; u++) if (dst[u]! < 0) dst[u] = 0;
       return;
     case 2:
-      for (let j = 0; j < units; j++) dst[j] = 1 / (1 + Math.exp(-dst[j]!));
+      for (let u = 0; u < units; u++) dst[u] = 1 / (1 + Math.exp(-dst[u]!));
       return;
     case 3:
-      for (let j = 0; j < units; j++) dst[j] = Math.tanh(dst[j]!);
+      for (let u = 0; u < units; u++) dst[u] = Math.tanh(dst[u]!);
       return;
     default:
-      for (let j = 0; j < units; j++) dst[j] = f(dst[j]!);
+      for (let u = 0; u < units; u++) dst[u] = f(dst[u]!);
   }
 }
 
@@ -186,9 +223,13 @@ export function createDenseForward(network: DenseNetwork): DenseForward {
   const widest = Math.max(network.inputs, ...network.layers.map((l) => l.units));
   const codes = network.layers.map((layer) => (layer.activation in INLINE ? INLINE[layer.activation as keyof typeof INLINE] : -1));
   const functions = network.layers.map((layer) => ACTIVATIONS[layer.activation]!);
+  // float64 copies of the kernels: float32 values convert exactly, and every load is then the same type.
+  const kernels = network.layers.map((layer) => Float64Array.from(layer.kernel));
   // Two ping-pong activation buffers for one row, float64 so sums keep their precision.
   const a = new Float64Array(widest);
   const b = new Float64Array(widest);
+  const nzIndex = new Int32Array(widest);
+  const nzValue = new Float64Array(widest);
   let output = new Float32Array(network.outputs * 64);
 
   return {
@@ -204,7 +245,7 @@ export function createDenseForward(network: DenseNetwork): DenseForward {
         let src = a;
         let dst = b;
         for (let l = 0; l < layers.length; l++) {
-          denseRow(layers[l]!, codes[l]!, functions[l]!, src, dst);
+          denseRow(layers[l]!, kernels[l]!, codes[l]!, functions[l]!, src, dst, nzIndex, nzValue);
           const t = src;
           src = dst;
           dst = t;
