@@ -28,6 +28,8 @@ export interface Config {
     region: string | undefined;
     accessKeyId: string | undefined;
     secretAccessKey: string | undefined;
+    /** Temporary (STS, SSO) credentials come with one. */
+    sessionToken: string | undefined;
   }>;
   /** CI=true or no TTY: nothing animated. */
   readonly ci: boolean;
@@ -76,6 +78,7 @@ export function loadConfig(env: Env, cwd: string): Config {
       region: nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION),
       accessKeyId: nonEmpty(env.AWS_ACCESS_KEY_ID),
       secretAccessKey: nonEmpty(env.AWS_SECRET_ACCESS_KEY),
+      sessionToken: nonEmpty(env.AWS_SESSION_TOKEN),
     }),
     ci: env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0',
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',

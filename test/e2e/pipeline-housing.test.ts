@@ -37,6 +37,8 @@ describe('mlctl pipeline housing --remote s3://… (real S3 server on loopback)'
     // Quality bar of issue 4 on the seed's own split: OLS on every feature reaches 0.653.
     expect(first.score.metrics.r2).toBeGreaterThanOrEqual(0.65);
 
+    // --recursive: s3rver answers a delimited listing of nested keys with only the first
+    // common prefix (S3, LocalStack and MinIO list them all).
     const listing = await cli(['storage', 'ls', 's3://mlctl-pipeline/demo/', '--recursive', '--json']);
     expect(listing.code).toBe(0);
     for (const key of ['data/housing.csv', `models/housing/${first.runId}/manifest.json`, `splits/housing/${first.runId}/test.csv`, `scores/housing/${first.runId}.json`]) {
