@@ -4,6 +4,7 @@ import { join, relative, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { FileRunStore } from './file-run-store.js';
+import { readMetricLog } from './metric-log.js';
 import { validateExperimentName } from './names.js';
 import { ARTIFACTS_DIR, METRICS_DIR, METRIC_SUFFIX } from './run-files.js';
 import { parseOrderBy, parseRunFilter } from './run-filter.js';
@@ -71,13 +72,15 @@ export interface RunDetails {
 export async function showRun(store: FileRunStore, id: string): Promise<RunDetails> {
   const run = await store.getRun(id);
   const history: Record<string, readonly MetricPoint[]> = {};
-  for (const key of Object.keys(run.metrics)) history[key] = await store.getMetricHistory(run.info.id, key);
-  // Metrics whose file holds no complete point yet still appear, empty.
-  for (const file of await readdir(join(run.dir, METRICS_DIR)).catch(() => [] as string[])) {
-    const key = file.endsWith(METRIC_SUFFIX) ? file.slice(0, -METRIC_SUFFIX.length) : undefined;
-    if (key !== undefined && !key.startsWith('.') && history[key] === undefined) history[key] = [];
-  }
-  return { run, history, artifacts: await listArtifacts(join(run.dir, ARTIFACTS_DIR)) };
+  // Every history file, including one that holds no complete point yet (shown empty).
+  const files = (await readdir(join(run.dir, METRICS_DIR)).catch(() => [] as string[])).filter((f) => f.endsWith(METRIC_SUFFIX) && !f.startsWith('.')).sort();
+  await Promise.all(
+    files.map(async (file) => {
+      history[file.slice(0, -METRIC_SUFFIX.length)] = (await readMetricLog(join(run.dir, METRICS_DIR, file))).points;
+    }),
+  );
+  const sorted = Object.fromEntries(Object.keys(history).sort().map((k) => [k, history[k]!]));
+  return { run, history: sorted, artifacts: await listArtifacts(join(run.dir, ARTIFACTS_DIR)) };
 }
 
 export async function listArtifacts(dir: string): Promise<ArtifactEntry[]> {
