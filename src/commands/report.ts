@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
 import { parseIntFlag, withExamples } from '../ui/context.js';
+import type { ReportEvaluation } from '../core/report/collect-run-report.js';
 
 export interface ReportCommandOptions {
   /** A run id or any model reference; absent with --compare. */
@@ -96,17 +97,35 @@ async function reportOne(options: ReportCommandOptions, context: CliContext, out
     try {
       progress.update('evaluating on the test rows');
       const location = await resolveDataLocation(options.data, context);
-      const evaluation = await evaluateModel(predictor, {
-        ...(location.dataPath === undefined ? {} : { dataPath: location.dataPath }),
-        data: {
-          dataDir: context.config.dataDir,
-          ...(context.config.dataMirror === undefined ? {} : { mirror: context.config.dataMirror }),
-          ...(location.openRemote === undefined ? {} : { openRemote: location.openRemote }),
-          signal: context.signal,
-        },
-      });
       const runId = resolved.source.runId ?? predictor.manifest.runId;
+      let evaluation: ReportEvaluation;
+      const limitations: string[] = [];
+      try {
+        evaluation = await evaluateModel(predictor, {
+          ...(location.dataPath === undefined ? {} : { dataPath: location.dataPath }),
+          data: {
+            dataDir: context.config.dataDir,
+            ...(context.config.dataMirror === undefined ? {} : { mirror: context.config.dataMirror }),
+            ...(location.openRemote === undefined ? {} : { openRemote: location.openRemote }),
+            signal: context.signal,
+          },
+        });
+      } catch (error) {
+        // Without the task's test rows on this machine (not pulled, no network, a corrupt
+        // mirror) the run's own recorded predictions still give curves and metrics.
+        const { isMlctlError } = await import('../core/errors.js');
+        const dataUnavailable = isMlctlError(error) && ['not-found', 'external', 'gate'].includes(error.category);
+        if (options.data !== undefined || runId === null || !dataUnavailable) throw error;
+        const { recordedEvaluation } = await import('../core/report/recorded-predictions.js');
+        const recorded = await recordedEvaluation(context.config.runsDir, runId, predictor.manifest);
+        if (recorded === null) throw error;
+        const why = `The test rows could not be loaded (${(error as Error).message}), so this report uses the predictions run ${runId} recorded at training time: no fairness slices, no feature importance.`;
+        output.warn(why);
+        limitations.push(why);
+        evaluation = recorded;
+      }
       const data = await collectRunReport({
+        limitations,
         runsDir: context.config.runsDir,
         modelRef: ref,
         runId,

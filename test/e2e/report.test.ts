@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, createWorkspace, runCli, type CliResult } from '../helpers/cli.js';
+import { REPO_ROOT, SHARED_DATA, createWorkspace, runCli, type CliResult } from '../helpers/cli.js';
 
 /**
  * `mlctl report` against the built CLI and real trained runs, checked in a real headless
@@ -150,6 +150,41 @@ describe('mlctl report <run-id> (classifier)', () => {
     expect(check.text).toMatch(/Largest gap: .+ differs by 0\.\d{4}/);
     expect(check.text).toContain('Threshold table');
     expect(check.text).toContain('dataset');
+  });
+});
+
+describe('mlctl report without the test rows', () => {
+  it('falls back to the predictions the run recorded, says so, and still draws every curve', async () => {
+    // A fresh data folder and a mirror whose test file is corrupt: the rows cannot be loaded.
+    const mirror = join(ws.dir, 'bad-mirror');
+    mkdirSync(join(mirror, 'income'), { recursive: true });
+    for (const f of ['adult.data', 'adult.test']) copyFileSync(join(SHARED_DATA, 'income', f), join(mirror, 'income', f));
+    appendFileSync(join(mirror, 'income', 'adult.test'), 'tampered\n');
+    const file = join(ws.dir, 'recorded.html');
+    const r = await runCli(['report', income.run.id, '--out', file, '--json'], {
+      cwd: ws.dir,
+      env: { ...ws.env, MLCTL_DATA_DIR: join(ws.dir, 'no-data'), MLCTL_DATA_MIRROR: mirror },
+      timeoutMs: 300_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/test rows could not be loaded .*SHA-256.*no fairness slices, no feature importance/s);
+    const json = JSON.parse(r.stdout) as { charts: string[]; evaluation: { source: string; rows: number; metrics: Record<string, number> }; importance: unknown };
+    expect(json.evaluation.source).toBe(`test predictions recorded by run ${income.run.id}`);
+    expect(json.evaluation.rows).toBe(16_281);
+    expect(json.evaluation.metrics.auc).toBeCloseTo(income.evaluation.metrics.auc!, 6);
+    expect(json.charts).toEqual(['learning-curves', 'roc', 'precision-recall', 'confusion-matrix', 'calibration']);
+    expect(json.importance).toBeNull();
+    const check = await openReport(file, 'report-income-recorded.png');
+    expectCleanLoad(check, file);
+    expect(check.charts).toHaveLength(6);
+    expect(check.text).toContain('The test rows could not be loaded');
+  }, 300_000);
+
+  it('does not fall back when --data names a file that is not there', async () => {
+    const r = await cli(['report', income.run.id, '--data', join(ws.dir, 'missing.csv'), '--no-importance']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/missing\.csv: no such file/);
+    expect(r.stderr).not.toMatch(/recorded at training time/);
   });
 });
 

@@ -10,6 +10,9 @@ import { analyzeClassification, analyzeRegression } from './analyze-predictions.
 import { permutationImportance } from './permutation-importance.js';
 import type { HistoryPoint, RunReportData, RunSummary } from './run-report-data.js';
 
+/** An evaluation to report on: the rows themselves are optional (recorded predictions have none). */
+export type ReportEvaluation = Omit<ModelEvaluation, 'records'> & { readonly records?: ModelEvaluation['records'] };
+
 /** Columns a fairness view slices by when the task has them. */
 export const DEFAULT_SLICE_COLUMNS: readonly string[] = ['sex', 'race'];
 
@@ -20,8 +23,10 @@ export interface CollectRunReportOptions {
   /** The run that produced the model, when known (the resolver's or the manifest's runId). */
   readonly runId: string | null;
   readonly predictor: Predictor;
-  /** The model evaluated on its test rows (records included). */
-  readonly evaluation: ModelEvaluation;
+  /** The model evaluated on its test rows; without records, no slices and no importance. */
+  readonly evaluation: ReportEvaluation;
+  /** What the report could not show and why, printed at its top. */
+  readonly limitations?: readonly string[];
   readonly mlctlVersion: string;
   readonly sliceColumns?: readonly string[];
   /** Permutation importance settings, or false to skip it. */
@@ -115,10 +120,11 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
       : null;
 
   let importance = null;
-  if (options.importance !== false) {
+  const records = evaluation.records;
+  if (options.importance !== false && records !== undefined) {
     const settings = options.importance ?? {};
     const seed = settings.seed ?? task.split.seed;
-    const sample = sampleRows(evaluation, settings.maxRows, seed);
+    const sample = sampleRows(records, evaluation.yTrue, settings.maxRows, seed);
     const invert = output.kind === 'regression' && output.transform === 'log1p' ? (v: number) => Math.expm1(v) : (v: number) => v;
     const metric =
       output.kind === 'binary-probability'
@@ -164,16 +170,22 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
     classification,
     regression,
     importance,
+    limitations: options.limitations ?? [],
   };
 }
 
 /** At most `maxRows` of the evaluated rows, chosen by a seeded shuffle; all of them by default. */
-function sampleRows(evaluation: ModelEvaluation, maxRows: number | undefined, seed: number): { records: ModelEvaluation['records']; yTrue: Float32Array } {
-  const n = evaluation.records.length;
-  if (maxRows === undefined || maxRows >= n) return { records: evaluation.records, yTrue: evaluation.yTrue };
+function sampleRows(
+  records: ModelEvaluation['records'],
+  yTrue: Float32Array,
+  maxRows: number | undefined,
+  seed: number,
+): { records: ModelEvaluation['records']; yTrue: Float32Array } {
+  const n = records.length;
+  if (maxRows === undefined || maxRows >= n) return { records, yTrue };
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   shuffleInPlace(order, createRng(seed));
   const picked = Array.from(order.subarray(0, maxRows)).sort((a, b) => a - b);
-  return { records: picked.map((i) => evaluation.records[i]!), yTrue: Float32Array.from(picked, (i) => evaluation.yTrue[i]!) };
+  return { records: picked.map((i) => records[i]!), yTrue: Float32Array.from(picked, (i) => yTrue[i]!) };
 }

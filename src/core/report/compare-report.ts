@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { precisionRecallCurve, rocAuc, rocCurve } from '../metrics/classification.js';
 import { createFileRunStore } from '../tracking/file-run-store.js';
 import { readRunForReport } from './collect-run-report.js';
+import { readRecordedPredictions, TEST_PREDICTIONS_FILE } from './recorded-predictions.js';
 import { barChart } from './svg/bar-chart.js';
 import { lineChart, thinPoints, type LineSeries } from './svg/line-chart.js';
 import { seriesColor } from './svg/chart-frame.js';
@@ -46,7 +47,7 @@ export async function collectCompareReport(options: CollectCompareOptions): Prom
     if (read === null) continue;
     const evaluation = await readJson(join(location.dir, 'artifacts', 'evaluation.json'));
     const problemType = typeof evaluation?.problemType === 'string' ? evaluation.problemType : null;
-    const curves = problemType === 'binary-classification' ? await readCurves(join(location.dir, 'artifacts', 'test-predictions.csv')) : null;
+    const curves = problemType === 'binary-classification' ? await readCurves(join(location.dir, TEST_PREDICTIONS_FILE)) : null;
     runs.push({ summary: read.summary, histories: read.histories, problemType, curves });
   }
   return { generatedAt: (options.now?.() ?? new Date()).toISOString(), mlctlVersion: options.mlctlVersion, runs };
@@ -62,25 +63,10 @@ async function readJson(path: string): Promise<Record<string, unknown> | null> {
 
 /** ROC and PR from a run's `y,prediction` file. */
 async function readCurves(path: string): Promise<CompareRun['curves']> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
-  const y: number[] = [];
-  const p: number[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    if (line === '') continue;
-    const comma = line.indexOf(',');
-    const yv = Number(line.slice(0, comma));
-    const pv = Number(line.slice(comma + 1));
-    if (Number.isFinite(yv) && Number.isFinite(pv)) {
-      y.push(yv);
-      p.push(pv);
-    }
-  }
-  if (y.length === 0 || !y.includes(1) || !y.includes(0)) return null;
+  const recorded = await readRecordedPredictions(path);
+  if (recorded === null) return null;
+  const { yTrue: y, scores: p } = recorded;
+  if (!y.includes(1) || !y.includes(0)) return null;
   const roc = rocCurve(y, p);
   const pr = precisionRecallCurve(y, p);
   const rocThin = thinPoints(roc.fpr, roc.tpr);

@@ -18,6 +18,7 @@ main { max-width: 1220px; margin: 0 auto; padding: 18px 28px 40px; }
 section { background: #fff; border: 1px solid #e4e4e7; border-radius: 8px; padding: 16px 20px; margin: 16px 0; }
 section h2 { margin: 0 0 10px; font-size: 16px; }
 section p.note { color: #52525b; margin: 4px 0 10px; font-size: 13px; }
+section p.limitation { color: #92400e; background: #fffbeb; border: 1px solid #fde68a; border-radius: 6px; padding: 8px 12px; }
 .grid { display: flex; flex-wrap: wrap; gap: 16px; }
 .grid > figure { margin: 0; flex: 1 1 520px; max-width: 580px; }
 figure svg.chart { width: 100%; height: auto; display: block; }

@@ -51,10 +51,11 @@ function summarySection(data: RunReportData): string {
   const params = run === null ? '' : `<h3>Parameters</h3>${keyValues(Object.entries(run.params).map(([k, v]) => [k, v === null ? 'null' : String(v)]), true)}`;
   const tags = run === null || Object.keys(run.tags).length === 0 ? '' : `<h3>Tags</h3>${keyValues(Object.entries(run.tags), true)}`;
   const statusClass = run === null ? '' : ` class="status-${run.status}"`;
+  const limitations = (data.limitations ?? []).map((l) => `<p class="note limitation">${escapeHtml(l)}</p>`).join('');
   return section(
     'summary',
     'Run summary',
-    `${metricCards(data.evaluation.metrics)}${run === null ? '' : `<p><strong${statusClass}>${run.status}</strong></p>`}${keyValues(facts)}${params}${tags}`,
+    `${limitations}${metricCards(data.evaluation.metrics)}${run === null ? '' : `<p><strong${statusClass}>${run.status}</strong></p>`}${keyValues(facts)}${params}${tags}`,
   );
 }
 

@@ -26,6 +26,8 @@ export interface RunReportData {
   readonly classification: ClassificationAnalysis | null;
   readonly regression: RegressionAnalysis | null;
   readonly importance: PermutationImportance | null;
+  /** What the report could not show and why (e.g. the test rows could not be loaded). */
+  readonly limitations?: readonly string[];
 }
 
 export interface HistoryPoint {
