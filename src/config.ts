@@ -29,7 +29,7 @@ export interface Config {
     accessKeyId: string | undefined;
     secretAccessKey: string | undefined;
     /** Temporary (STS, SSO) credentials come with one. */
-    sessionToken: string | undefined;
+    sessionToken?: string | undefined;
   }>;
   /** CI=true or no TTY: nothing animated. */
   readonly ci: boolean;

@@ -84,10 +84,21 @@ export function registerPredictCommands(program: Command, context: CliContext): 
 
 /** A stored user's census attributes, as a prediction record (`id` = the user id). */
 async function loadUserRecord(id: number, context: CliContext): Promise<Record<string, unknown>> {
-  const [{ withDatabase }, { getUser, userAttributes }] = await Promise.all([
+  const [{ withDatabase }, { getUser, userAttributes }, { assertMigrated }, { MIGRATIONS }] = await Promise.all([
     import('../core/db/create-database.js'),
     import('../core/db/users-repository.js'),
+    import('../core/db/migrator.js'),
+    import('../core/db/migrations/index.js'),
   ]);
-  const attributes = await withDatabase(context.config.databaseUrl, context.config.cwd, async (database) => userAttributes(await getUser(database.db, id)));
+  // An absent or unmigrated database is a clear exit 3 / 2, never a stray empty file.
+  const attributes = await withDatabase(
+    context.config.databaseUrl,
+    context.config.cwd,
+    async (database) => {
+      await assertMigrated(database, MIGRATIONS);
+      return userAttributes(await getUser(database.db, id));
+    },
+    { mustExist: true },
+  );
   return { ...attributes, id };
 }

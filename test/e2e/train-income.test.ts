@@ -138,6 +138,25 @@ describe('mlctl train income (built binary, shared data mirror)', () => {
     expect((JSON.parse(r.stdout) as { rows: number }).rows).toBe(2);
   });
 
+  it('predicts for a user stored in the database (mlctl predict --user)', async () => {
+    const before = await cli(['predict', '--model', trained.run.id, '--user', '1']);
+    expect(before.code).toBe(3);
+    expect(before.stderr).toMatch(/db migrate/);
+
+    expect((await cli(['db', 'migrate'])).code).toBe(0);
+    expect((await cli(['db', 'populate', '--limit', '5'])).code).toBe(0);
+    const users = JSON.parse((await cli(['db', 'users', 'list', '--json'])).stdout) as { users: { id: number }[] };
+    const id = users.users[0]?.id as number;
+    const r = await cli(['predict', '--model', trained.run.id, '--user', String(id), '--json']);
+    expect(r.code).toBe(0);
+    const p = JSON.parse(r.stdout) as { id: number; label: string; probability: number };
+    expect(p.id).toBe(id);
+    expect(['<=50K', '>50K']).toContain(p.label);
+
+    const missing = await cli(['predict', '--model', trained.run.id, '--user', '999999']);
+    expect(missing.code).toBe(3);
+  });
+
   it('refuses a tampered bundle with exit 4 naming the file', async () => {
     const copy = join(ws.dir, 'tampered');
     cpSync(trained.bundleDir, copy, { recursive: true });
