@@ -288,6 +288,19 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     });
   withExamples(tag, 'mlctl runs tag 01a2b3c4d5e6 stage=candidate reviewer=ana', 'mlctl runs tag 01a2b3c4d5e6 --remove stage');
 
+  const note = runs
+    .command('note')
+    .description('Set the note of a run that has ended (an empty text clears it).')
+    .argument('<run-id>', 'the run')
+    .argument('<text>', 'the note')
+    .action(async (id: string, text: string, _opts: unknown, command: Command) => {
+      const output = context.output(command);
+      const store = await openStore(context);
+      const location = await store.setNote(id, text === '' ? null : text);
+      output.result({ id: location.id, note: text === '' ? null : text }, () => `Note of ${location.id} ${text === '' ? 'cleared' : 'set'}.`);
+    });
+  withExamples(note, 'mlctl runs note 01a2b3c4d5e6 "baseline for the Q3 report"', 'mlctl runs note 01a2b3c4d5e6 ""');
+
   for (const action of ['delete', 'restore'] as const) {
     const sub = runs
       .command(action)

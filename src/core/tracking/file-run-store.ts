@@ -21,6 +21,7 @@ import {
   TAGS_FILE,
   encodeFinalMetrics,
   listExperimentDirs,
+  parseRunInfo,
   parseTags,
   readOptionalJson,
   readRunDir,
@@ -63,6 +64,8 @@ export interface FileRunStore extends RunStore {
   locateRun(idOrPrefix: string): Promise<RunLocation>;
   /** Sets (and with `remove`, deletes) tags on any run, finished or not. Returns the new tags. */
   setTags(idOrPrefix: string, tags: Readonly<Record<string, string>>, remove?: readonly string[]): Promise<Record<string, string>>;
+  /** Sets (or with null, clears) the note of a run that has ended. */
+  setNote(idOrPrefix: string, note: string | null): Promise<RunLocation>;
   /** Soft delete: the run stays on disk, hidden from lists, until `gc`. */
   deleteRun(idOrPrefix: string): Promise<RunLocation>;
   restoreRun(idOrPrefix: string): Promise<RunLocation>;
@@ -220,6 +223,22 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
         await touchExperiment(location);
         return next;
       });
+    },
+
+    async setNote(idOrPrefix, note) {
+      const location = await locateRun(idOrPrefix);
+      const file = join(location.dir, RUN_FILE);
+      await withFileLock(join(location.dir, '.run.lock'), async () => {
+        const raw = (await readOptionalJson(file)) as Record<string, unknown> | undefined;
+        const info = parseRunInfo(raw, file);
+        // The process of a running run rewrites run.json itself; only its own updateInfo may change it.
+        if (effectiveStatus(info).status === 'RUNNING') {
+          throw new UsageError('RUN_STILL_RUNNING', `run ${location.id} is still running; set its note once it has ended`);
+        }
+        await writeJsonAtomic(file, { ...raw, note });
+      });
+      await touchExperiment(location);
+      return location;
     },
 
     async deleteRun(idOrPrefix) {

@@ -162,6 +162,18 @@ describe('createFileRunStore', () => {
     expect(readdirSync(join(run.dir, 'metrics')).sort()).toEqual(['a.jsonl', 'b.jsonl']);
   });
 
+  it('sets a note on an ended run, keeping its final metrics, and refuses while it runs', async () => {
+    const { store } = tempStore();
+    const run = await createFakeRun(store, { metrics: { auc: [0.5, 0.9] } });
+    await store.setNote(run.id, 'baseline');
+    const record = await store.getRun(run.id);
+    expect(record.info.note).toBe('baseline');
+    expect(JSON.parse(readFileSync(join(run.dir, 'run.json'), 'utf8')).finalMetrics).toEqual({ auc: 0.9 });
+    const running = await createFakeRun(store, { status: 'RUNNING' });
+    expect((await errorOf(store.setNote(running.id, 'x'))).code).toBe('RUN_STILL_RUNNING');
+    await running.end('FINISHED');
+  });
+
   it('leaves no temporary files behind', async () => {
     const { store } = tempStore();
     const run = await createFakeRun(store, { params: { x: 1 }, metrics: { m: [1] }, tags: { t: 'v' } });
