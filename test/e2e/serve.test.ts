@@ -70,7 +70,8 @@ describe('mlctl serve (built binary)', () => {
     expect(r.status, r.text).toBe(200);
     expect(r.json.model).toEqual({ name: 'income', version: '1' });
     expect(r.json.income_gt_50k).toBe(r.json.probability >= 0.5);
-    const records = [SEED_BODY, { ...SEED_RECORD, age: 52, education: 'Doctorate', education_num: 16, marital_status: 'Married-civ-spouse', relationship: 'Husband', capital_gain: 15024 }];
+    // /predict and `mlctl predict` want every field; null asks for imputation, as /predict_income does for absent race and sex.
+    const records = [{ ...SEED_BODY, race: null, sex: null }, { ...SEED_RECORD, age: 52, education: 'Doctorate', education_num: 16, marital_status: 'Married-civ-spouse', relationship: 'Husband', capital_gain: 15024 }];
     const predicted = await cli(['predict', '--model', 'income@production', '--json'], records.map((x) => JSON.stringify(x)).join('\n'));
     expect(predicted.code, predicted.stderr).toBe(0);
     const tf = predicted.stdout.trim().split('\n').map((l) => JSON.parse(l) as { label: string; probability: number });
@@ -81,9 +82,9 @@ describe('mlctl serve (built binary)', () => {
   });
 
   it('POST /predict and /invocations take MLflow shapes', async () => {
-    const expected = (await call('/predict', { body: [{ id: 'x', ...SEED_BODY }] })).json.predictions[0];
+    const expected = (await call('/predict', { body: [{ id: 'x', ...SEED_RECORD }] })).json.predictions[0];
     expect(expected.id).toBe('x');
-    for (const body of [{ dataframe_records: [SEED_BODY] }, { instances: [SEED_BODY] }, { inputs: [SEED_BODY] }, { dataframe_split: { columns: Object.keys(SEED_BODY), data: [Object.values(SEED_BODY)] } }]) {
+    for (const body of [{ dataframe_records: [SEED_RECORD] }, { instances: [SEED_RECORD] }, { inputs: [SEED_RECORD] }, { dataframe_split: { columns: Object.keys(SEED_RECORD), data: [Object.values(SEED_RECORD)] } }]) {
       const r = await call('/invocations', { body });
       expect(r.status, r.text).toBe(200);
       expect(r.json.predictions).toEqual([{ label: expected.label, probability: expected.probability }]);
@@ -159,7 +160,7 @@ describe('mlctl serve (built binary)', () => {
 
     const before = countPredictions();
     for (let i = 0; i < 5; i++) expect((await call('/predict_income', { body: { ...SEED_BODY, age: 30 + i } })).status).toBe(200);
-    expect((await call('/predict', { body: [SEED_BODY, SEED_BODY, SEED_BODY] })).status).toBe(200);
+    expect((await call('/predict', { body: [SEED_RECORD, SEED_RECORD, SEED_RECORD] })).status).toBe(200);
     // Written off the response path, within about 200 ms.
     let after = countPredictions();
     for (let i = 0; i < 50 && after < before + 8; i++) {
@@ -239,7 +240,7 @@ describe('mlctl serve (built binary)', () => {
   }, 60_000);
 
   it('SIGTERM lets a request in flight finish, then exits 0', async () => {
-    const body = Buffer.from(JSON.stringify(Array.from({ length: 200 }, () => SEED_BODY)));
+    const body = Buffer.from(JSON.stringify(Array.from({ length: 200 }, () => SEED_RECORD)));
     let sendRest!: () => void;
     const answer = rawRequest(`${daemon.url}/predict`, {
       headers: { ...auth, 'content-type': 'application/json', 'content-length': body.length },

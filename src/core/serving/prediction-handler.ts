@@ -372,7 +372,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       const model = holder.acquire();
       try {
         const state = stateOf(model);
-        const validated = validateRecords(model.pipeline, records);
+        // As `mlctl predict`: a field left out is a mistake; an explicit null asks for imputation.
+        const validated = validateRecords(model.pipeline, records, { absent: 'error' });
         if (validated.problems.length > 0) throw invalidRecords(recordProblems(validated.problems, true), validated.problems.length, false);
         const rows = records.length;
         const features = featuresFor(state, rows);

@@ -13,6 +13,8 @@ import { connectServingDatabase } from '../../../src/core/serving/serving-databa
 import { createServingMetrics, type ServingMetrics } from '../../../src/core/serving/serving-metrics.js';
 import { loadFixtureModel, SEED_BODY, writeIncomeBundle, type IncomeBundle } from './fixture.js';
 
+/** The seed body with race and sex: what /predict, like `mlctl predict`, wants. */
+const FULL_RECORD = Object.freeze({ ...SEED_BODY, race: 'White', sex: 'Male' });
 let bundle: IncomeBundle;
 let model: ServedModel;
 
@@ -87,9 +89,13 @@ describe('POST /predict_income', () => {
     const h = harness();
     const absent = await h.call('POST', '/predict_income', SEED_BODY);
     const nulls = await h.call('POST', '/predict_income', { ...SEED_BODY, race: null, sex: null });
-    const batch = await h.call('POST', '/predict', SEED_BODY);
+    const batch = await h.call('POST', '/predict', { ...SEED_BODY, race: null, sex: null });
     expect(nulls.json.probability).toBe(absent.json.probability);
     expect(batch.json.predictions[0].probability).toBe(absent.json.probability);
+    // /predict, as `mlctl predict`, takes a field left out for a mistake: null asks for imputation.
+    const strict = await h.call('POST', '/predict', SEED_BODY);
+    expectJsonError(strict, 422, 'INPUT_INVALID');
+    expect(strict.json.error.problems.map((p: { field: string }) => p.field)).toEqual(['race', 'sex']);
     const given = await h.call('POST', '/predict_income', { ...SEED_BODY, race: 'Black', sex: 'Female' });
     expect(given.status).toBe(200);
     expect(given.json.probability).not.toBe(absent.json.probability);
@@ -118,6 +124,7 @@ describe('POST /predict_income', () => {
 });
 
 describe('POST /predict and /invocations', () => {
+  const SEED_BODY = FULL_RECORD;
   const rich = { ...SEED_BODY, age: 52, education: 'Doctorate', education_num: 16, marital_status: 'Married-civ-spouse', relationship: 'Husband', capital_gain: 15024, hours_per_week: 60 };
 
   it('accepts one record, an array and every MLflow shape, with the same answers', async () => {
@@ -271,7 +278,7 @@ describe('GET routes', () => {
   it('/metrics counts requests by route and status, predictions by label, batch sizes and the model', async () => {
     const h = harness();
     await h.call('POST', '/predict_income', SEED_BODY);
-    await h.call('POST', '/predict', [SEED_BODY, SEED_BODY, SEED_BODY]);
+    await h.call('POST', '/predict', [FULL_RECORD, FULL_RECORD, FULL_RECORD]);
     await h.call('POST', '/predict', { bad: true, age: 'x' });
     const text = (await h.call('GET', '/metrics')).body;
     expect(text).toContain('mlctl_http_requests_total{route="predict_income",method="POST",status="200"} 1');
@@ -348,7 +355,7 @@ describe('users routes and prediction logging (real SQLite)', () => {
       expectJsonError(await h.call('GET', `/users/${id}`), 404, 'USER_NOT_FOUND');
 
       expect((await h.call('POST', '/predict_income', SEED_BODY)).status).toBe(200);
-      expect((await h.call('POST', '/predict', [SEED_BODY, { ...SEED_BODY, age: 70 }])).status).toBe(200);
+      expect((await h.call('POST', '/predict', [FULL_RECORD, FULL_RECORD])).status).toBe(200);
       await recorder.close();
       expect(dropped).toEqual([]);
       expect(written).toBe(3);
