@@ -145,7 +145,7 @@ function summarize(runs) {
 
 /** Sequential keep-alive POSTs of a 1,000-record batch; client-side wall time per request. */
 async function timeBatch(url, count) {
-  const records = Array.from({ length: 1000 }, (_, i) => ({ ...SEED_BODY, id: i, age: 18 + (i % 60), hours_per_week: 10 + (i % 50) }));
+  const records = Array.from({ length: 1000 }, (_, i) => ({ ...SEED_BODY, race: 'White', sex: i % 2 === 0 ? 'Male' : 'Female', id: i, age: 18 + (i % 60), hours_per_week: 10 + (i % 50) }));
   const body = Buffer.from(JSON.stringify(records));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const once = () =>
@@ -183,7 +183,7 @@ async function timeBatchInProcess(modelDir, count) {
   const model = await loadServedModel({ bundleDir: modelDir, source: { kind: 'path' } });
   const holder = createModelHolder({ initial: model, resolve: async () => ({ bundleDir: modelDir, source: { kind: 'path' } }), load: async () => model });
   const handler = createServeHandler({ holder, metrics: createServingMetrics(), logger: createServeLogger({ sink: { write() {} } }), mlctlVersion: 'bench' });
-  const records = Array.from({ length: 1000 }, (_, i) => ({ ...SEED_BODY, id: i, age: 18 + (i % 60), hours_per_week: 10 + (i % 50) }));
+  const records = Array.from({ length: 1000 }, (_, i) => ({ ...SEED_BODY, race: 'White', sex: i % 2 === 0 ? 'Male' : 'Female', id: i, age: 18 + (i % 60), hours_per_week: 10 + (i % 50) }));
   const body = Buffer.from(JSON.stringify(records));
   const once = async () => {
     const started = performance.now();

@@ -57,7 +57,8 @@ export function buildOpenApi(options: OpenApiOptions): Json {
     required: Object.keys(properties).filter((name) => !INCOME_OPTIONAL_FIELDS.includes(name)),
   };
   delete incomeRecord.$schema;
-  const record: Json = { ...input };
+  // /predict, as `mlctl predict`, wants every field; null asks for imputation where the pipeline can.
+  const record: Json = { ...input, required: Object.keys(properties) };
   delete record.$schema;
   const example = exampleRecord(manifest);
   const security = options.authRequired ? [{ bearer: [] }] : [];
@@ -87,7 +88,7 @@ export function buildOpenApi(options: OpenApiOptions): Json {
         },
       ],
     },
-    [example],
+    [Object.fromEntries(Object.keys(properties).map((name) => [name, example[name] ?? null]))],
   );
   const predictResponses = {
     '200': { description: 'One prediction per record, in input order', content: { 'application/json': { schema: { $ref: '#/components/schemas/Predictions' } } } },
