@@ -105,7 +105,15 @@ export function createFileModelRegistry(options: FileModelRegistryOptions): Mode
     return found;
   }
 
+  async function list(): Promise<readonly RegisteredModel[]> {
+    const names = await readdir(base).catch(() => [] as string[]);
+    const models = await Promise.all(names.filter((n) => MODEL_NAME.test(n)).sort().map((n) => read(n)));
+    return models.filter((m): m is RegisteredModel => m !== undefined);
+  }
+
   return {
+    list,
+
     async register({ runId, name, description }) {
       validateModelName(name);
       const run = await store.getRun(runId);
@@ -143,12 +151,6 @@ export function createFileModelRegistry(options: FileModelRegistryOptions): Mode
         };
         return { model, result: version, audit: [{ action: 'register', version: version.version, old: null, new: version.source }] };
       });
-    },
-
-    async list() {
-      const names = await readdir(base).catch(() => [] as string[]);
-      const models = await Promise.all(names.filter((n) => MODEL_NAME.test(n)).sort().map((n) => read(n)));
-      return models.filter((m): m is RegisteredModel => m !== undefined);
     },
 
     get: mustRead,
@@ -242,7 +244,7 @@ export function createFileModelRegistry(options: FileModelRegistryOptions): Mode
 
     async referencedRunIds() {
       const ids = new Set<string>();
-      for (const model of await this.list()) for (const v of model.versions) ids.add(v.runId);
+      for (const model of await list()) for (const v of model.versions) ids.add(v.runId);
       return ids;
     },
   };
