@@ -121,6 +121,14 @@ describe('mlctl runs (built binary)', () => {
     expect((await cli('runs', 'show', ids.sgd!)).code).toBe(3);
   });
 
+  it('lists experiments with run counts and sets a note on an ended run', async () => {
+    const experiments = await json<{ experiments: { name: string; runs: number }[] }>(cli('runs', 'experiments', '--json'));
+    expect(experiments.experiments.map((e) => e.name)).toEqual(['housing', 'income']);
+    expect(experiments.experiments.find((e) => e.name === 'housing')?.runs).toBe(1);
+    expect((await cli('runs', 'note', ids.housing!, 'baseline for the report')).code).toBe(0);
+    expect((await json<{ note: string }>(cli('runs', 'show', ids.housing!, '--json'))).note).toBe('baseline for the report');
+  });
+
   it('exports CSV and JSON', async () => {
     const csv = await cli('runs', 'export', '--format', 'csv', '--experiment', 'income', '--filter', "params.optimizer = 'sgd'");
     expect(csv.code).toBe(0);
