@@ -21,7 +21,7 @@ let weak: Trained;
 async function train(args: string[]): Promise<Trained> {
   const r = await cli(['train', 'income', ...args, '--patience', '0', '--no-gates', '--json']);
   expect(r.stderr).not.toMatch(/unexpected failure/);
-  expect(r.code).toBe(0);
+  expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Trained;
 }
 
@@ -56,7 +56,7 @@ describe('mlctl evaluate --fail-under', () => {
 
   it('exits 4 and names every metric that falls short, losses judged lower-is-better', async () => {
     const r = await cli(['evaluate', weak.run.id, '--fail-under', 'accuracy=0.85,auc=0.9,recall=0.01,log_loss=0.5']);
-    expect(r.code).toBe(4);
+    expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/3 metric checks failed/);
     expect(r.stderr).toMatch(/- accuracy = 0\.\d{4}, needs >= 0\.85/);
     expect(r.stderr).toMatch(/- auc = 0\.\d{4}, needs >= 0\.9/);
@@ -68,7 +68,7 @@ describe('mlctl evaluate --fail-under', () => {
 
   it('with --json on failure prints exactly one document: the error, listing every failure', async () => {
     const r = await cli(['evaluate', weak.run.id, '--fail-under', 'accuracy=0.85,auc=0.9', '--json']);
-    expect(r.code).toBe(4);
+    expect(r.code, r.stderr).toBe(4);
     const json = JSON.parse(r.stdout) as { error: { code: string; problems: string[] } };
     expect(json.error.code).toBe('EVALUATE_GATE_FAILED');
     expect(json.error.problems).toHaveLength(2);
@@ -76,7 +76,7 @@ describe('mlctl evaluate --fail-under', () => {
 
   it('prints a Markdown table for a pull-request comment, and still exits 4', async () => {
     const r = await cli(['evaluate', weak.run.id, '--fail-under', 'auc=0.9', '--format', 'md']);
-    expect(r.code).toBe(4);
+    expect(r.code, r.stderr).toBe(4);
     expect(r.stdout).toMatch(/^### mlctl evaluate: `[0-9a-f]+` ❌ failed/m);
     expect(r.stdout).toContain('| metric | value | required | status |');
     expect(r.stdout).toMatch(/\| auc \| 0\.\d{4} \| ≥ 0\.9 \| FAIL \|/);
@@ -84,14 +84,14 @@ describe('mlctl evaluate --fail-under', () => {
 
   it('refuses a malformed or unknown metric with exit 2, before or after evaluating', async () => {
     const malformed = await cli(['evaluate', good.run.id, '--fail-under', 'accuracy=high,auc']);
-    expect(malformed.code).toBe(2);
+    expect(malformed.code, malformed.stderr).toBe(2);
     expect(malformed.stderr).toMatch(/accuracy needs a number/);
     expect(malformed.stderr).toMatch(/"auc": expected metric=number/);
     const unknown = await cli(['evaluate', good.run.id, '--fail-under', 'r2=0.5']);
-    expect(unknown.code).toBe(2);
+    expect(unknown.code, unknown.stderr).toBe(2);
     expect(unknown.stderr).toMatch(/no metric "r2"/);
     const noChampion = await cli(['evaluate', good.run.id, '--max-regression', 'auc=0.01']);
-    expect(noChampion.code).toBe(2);
+    expect(noChampion.code, noChampion.stderr).toBe(2);
     expect(noChampion.stderr).toMatch(/--max-regression needs --compare-to/);
   });
 });
@@ -99,7 +99,7 @@ describe('mlctl evaluate --fail-under', () => {
 describe('mlctl evaluate --compare-to', () => {
   it('fails a candidate worse than the champion by more than the tolerance, on the same rows', async () => {
     const r = await cli(['evaluate', weak.run.id, '--compare-to', 'income@production', '--max-regression', 'auc=0.005,log_loss=0.01', '--format', 'json']);
-    expect(r.code).toBe(4);
+    expect(r.code, r.stderr).toBe(4);
     const json = JSON.parse(r.stdout) as {
       passed: boolean;
       rows: number;
@@ -120,17 +120,17 @@ describe('mlctl evaluate --compare-to', () => {
 
   it('passes the champion against itself, and a better candidate against a worse champion', async () => {
     const self = await cli(['evaluate', 'income@production', '--compare-to', good.run.id, '--max-regression', 'auc=0']);
-    expect(self.code).toBe(0);
+    expect(self.code, self.stderr).toBe(0);
     expect(self.stdout).toMatch(/all metric checks passed/);
     const better = await cli(['evaluate', good.run.id, '--compare-to', weak.run.id, '--max-regression', 'auc=0,accuracy=0', '--format', 'md']);
-    expect(better.code).toBe(0);
+    expect(better.code, better.stderr).toBe(0);
     expect(better.stdout).toMatch(/✅ passed/);
     expect(better.stdout).toMatch(/\| auc \| 0\.\d{4} \| 0\.\d{4} \| \+0\.\d{4} \| 0 \| pass \|/);
   });
 
   it("gates on the task's own gate metrics when no tolerance is given", async () => {
     const r = await cli(['evaluate', weak.run.id, '--compare-to', 'income@production', '--json']);
-    expect(r.code).toBe(4);
+    expect(r.code, r.stderr).toBe(4);
     const json = JSON.parse(r.stdout) as { error: { problems: string[] } };
     // The income task gates accuracy and AUC.
     expect(json.error.problems.map((p) => p.split(' ')[0])).toEqual(['accuracy', 'auc']);

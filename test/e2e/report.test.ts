@@ -32,7 +32,7 @@ let userDataDir: string;
 async function train(args: string[]): Promise<Trained> {
   const r = await cli(['train', ...args, '--no-gates', '--json']);
   expect(r.stderr).not.toMatch(/unexpected failure/);
-  expect(r.code).toBe(0);
+  expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Trained;
 }
 
@@ -124,7 +124,7 @@ describe('mlctl report <run-id> (classifier)', () => {
 
   it('writes report-<run-id>.html in the working folder and describes it in one JSON document', () => {
     expect(result.stderr).not.toMatch(/unexpected failure/);
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout) as { out: string; run: string; charts: string[]; fairness: { column: string; largestGap: { gap: number } | null }[]; importance: { column: string; drop: number }[]; evaluation: { metrics: Record<string, number> } };
     expect(json.out).toBe(file);
     expect(json.run).toBe(income.run.id);
@@ -182,7 +182,7 @@ describe('mlctl report without the test rows', () => {
 
   it('does not fall back when --data names a file that is not there', async () => {
     const r = await cli(['report', income.run.id, '--data', join(ws.dir, 'missing.csv'), '--no-importance']);
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/missing\.csv: no such file/);
     expect(r.stderr).not.toMatch(/recorded at training time/);
   });
@@ -192,7 +192,7 @@ describe('mlctl report (regression)', () => {
   it('draws predicted vs actual, residuals, the coefficients and importance by R²', async () => {
     const file = join(ws.dir, 'out', 'housing.html');
     const r = await cli(['report', `runs:/${housing.run.id}`, '--out', file]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(file);
     const check = await openReport(file, 'report-housing.png');
     expectCleanLoad(check, file);
@@ -207,7 +207,7 @@ describe('mlctl report --compare', () => {
   it('overlays the runs’ curves and tabulates their metrics', async () => {
     const file = join(ws.dir, 'compare.html');
     const r = await cli(['report', '--compare', income.run.id, incomeShort.run.id, '--out', file, '--json']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as { runs: { id: string }[] };
     expect(json.runs.map((x) => x.id)).toEqual([income.run.id, incomeShort.run.id]);
     const check = await openReport(file, 'report-compare.png');
@@ -222,22 +222,22 @@ describe('mlctl report --compare', () => {
 
   it('refuses one run, and an unknown one', async () => {
     const one = await cli(['report', '--compare', income.run.id]);
-    expect(one.code).toBe(2);
+    expect(one.code, one.stderr).toBe(2);
     expect(one.stderr).toMatch(/at least two run ids/);
     const unknown = await cli(['report', '--compare', income.run.id, 'ffffffffffff']);
-    expect(unknown.code).toBe(3);
+    expect(unknown.code, unknown.stderr).toBe(3);
   });
 
   it('needs something to report on', async () => {
     const r = await cli(['report']);
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
   });
 });
 
 describe('mlctl runs diff', () => {
   it('shows params and metrics with change and percentage as JSON', async () => {
     const r = await cli(['runs', 'diff', income.run.id, incomeShort.run.id, '--json']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const diff = JSON.parse(r.stdout) as {
       params: { key: string; a: unknown; b: unknown; changed: boolean }[];
       metrics: { key: string; a: number; b: number; change: number; percent: number; verdict: string }[];
@@ -252,17 +252,17 @@ describe('mlctl runs diff', () => {
 
   it('prints a Markdown table with --format md, and a terminal table by default', async () => {
     const md = await cli(['runs', 'diff', income.run.id.slice(0, 10), incomeShort.run.id, '--format', 'md']);
-    expect(md.code).toBe(0);
+    expect(md.code, md.stderr).toBe(0);
     expect(md.stdout).toContain('| metric | A | B | change | % | B is |');
     expect(md.stdout).toMatch(/\| epochs \| 2 \| 1 \| changed \|/);
     const table = await cli(['runs', 'diff', income.run.id, incomeShort.run.id]);
-    expect(table.code).toBe(0);
+    expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/log_loss/);
     expect(table.stdout).toMatch(/[+−]\d+\.\d{2}%/);
   });
 
   it('exits 3 for an unknown run', async () => {
     const r = await cli(['runs', 'diff', income.run.id, 'ffffffffffff']);
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
   });
 });
