@@ -137,7 +137,9 @@ async function runEvaluate(options: EvaluateCommandOptions, context: CliContext,
     });
 
   if (output.json || options.format === 'json') {
-    // Exactly one JSON document: on failure it is the error (every failing metric in "problems").
+    // Exactly one JSON document on stdout. With --json a failure's document is the error
+    // (every failing metric in "problems"); with --format json it is the result, passed: false,
+    // and the error goes to stderr only.
     if (failures.length > 0 && output.json) throw gateError();
     context.streams.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else if (options.format === 'md') {
