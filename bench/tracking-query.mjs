@@ -76,6 +76,26 @@ const bare = Array.from({ length: repeats }, () => {
   process.getBuiltinModule('node:child_process').spawnSync(process.execPath, ['-e', '0']);
   return performance.now() - t;
 });
+// The tracking code's own share, without the CLI's start-up: a fresh process that imports the
+// store and answers the same query (cold SQLite page cache, as in a CLI process).
+function inFreshProcess(body) {
+  const code = `const t = performance.now(); const c = process.cpuUsage();
+    const { createFileRunStore } = await import(${JSON.stringify(new URL('../dist/core/tracking/file-run-store.js', import.meta.url).href)});
+    const ops = await import(${JSON.stringify(new URL('../dist/core/tracking/run-operations.js', import.meta.url).href)});
+    const store = createFileRunStore({ root: ${JSON.stringify(root)} });
+    ${body}
+    const u = process.cpuUsage(c);
+    process.stdout.write(JSON.stringify({ ms: performance.now() - t, cpuMs: (u.user + u.system) / 1000 }));`;
+  const runs = Array.from({ length: repeats }, () => {
+    const r = process.getBuiltinModule('node:child_process').spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout);
+  });
+  return { medianMs: round(median(runs.map((r) => r.ms))), cpuMedianMs: round(median(runs.map((r) => r.cpuMs))), runs: runs.length };
+}
+const listInProcess = inFreshProcess(`ops.listRuns(store, { filter: 'metrics.accuracy > 0.8 and params.lr = 0.001', orderBy: 'metrics.auc desc', limit: 20 });`);
+const showInProcess = inFreshProcess(`await ops.showRun(store, ${JSON.stringify(showId)});`);
+
 const rebuild = { medianMs: round(median(rebuildCli)), minMs: round(Math.min(...rebuildCli)), cpuMedianMs: round(median(rebuildCpu)), runs: rebuildCli.length };
 console.log(
   JSON.stringify(
@@ -85,8 +105,8 @@ console.log(
       store: { root, runs: runCount, params: 20, metrics: 10, steps: 100, generated },
       nodeBareStartMedianMs: round(median(bare)),
       cliVersion: { command: 'mlctl --version (start-up floor)', ...version },
-      list: { command: `mlctl ${listArgs.join(' ')}`, matches: first.total, ...list },
-      show: { command: `mlctl runs show <id> --json`, ...show },
+      list: { command: `mlctl ${listArgs.join(' ')}`, matches: first.total, ...list, trackingCodeOnly: listInProcess },
+      show: { command: `mlctl runs show <id> --json`, ...show, trackingCodeOnly: showInProcess },
       showHuman: { command: 'mlctl runs show <id>', ...showHuman },
       rebuild: { command: 'rm -rf <root>/.index && mlctl runs list --limit 1 --json', ...rebuild, inProcessRebuildMedianMs: round(median(rebuildInProcess)) },
       targets: {
