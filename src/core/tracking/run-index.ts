@@ -141,8 +141,8 @@ function defaultOpenDatabase(path: string): SqliteDatabase {
   return new Database(path);
 }
 
-/** [rid, id, experiment, dir_mtime, broken, recorded_status] */
-type SweepRow = [number, string, string, number, string | null, string | null];
+/** [rid, id, experiment, dir_mtime, broken, recorded_status, status (as shown)] */
+type SweepRow = [number, string, string, number, string | null, string | null, string | null];
 
 /** What a refresh found to do, gathered before any write so that a fresh index costs no write lock. */
 interface Plan {
@@ -204,10 +204,10 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
     experiments: () => database.prepare('SELECT name, mtime FROM experiments'),
     upsertExperiment: () => database.prepare('INSERT INTO experiments(name, mtime) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET mtime = excluded.mtime'),
     deleteExperiment: () => database.prepare('DELETE FROM experiments WHERE name = ?'),
-    sweepAll: () => database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs').raw(true),
-    sweepExperiment: () => database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs WHERE experiment = ?').raw(true),
+    sweepAll: () => database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status, status FROM runs').raw(true),
+    sweepExperiment: () => database.prepare('SELECT rid, id, experiment, dir_mtime, broken, recorded_status, status FROM runs WHERE experiment = ?').raw(true),
     sweepUnsettled: () => database
-      .prepare(`SELECT rid, id, experiment, dir_mtime, broken, recorded_status FROM runs WHERE dir_mtime = ${UNTRUSTED_MTIME} OR recorded_status = 'RUNNING' OR broken IS NOT NULL`)
+      .prepare(`SELECT rid, id, experiment, dir_mtime, broken, recorded_status, status FROM runs WHERE dir_mtime = ${UNTRUSTED_MTIME} OR recorded_status = 'RUNNING' OR broken IS NOT NULL`)
       .raw(true),
     lastFullSweep: () => database.prepare("SELECT value FROM meta WHERE key = 'last_full_sweep'").raw(true),
     setLastFullSweep: () => database.prepare("INSERT INTO meta(key, value) VALUES ('last_full_sweep', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
@@ -324,10 +324,12 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
       ? (statements.sweepAll.all() as SweepRow[])
       : [...relisted].flatMap((experiment) => statements.sweepExperiment.all(experiment) as SweepRow[]).concat(statements.sweepUnsettled.all() as SweepRow[]);
     const seen = new Set<number>();
-    for (const [rid, id, experiment, recorded, broken, status] of rows) {
+    for (const [rid, id, experiment, recorded, broken, recordedStatus, shownStatus] of rows) {
       if (seen.has(rid) || !onDiskSet.has(experiment)) continue;
       seen.add(rid);
-      if (status === 'RUNNING' && broken === null) {
+      // A live run may have appended metrics; a run whose process is dead cannot, so it is
+      // compared by mtime like a finished one.
+      if (recordedStatus === 'RUNNING' && shownStatus === 'RUNNING' && broken === null) {
         read.push({ experiment, id });
         continue;
       }

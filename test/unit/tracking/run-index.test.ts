@@ -105,6 +105,22 @@ describe('listRuns over the derived index', () => {
     expect(again.index?.rebuilt).toBe(true);
   });
 
+  it('stops re-reading a RUNNING run once its process is known to be dead', async () => {
+    const t = createTempStore({ host: 'box', pid: 999_999, probe: { host: 'box', isAlive: () => false } });
+    cleanups.push(t.cleanup);
+    await createFakeRun(t.store, { status: 'RUNNING', metrics: { loss: [1] } });
+    let now = Date.now() + 10_000;
+    const index = openRunIndex({ root: t.root, effectiveStatus: t.store.effectiveStatus, now: () => now });
+    try {
+      index.refresh();
+      expect(index.query({}).runs[0]!.info.status).toBe('FAILED');
+      now += 1000;
+      expect(index.refresh()).toMatchObject({ updated: 0 });
+    } finally {
+      index.close();
+    }
+  });
+
   it('re-reads a run whose metrics grow while it is RUNNING', async () => {
     const { store } = tempStore();
     const run = await createFakeRun(store, { status: 'RUNNING', metrics: { loss: [1] } });
