@@ -123,9 +123,9 @@ function runWrk(url, connections, seconds, script, threads = 2) {
   return {
     requestsPerSecond: Number(pick(/Requests\/sec:\s+([\d.]+)/)),
     requests: Number(pick(/(\d+) requests in/)),
-    p50Ms: parseDuration(pick(/50%\s+(\S+)/)),
-    p90Ms: parseDuration(pick(/90%\s+(\S+)/)),
-    p99Ms: parseDuration(pick(/99%\s+(\S+)/)),
+    p50Ms: parseDuration(pick(/^\s+50%\s+(\S+)/m)),
+    p90Ms: parseDuration(pick(/^\s+90%\s+(\S+)/m)),
+    p99Ms: parseDuration(pick(/^\s+99%\s+(\S+)/m)),
     non2xx: Number(pick(/Non-2xx or 3xx responses: (\d+)/) ?? 0),
     socketErrors: socketErrors === null ? 0 : socketErrors.slice(1).reduce((a, b) => a + Number(b), 0),
     loadAverage1m: round(loadavg()[0], 2),
