@@ -65,7 +65,7 @@ export function exitCodeFor(error: unknown, context: CliContext, program: Comman
     if (error.hint !== undefined) output.stderrWrite(`hint: ${error.hint}\n`);
     if (output.json) {
       context.streams.stdout.write(
-        `${JSON.stringify({ error: { code: error.code, message: error.message, problems: error.problems, hint: error.hint } })}\n`,
+        `${JSON.stringify({ error: { code: error.code, message: error.message, problems: error.problems, hint: error.hint, ...(error.details === undefined ? {} : { details: error.details }) } })}\n`,
       );
     }
     return EXIT_CODES[error.category];

@@ -122,8 +122,9 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
   ]);
   const data = await resolveDataLocation(options.data, context);
   const progress = await output.progress(`training ${task.name}`);
+  let result: TrainTaskResult;
   try {
-    const result = await trainTask({
+    result = await trainTask({
       task,
       runStore: createFileRunStore({ root: context.config.runsDir }),
       ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
@@ -162,20 +163,23 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
         }
       },
     });
-    progress.stop();
-    if (output.json) output.result(result, () => '');
-    else await renderTrainResult(result, output);
-    const failed = result.gates.filter((g) => !g.passed);
-    if (options.gates && failed.length > 0) {
-      const { GateError } = await import('../core/errors.js');
-      throw new GateError('QUALITY_GATE_FAILED', `run ${result.run.id} finished but missed ${failed.length} quality gate${failed.length === 1 ? '' : 's'}`, {
-        problems: failed.map((g) => `${g.metric} = ${formatNumber(g.value, 4)}, needs ${g.min !== undefined ? `>= ${g.min}` : ''}${g.max !== undefined ? ` <= ${g.max}` : ''}`),
-        hint: 'the run and its bundle are recorded; pass --no-gates to exit 0 anyway',
-      });
-    }
   } catch (error) {
     progress.fail('training failed');
     throw error;
+  }
+  progress.stop();
+  const failed = result.gates.filter((g) => !g.passed);
+  const gateFailure = options.gates && failed.length > 0;
+  // With --json a failed gate prints one document: the error, carrying the result as details.
+  if (output.json && !gateFailure) output.result(result, () => '');
+  else if (!output.json) await renderTrainResult(result, output);
+  if (gateFailure) {
+    const { GateError } = await import('../core/errors.js');
+    throw new GateError('QUALITY_GATE_FAILED', `run ${result.run.id} finished but missed ${failed.length} quality gate${failed.length === 1 ? '' : 's'}`, {
+      problems: failed.map((g) => `${g.metric} = ${formatNumber(g.value, 4)}, needs ${g.min !== undefined ? `>= ${g.min}` : ''}${g.max !== undefined ? ` <= ${g.max}` : ''}`),
+      hint: 'the run and its bundle are recorded; pass --no-gates to exit 0 anyway',
+      details: { result },
+    });
   }
 }
 

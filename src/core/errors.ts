@@ -10,6 +10,8 @@ export interface MlctlErrorOptions {
   hint?: string;
   /** Every problem found, when validation collected several. */
   problems?: readonly string[];
+  /** Structured facts for scripts, added to the JSON error document (e.g. the run a failed gate belongs to). */
+  details?: Readonly<Record<string, unknown>>;
   cause?: unknown;
 }
 
@@ -18,6 +20,7 @@ export class MlctlError extends Error {
   readonly category: ErrorCategory;
   readonly hint: string | undefined;
   readonly problems: readonly string[];
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(category: ErrorCategory, code: string, message: string, options: MlctlErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -26,6 +29,7 @@ export class MlctlError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.problems = options.problems ?? [];
+    this.details = options.details;
   }
 }
 

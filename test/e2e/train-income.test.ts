@@ -179,10 +179,14 @@ describe('mlctl train income (built binary, shared data mirror)', () => {
   }, 180_000);
 
   it('fails with exit 4 when the quality gates are missed, keeping the run', async () => {
-    const r = await cli(['train', 'income', '--epochs', '1', '--hidden-layers', '2', '--learning-rate', '0.00001', '--patience', '0']);
+    const r = await cli(['train', 'income', '--epochs', '1', '--hidden-layers', '2', '--learning-rate', '0.00001', '--patience', '0', '--json']);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/quality gate/);
-    expect(r.stderr).toMatch(/accuracy/);
-    expect(existsSync(join(ws.dir, 'runs'))).toBe(true);
+    expect(r.stderr).toMatch(/auc/);
+    // Still exactly one JSON document: the error, with the recorded run as details.
+    const doc = JSON.parse(r.stdout) as { error: { code: string; details: { result: { run: { id: string; dir: string } } } } };
+    expect(doc.error.code).toBe('QUALITY_GATE_FAILED');
+    const run = JSON.parse(readFileSync(join(doc.error.details.result.run.dir, 'run.json'), 'utf8')) as { status: string };
+    expect(run.status).toBe('FINISHED');
   }, 180_000);
 });
