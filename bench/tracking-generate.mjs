@@ -3,7 +3,7 @@
 // Default: 10,000 runs × 20 params × 10 metrics × 100 steps (issue 3's benchmark store).
 //   node bench/tracking-generate.mjs [root]   (BENCH_RUNS, BENCH_STEPS override the size)
 // Prints one JSON document: what was written and how long it took.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machine, round } from './lib.mjs';
@@ -73,6 +73,8 @@ export function generateStore(root, { runs = 10_000, steps = 100, params = 20, e
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const root = process.argv[2] ?? join(tmpdir(), 'mlctl-bench-tracking', 'runs');
+  // Generation is seeded, so a second run would collide with the first: start from nothing.
+  rmSync(root, { recursive: true, force: true });
   const result = generateStore(root, { runs: Number(process.env.BENCH_RUNS ?? 10_000), steps: Number(process.env.BENCH_STEPS ?? 100) });
   console.log(JSON.stringify({ benchmark: 'tracking-generate', machine: machine(), root, runs: result.runs, params: result.params, metrics: result.metrics, steps: result.steps, metricPoints: result.metricPoints, wallMs: round(result.ms) }, null, 2));
 }

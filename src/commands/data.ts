@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
+import { datasetStoreOptions } from './shared/data-location.js';
 import { formatBytes, formatNumber, renderTable } from '../ui/table.js';
 import { UsageError } from '../core/errors.js';
 import type { DatasetSpec } from '../core/datasets/dataset-spec.js';
@@ -121,13 +122,7 @@ export async function ensureDatasetWithProgress(context: CliContext, output: Out
   const { ensureDataset } = await import('../core/datasets/dataset-store.js');
   const progress = createDatasetProgress(output, spec.name);
   try {
-    const local = await ensureDataset(spec, {
-      dataDir: context.config.dataDir,
-      mirror: context.config.dataMirror,
-      signal: context.signal,
-      onProgress: progress.onProgress,
-      openRemote: s3Opener(context),
-    });
+    const local = await ensureDataset(spec, { ...datasetStoreOptions(context), onProgress: progress.onProgress });
     await progress.finish(true);
     return local;
   } catch (error) {
@@ -140,15 +135,6 @@ export async function ensureDatasetWithProgress(context: CliContext, output: Out
  * Opens s3:// dataset sources (a mirror on S3, or a custom dataset's URL). The AWS SDK is
  * loaded on the first s3:// read only, so commands that never touch S3 stay light.
  */
-function s3Opener(context: CliContext): (url: string, signal?: AbortSignal) => Promise<AsyncIterable<Uint8Array>> {
-  let client: unknown;
-  return async (url, signal) => {
-    const s3 = await import('../core/storage/s3-client.js');
-    client ??= s3.createS3Client(context.config.aws);
-    return s3.openS3Object(client as ReturnType<typeof s3.createS3Client>, url, signal);
-  };
-}
-
 function mirrorFor(context: CliContext, from: string | undefined): string | undefined {
   if (from === undefined) return context.config.dataMirror;
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(from) ? from : resolve(context.config.cwd, from);
@@ -163,12 +149,9 @@ async function runPull(context: CliContext, command: Command, options: DataPullO
   let result: PullResult;
   try {
     result = await pullDataset(spec, {
-      dataDir: context.config.dataDir,
-      mirror: mirrorFor(context, options.from),
+      ...datasetStoreOptions(context, mirrorFor(context, options.from)),
       force: options.force,
-      signal: context.signal,
       onProgress: progress.onProgress,
-      openRemote: s3Opener(context),
     });
   } catch (error) {
     await progress.finish(false);

@@ -8,6 +8,7 @@ import type { PopulateResult, PopulateSplit } from '../core/db/populate.js';
 import type { User, UserPage } from '../core/db/users-repository.js';
 import { flagName, USER_FIELD_RULES, USER_FIELDS } from '../core/db/user-validation.js';
 import { withExamples, type CliContext } from '../ui/context.js';
+import { datasetStoreOptions } from './shared/data-location.js';
 import { formatBytes, formatDuration, formatNumber, renderTable } from '../ui/table.js';
 
 export interface DbMigrateOptions {
@@ -441,9 +442,7 @@ async function runPopulate(context: CliContext, command: Command, options: DbPop
         split: options.split,
         limit: options.limit,
         replace: options.replace,
-        dataDir: context.config.dataDir,
-        mirror: context.config.dataMirror,
-        signal: context.signal,
+        ...datasetStoreOptions(context),
         onProgress: (event) =>
           progress.update(
             event.phase === 'reading'

@@ -160,7 +160,7 @@ interface EvaluatedRef {
 }
 
 async function evaluateRef(ref: string, options: EvaluateCommandOptions, context: CliContext, output: Output): Promise<EvaluatedRef> {
-  const [{ resolveModel, createUnseenReporter }, { loadPredictor }, { evaluateModel }, { resolveDataLocation }] = await Promise.all([
+  const [{ resolveModel, createUnseenReporter }, { loadPredictor }, { evaluateModel }, { resolveDataLocation, datasetStoreOptions }] = await Promise.all([
     import('./shared/model-resolution.js'),
     import('../core/predict/predictor.js'),
     import('../core/training/evaluate-model.js'),
@@ -173,12 +173,7 @@ async function evaluateRef(ref: string, options: EvaluateCommandOptions, context
     const unseen = createUnseenReporter((m) => output.debug(m));
     const evaluation = await evaluateModel(predictor, {
       ...(location.dataPath === undefined ? {} : { dataPath: location.dataPath }),
-      data: {
-        dataDir: context.config.dataDir,
-        ...(context.config.dataMirror === undefined ? {} : { mirror: context.config.dataMirror }),
-        ...(location.openRemote === undefined ? {} : { openRemote: location.openRemote }),
-        signal: context.signal,
-      },
+      data: datasetStoreOptions(context),
       ...(options.threshold === undefined ? {} : { threshold: options.threshold }),
       onUnseen: unseen.onUnseen,
     });

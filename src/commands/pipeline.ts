@@ -36,6 +36,7 @@ export function registerPipelineCommands(program: Command, context: CliContext):
       import('../core/tracking/file-run-store.js'),
       import('../core/env/git-info.js'),
     ]);
+    const { datasetStoreOptions } = await import('./shared/data-location.js');
     const task = getTask(options.task);
     const location = parseS3Uri(options.remote);
     const remote = new S3ArtifactStore({ client: createS3Client(context.config.aws), bucket: location.bucket, prefix: location.key });
@@ -43,7 +44,7 @@ export function registerPipelineCommands(program: Command, context: CliContext):
       task,
       remote,
       runStore: createFileRunStore({ root: context.config.runsDir }),
-      dataset: { dataDir: context.config.dataDir, ...(context.config.dataMirror === undefined ? {} : { mirror: context.config.dataMirror }), signal: context.signal },
+      dataset: datasetStoreOptions(context),
       commandLine: ['mlctl', ...context.argv].join(' '),
       gitCommit: await gitCommit(context.config.cwd),
       mlctlVersion: context.version,

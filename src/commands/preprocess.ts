@@ -33,7 +33,7 @@ export function registerPreprocessCommands(program: Command, context: CliContext
       ...(typeof flags.out === 'string' ? { out: flags.out } : {}),
     };
     const output = context.output(cmd);
-    const [{ UsageError }, tasks, { loadTaskData }, { prepareSets }, { writeProcessedSets }, { resolveDataLocation }, { join, resolve }] = await Promise.all([
+    const [{ UsageError }, tasks, { loadTaskData }, { prepareSets }, { writeProcessedSets }, { resolveDataLocation, datasetStoreOptions }, { join, resolve }] = await Promise.all([
       import('../core/errors.js'),
       import('../core/tasks/task-registry.js'),
       import('../core/training/task-data.js'),
@@ -51,12 +51,7 @@ export function registerPreprocessCommands(program: Command, context: CliContext
     const location = await resolveDataLocation(options.data, context);
     const progress = await output.progress(`preprocessing ${task.name}`);
     try {
-      const data = await loadTaskData(task, {
-        dataDir: context.config.dataDir,
-        ...(context.config.dataMirror === undefined ? {} : { mirror: context.config.dataMirror }),
-        ...location,
-        signal: context.signal,
-      });
+      const data = await loadTaskData(task, { ...datasetStoreOptions(context), ...location });
       const sets = prepareSets(task, data);
       const dir = options.out === undefined ? join(context.config.dataDir, 'processed', task.name) : resolve(context.config.cwd, options.out);
       const written = await writeProcessedSets(dir, task, sets);

@@ -80,7 +80,7 @@ async function writeReport(path: string, html: string): Promise<{ path: string; 
 }
 
 async function reportOne(options: ReportCommandOptions, context: CliContext, output: ReturnType<CliContext['output']>): Promise<void> {
-  const [{ resolveModel }, { loadPredictor }, { evaluateModel }, { resolveDataLocation }, { collectRunReport }, { renderRunReport }, { resolve }] = await Promise.all([
+  const [{ resolveModel }, { loadPredictor }, { evaluateModel }, { resolveDataLocation, datasetStoreOptions }, { collectRunReport }, { renderRunReport }, { resolve }] = await Promise.all([
     import('./shared/model-resolution.js'),
     import('../core/predict/predictor.js'),
     import('../core/training/evaluate-model.js'),
@@ -103,12 +103,7 @@ async function reportOne(options: ReportCommandOptions, context: CliContext, out
       try {
         evaluation = await evaluateModel(predictor, {
           ...(location.dataPath === undefined ? {} : { dataPath: location.dataPath }),
-          data: {
-            dataDir: context.config.dataDir,
-            ...(context.config.dataMirror === undefined ? {} : { mirror: context.config.dataMirror }),
-            ...(location.openRemote === undefined ? {} : { openRemote: location.openRemote }),
-            signal: context.signal,
-          },
+          data: datasetStoreOptions(context),
         });
       } catch (error) {
         // Without the task's test rows on this machine (not pulled, no network, a corrupt

@@ -114,13 +114,13 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
     output.result(task, () => JSON.stringify(task, null, 2));
     return;
   }
-  const [{ trainTask }, { createFileRunStore }, { gitCommit }, { resolveDataLocation }] = await Promise.all([
+  const [{ trainTask }, { createFileRunStore }, { gitCommit }, { resolveDataLocation, datasetStoreOptions }] = await Promise.all([
     import('../core/training/train-task.js'),
     import('../core/tracking/file-run-store.js'),
     import('../core/env/git-info.js'),
     import('./shared/data-location.js'),
   ]);
-  const data = await resolveDataLocation(options.data, context);
+  const location = await resolveDataLocation(options.data, context);
   const progress = await output.progress(`training ${task.name}`);
   let result: TrainTaskResult;
   try {
@@ -132,11 +132,7 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
       commandLine: ['mlctl', ...context.argv].join(' '),
       gitCommit: await gitCommit(context.config.cwd),
       mlctlVersion: context.version,
-      data: {
-        dataDir: context.config.dataDir,
-        ...(context.config.dataMirror === undefined ? {} : { mirror: context.config.dataMirror }),
-        ...data,
-      },
+      data: { ...datasetStoreOptions(context), ...location },
       ...(options.backend === undefined ? {} : { backend: options.backend }),
       tags: options.tags,
       signal: context.signal,

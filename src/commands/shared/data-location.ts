@@ -1,43 +1,51 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { DatasetStoreOptions } from '../../core/datasets/dataset-store.js';
 import type { CliContext } from '../../ui/context.js';
 
-/** Where a command's `--data` points, turned into what the core data loaders take. */
+type RemoteOpener = NonNullable<DatasetStoreOptions['openRemote']>;
+
+/**
+ * Opens s3:// sources for the dataset loaders. The AWS SDK is imported, and the client made,
+ * on the first s3:// read only: commands that never touch S3 never load it.
+ */
+export function lazyS3Opener(context: CliContext): RemoteOpener {
+  let client: unknown;
+  return async (url, signal) => {
+    const s3 = await import('../../core/storage/s3-client.js');
+    client ??= s3.createS3Client(context.config.aws);
+    return s3.openS3Object(client as ReturnType<typeof s3.createS3Client>, url, signal);
+  };
+}
+
+/** Where datasets live and come from, as every data-reading command passes it to core. */
+export function datasetStoreOptions(context: CliContext, mirror: string | undefined = context.config.dataMirror): DatasetStoreOptions {
+  return {
+    dataDir: context.config.dataDir,
+    ...(mirror === undefined ? {} : { mirror }),
+    signal: context.signal,
+    openRemote: lazyS3Opener(context),
+  };
+}
+
+/** A command's `--data`: a local CSV to read instead of the task's dataset. */
 export interface DataLocation {
-  /** A local CSV to read instead of the task's dataset. */
   readonly dataPath?: string;
-  /** Opens s3:// sources for dataset pulls (a mirror or URL on S3). */
-  readonly openRemote?: (url: string, signal?: AbortSignal) => Promise<AsyncIterable<Uint8Array>>;
 }
 
 /**
  * Resolves `--data`: a local path is used as is; an s3:// or https:// URL is downloaded
- * (verified, atomically) into <dataDir>/cache/ first, so the loaders only ever read local files.
- * The AWS SDK is imported only when an s3:// location is actually used.
+ * into <dataDir>/cache/ first (atomically), so the loaders only ever read local files.
  */
 export async function resolveDataLocation(data: string | undefined, context: CliContext): Promise<DataLocation> {
-  const usesS3 = data?.startsWith('s3://') === true || context.config.dataMirror?.startsWith('s3://') === true;
-  const openRemote = usesS3 ? await s3Opener(context) : undefined;
-  if (data === undefined) return openRemote === undefined ? {} : { openRemote };
-  if (!data.startsWith('s3://') && !data.startsWith('https://') && !data.startsWith('http://')) return { dataPath: data, ...(openRemote === undefined ? {} : { openRemote }) };
-  const dataPath = await downloadToCache(data, join(context.config.dataDir, 'cache'), context.signal, openRemote);
-  return { dataPath, ...(openRemote === undefined ? {} : { openRemote }) };
-}
-
-async function s3Opener(context: CliContext): Promise<DataLocation['openRemote']> {
-  const { createS3Client, openS3Object } = await import('../../core/storage/s3-client.js');
-  const client = createS3Client(context.config.aws);
-  return (url, signal) => openS3Object(client, url, signal);
+  if (data === undefined) return {};
+  if (!/^(s3|https?):\/\//i.test(data)) return { dataPath: data };
+  return { dataPath: await downloadToCache(data, join(context.config.dataDir, 'cache'), context) };
 }
 
 /** Downloads a URL into the cache under a name derived from the URL, atomically. */
-async function downloadToCache(
-  url: string,
-  cacheDir: string,
-  signal: AbortSignal,
-  openRemote: DataLocation['openRemote'],
-): Promise<string> {
+async function downloadToCache(url: string, cacheDir: string, context: CliContext): Promise<string> {
   const [{ openSource }, { NotFoundError }, { temporaryPathFor }] = await Promise.all([
     import('../../core/datasets/dataset-source.js'),
     import('../../core/errors.js'),
@@ -46,7 +54,7 @@ async function downloadToCache(
   await mkdir(cacheDir, { recursive: true });
   const key = createHash('sha256').update(url).digest('hex').slice(0, 12);
   const target = join(cacheDir, `${key}-${basename(new URL(url).pathname) || 'data.csv'}`);
-  const source = await openSource(url, { signal, ...(openRemote === undefined ? {} : { openRemote }) });
+  const source = await openSource(url, { signal: context.signal, openRemote: lazyS3Opener(context) });
   if (source === null) throw new NotFoundError('DATA_NOT_FOUND', `${url} does not exist`);
   const tmp = temporaryPathFor(target);
   try {

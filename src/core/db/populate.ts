@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { readDatasetFile } from '../datasets/csv-reader.js';
 import type { DatasetSpec } from '../datasets/dataset-spec.js';
-import { ensureDataset } from '../datasets/dataset-store.js';
+import { ensureDataset, type DatasetStoreOptions } from '../datasets/dataset-store.js';
 import type { Database, RowValues } from './database.js';
 import { USER_ATTRIBUTE_COLUMNS, type UsersTable } from './schema.js';
 import { validateNewUser } from './user-validation.js';
@@ -17,9 +17,10 @@ export interface PopulateOptions {
   readonly limit?: number;
   /** Delete this dataset's populated rows (for the chosen splits) first; users added by hand stay. */
   readonly replace?: boolean;
-  /** Where datasets live (<dataDir>/raw/<dataset>), and an offline mirror. */
+  /** Where datasets live (<dataDir>/raw/<dataset>), an offline mirror, and how to open s3:// sources. */
   readonly dataDir: string;
   readonly mirror?: string;
+  readonly openRemote?: DatasetStoreOptions['openRemote'];
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: PopulateProgress) => void;
   readonly now?: () => Date;
@@ -73,7 +74,7 @@ export async function populateUsers(database: Database, options: PopulateOptions
     throw new UsageError('POPULATE_LIMIT_INVALID', `--limit must be a whole number of at least 1, got ${options.limit}`);
   }
   const splits: ('train' | 'test')[] = options.split === undefined || options.split === 'all' ? ['train', 'test'] : [options.split];
-  const local = await ensureDataset(spec, { dataDir: options.dataDir, mirror: options.mirror, signal: options.signal });
+  const local = await ensureDataset(spec, { dataDir: options.dataDir, mirror: options.mirror, openRemote: options.openRemote, signal: options.signal });
 
   // Read and validate everything before opening the transaction.
   const prepared: { split: 'train' | 'test'; file: string; rows: UserRow[] }[] = [];
