@@ -18,7 +18,7 @@ function readVersion(): string {
 /** Exit code for a run stopped by Ctrl-C, as shells report it. */
 const INTERRUPTED_EXIT_CODE = 130;
 
-export function buildProgram(context: CliContext): Command {
+export async function buildProgram(context: CliContext, options: { allCommands?: boolean } = {}): Promise<Command> {
   const program = new Command('mlctl')
     .description('A command-line MLOps toolkit for tabular models: data, training, tracking, bundles, predictions.')
     .version(context.version, '-V, --version', 'print the mlctl version')
@@ -43,7 +43,7 @@ Examples:
 Exit codes: 0 ok, 1 unexpected failure, 2 invalid usage or input, 3 not found,
 4 quality gate failed, 5 external service failed, 130 interrupted.`,
     );
-  registerCommands(program, context);
+  await registerCommands(program, context, { all: options.allCommands === true });
   return program;
 }
 
@@ -87,6 +87,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   for (const [key, value] of Object.entries(env)) if (process.env[key] === undefined && value !== undefined) process.env[key] = value;
   const config = loadConfig(env, cwd);
   const streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr };
+  // `mlctl … | head` closes the pipe early: stop quietly, as Unix tools do.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const abort = new AbortController();
   let interruptedBy: NodeJS.Signals | undefined;
   // The first Ctrl-C or SIGTERM asks long operations to clean up and stop (training marks its
@@ -106,7 +111,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     signal: abort.signal,
     output: (command) => createOutput(command, config, streams),
   };
-  const program = buildProgram(context);
+  const program = await buildProgram(context);
   try {
     await program.parseAsync([...argv]);
     // A command that finished its work after SIGTERM (serve drains, then returns) exits 0.
