@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, runCli } from '../helpers/cli.js';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.js';
@@ -57,6 +59,18 @@ describe('mlctl pipeline housing --remote s3://… (real S3 server on loopback)'
     expect(second.code).toBe(0);
     expect((JSON.parse(second.stdout) as PipelineJson).steps[0]).toMatchObject({ step: 'seed-data', status: 'skipped' });
   }, 120_000);
+
+  it('trains straight from an s3:// dataset, recording its hash', async () => {
+    const r = await cli(['train', 'housing', '--data', 's3://mlctl-pipeline/demo/data/housing.csv', '--json']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { run: { dir: string }; evaluation: { metrics: Record<string, number> } };
+    expect(result.evaluation.metrics.r2).toBeCloseTo(first.score.metrics.r2 as number, 9);
+    const run = JSON.parse(readFileSync(join(result.run.dir, 'run.json'), 'utf8')) as { datasetSha256: string };
+    expect(run.datasetSha256).toBe('53c664e09e63570198f4197daa9d6e96b5fea6488d4a1b9259d192df2ce51ccf');
+
+    const missing = await cli(['train', 'housing', '--data', 's3://mlctl-pipeline/demo/data/nothing.csv']);
+    expect(missing.code).toBe(3);
+  }, 60_000);
 
   it('predicts straight from the bundle on S3', async () => {
     const record = { area: 7420, bedrooms: 4, bathrooms: 2, stories: 3, mainroad: 'yes', guestroom: 'no', basement: 'no', hotwaterheating: 'no', airconditioning: 'yes', parking: 2, prefarea: 'yes', furnishingstatus: 'furnished' };
