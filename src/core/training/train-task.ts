@@ -134,7 +134,6 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     endPhase('preprocess');
 
     const family = await getModelFamily<TaskSpec['model']['params']>(task.model.family);
-    let backendUsed = task.model.family === 'mlp' ? 'pending' : 'js';
     const fitted = await family.fit(sets.train, sets.validation, task.model.params, {
       problemType: task.problemType,
       seed: task.split.seed,
@@ -145,7 +144,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
         options.onEpoch?.(report);
       },
     });
-    backendUsed = fitted.model.backend;
+    const backendUsed = fitted.model.backend;
     await run.updateInfo({ backend: backendUsed });
     await run.logParams(flattenParams(task, backendUsed));
     endPhase('fit');
