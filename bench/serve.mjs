@@ -30,20 +30,8 @@ const { values: args } = parseArgs({
 const RUNS = Number(args.runs);
 const DURATION = Number(args.duration);
 
-const SEED_BODY = {
-  age: 39,
-  workclass: 'State-gov',
-  fnlwgt: 77516,
-  education: 'Bachelors',
-  education_num: 13,
-  marital_status: 'Never-married',
-  occupation: 'Adm-clerical',
-  relationship: 'Not-in-family',
-  capital_gain: 2174,
-  capital_loss: 0,
-  hours_per_week: 40,
-  native_country: 'United-States',
-};
+// The seed service's curl body, from the built package (run `npm run build` first).
+const { SEED_INCOME_EXAMPLE: SEED_BODY } = await import('../dist/core/serving/openapi.js');
 
 const OUT = join(REPO_ROOT, 'bench', 'out');
 const WORKSPACE = join(OUT, 'serve-workspace');

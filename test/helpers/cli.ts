@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SEED_INCOME_EXAMPLE } from '../../src/core/serving/openapi.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const MLCTL_BIN = join(REPO_ROOT, 'bin', 'mlctl');
@@ -56,20 +57,5 @@ export function createWorkspace(prefix = 'mlctl-test-'): { dir: string; env: Rec
   };
 }
 
-/** The seed's curl body: one census record. */
-export const SEED_RECORD = Object.freeze({
-  age: 39,
-  workclass: 'State-gov',
-  fnlwgt: 77516,
-  education: 'Bachelors',
-  education_num: 13,
-  marital_status: 'Never-married',
-  occupation: 'Adm-clerical',
-  relationship: 'Not-in-family',
-  race: 'White',
-  sex: 'Male',
-  capital_gain: 2174,
-  capital_loss: 0,
-  hours_per_week: 40,
-  native_country: 'United-States',
-});
+/** The seed's curl body as one complete census record (race and sex added). */
+export const SEED_RECORD = Object.freeze({ ...SEED_INCOME_EXAMPLE, race: 'White', sex: 'Male' } as Record<string, unknown>);

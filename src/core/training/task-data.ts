@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
+import { sha256File } from '../fs/hash.js';
 import { readCsvFile, readDatasetFile } from '../datasets/csv-reader.js';
 import type { ColumnDef, DataRecord } from '../datasets/dataset-spec.js';
 import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
@@ -32,10 +31,6 @@ export function taskColumns(task: TaskSpec): ColumnDef[] {
   return columns;
 }
 
-async function fileSha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
-
 /** Loads (pulling when missing, verifying always) and parses the task's rows. */
 export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Promise<TaskData> {
   const builtin = isBuiltinDataset(task.dataset);
@@ -44,7 +39,7 @@ export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Pr
     const spec = builtin ? getDatasetSpec(task.dataset) : undefined;
     const table = await readCsvFile(dataPath, { columns: taskColumns(task), ...(spec === undefined ? {} : { spec }) });
     const { train, test } = holdOut(task, table.records);
-    return { train, test, testSource: 'split', dataset: task.dataset, files: { [dataPath]: await fileSha256(dataPath) } };
+    return { train, test, testSource: 'split', dataset: task.dataset, files: { [dataPath]: await sha256File(dataPath) } };
   }
   const spec = getDatasetSpec(task.dataset);
   const local = await ensureDataset(spec, options);

@@ -4,6 +4,7 @@
  * TensorFlow.js' layers format (model.json + weights.bin) with seeded weights.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { SEED_INCOME_EXAMPLE } from '../../../src/core/serving/openapi.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBundle } from '../../../src/core/bundle/model-bundle.js';
@@ -135,17 +136,4 @@ export async function loadFixtureModel(dir: string, runId = 'fixture-run'): Prom
 }
 
 /** The seed's curl body: race and sex left out. */
-export const SEED_BODY = Object.freeze({
-  age: 39,
-  workclass: 'State-gov',
-  fnlwgt: 77516,
-  education: 'Bachelors',
-  education_num: 13,
-  marital_status: 'Never-married',
-  occupation: 'Adm-clerical',
-  relationship: 'Not-in-family',
-  capital_gain: 2174,
-  capital_loss: 0,
-  hours_per_week: 40,
-  native_country: 'United-States',
-});
+export const SEED_BODY = SEED_INCOME_EXAMPLE;
