@@ -393,7 +393,7 @@ async function runNew(context: CliContext, command: Command, name: string, root:
   // Without --root: the checkout around the current folder, else the one this mlctl runs from.
   const projectRoot =
     root === undefined
-      ? (findProjectRoot(context.config.cwd) ?? findProjectRoot(fileURLToPath(new URL('../..', import.meta.url))))
+      ? (findProjectRoot(context.config.cwd) ?? findProjectRoot(fileURLToPath(new URL('.', import.meta.url))))
       : findProjectRoot(resolve(context.config.cwd, root));
   if (projectRoot === undefined) {
     throw new UsageError('PROJECT_ROOT_NOT_FOUND', `no mlctl source checkout at or above ${root ?? context.config.cwd}`, {

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { importPackage } from '../core/env/import-package.js';
 
 /** The global flags every command shares. */
 export interface GlobalOptions {
@@ -118,7 +119,7 @@ export class Output {
   /** A spinner on a TTY; elsewhere only the final line, on stderr. ora is loaded lazily. */
   async progress(text: string): Promise<Progress> {
     if (this.interactive) {
-      const { default: ora } = await import('ora');
+      const { default: ora } = await importPackage<typeof import('ora')>('ora');
       const spinner = ora({ text, stream: this.streams.stderr as NodeJS.WritableStream, color: 'cyan' }).start();
       return {
         update: (t) => { spinner.text = t; },

@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
+import { importPackage } from '../../env/import-package.js';
 import { ExternalError, UsageError } from '../../errors.js';
 import { redactDatabaseUrl } from '../db-url.js';
 import type { Database, OpenDatabaseOptions, SchemaObject } from '../database.js';
@@ -15,9 +16,8 @@ type PgModule = { Pool: new (config: { connectionString: string; max?: number })
  * SQLite users neither install nor load it.
  */
 async function loadPg(): Promise<PgModule> {
-  const specifier = 'pg';
   try {
-    const module = (await import(specifier)) as { default?: PgModule } & PgModule;
+    const module = await importPackage<{ default?: PgModule } & PgModule>('pg');
     return module.default ?? module;
   } catch (error) {
     throw new UsageError('POSTGRES_DRIVER_MISSING', 'DATABASE_URL names PostgreSQL but the "pg" package is not installed', {

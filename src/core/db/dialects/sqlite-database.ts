@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { importPackage } from '../../env/import-package.js';
 import { ExternalError, NotFoundError } from '../../errors.js';
 import { temporaryPathFor } from '../../fs/atomic.js';
 import type { BackupInfo, Database, InsertRowsOptions, OpenDatabaseOptions, RowValues, SchemaObject } from '../database.js';
@@ -20,7 +21,7 @@ type BetterSqliteConstructor = new (
 ) => BetterSqliteHandle;
 
 async function loadBetterSqlite(): Promise<BetterSqliteConstructor> {
-  const module = (await import('better-sqlite3')) as unknown as { default: BetterSqliteConstructor };
+  const module = await importPackage<{ default: BetterSqliteConstructor }>('better-sqlite3');
   return module.default;
 }
 

@@ -1,3 +1,4 @@
+import { importPackage } from '../../env/import-package.js';
 import { UsageError } from '../../errors.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
@@ -19,7 +20,7 @@ interface TfBackendProvider {
 
 async function optionalImport<T>(specifier: string): Promise<T | null> {
   try {
-    return (await import(specifier)) as T;
+    return await importPackage<T>(specifier);
   } catch {
     return null;
   }
@@ -38,7 +39,7 @@ const PROVIDERS: readonly TfBackendProvider[] = [
   {
     name: 'wasm',
     async load() {
-      const tf = await import('@tensorflow/tfjs');
+      const tf = await importPackage<Tf>('@tensorflow/tfjs');
       if ((await optionalImport('@tensorflow/tfjs-backend-wasm')) === null) return null;
       try {
         return (await tf.setBackend('wasm')) ? tf : null;
@@ -50,7 +51,7 @@ const PROVIDERS: readonly TfBackendProvider[] = [
   {
     name: 'cpu',
     async load() {
-      const tf = await import('@tensorflow/tfjs');
+      const tf = await importPackage<Tf>('@tensorflow/tfjs');
       return (await tf.setBackend('cpu')) ? tf : null;
     },
   },
