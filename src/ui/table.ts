@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-
 /** Renders rows as a terminal table with cli-table3, loaded only when a table is drawn. */
 export interface TableOptions {
   readonly head: readonly string[];
@@ -10,8 +8,9 @@ export interface TableOptions {
 }
 
 export async function renderTable(options: TableOptions): Promise<string> {
-  // cli-table3 is CommonJS (`export =`); require it on first use to keep start-up light.
-  const Table = createRequire(import.meta.url)('cli-table3') as typeof import('cli-table3');
+  // Imported on first use to keep start-up light (the bundle inlines it; see scripts/bundle.mjs).
+  // cli-table3 is CommonJS (`export =`): Node hands it over as the namespace's default export.
+  const { default: Table } = (await import('cli-table3')) as unknown as { default: typeof import('cli-table3') };
   const align = options.head.map((_, i) => (options.alignRight?.includes(i) ? 'right' : 'left'));
   const table = new Table({
     head: [...options.head],

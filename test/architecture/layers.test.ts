@@ -70,7 +70,7 @@ describe('layering (DESIGN.md)', () => {
         });
         expect(r.status, r.stderr).toBe(0);
         const loaded = readFileSync(trace, 'utf8').split('\n');
-        expect(loaded.some((u) => u.includes('/dist/cli.js')), 'the tracer saw the CLI load').toBe(true);
+        expect(loaded.some((u) => u.endsWith('/bin/load-bundle.cjs')), 'the tracer saw the launcher load').toBe(true);
         const heavy = loaded.filter((u) => /node_modules\/(@tensorflow|@aws-sdk|kysely|better-sqlite3)\//.test(u));
         expect(heavy, `${args.join(' ')} loaded heavy modules`).toEqual([]);
       }
