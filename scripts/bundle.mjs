@@ -31,22 +31,16 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies 
   .filter((name) => !BUNDLED_PACKAGES.has(name))
   .flatMap((name) => [name, `${name}/*`]);
 
-/** Replaces a module of src/ (matched by path) with `contents`. */
-function replaceModule(name, pathEnd, contents) {
-  return {
-    name,
-    setup(pluginBuild) {
-      pluginBuild.onLoad({ filter: /\.ts$/ }, (args) => (args.path.endsWith(pathEnd) ? { contents, loader: 'js' } : undefined));
-    },
-  };
-}
-
 /** import() of packages goes through the launcher: see src/core/env/import-package.ts. */
-const importThroughLauncher = replaceModule(
-  'import-through-launcher',
-  join('src', 'core', 'env', 'import-package.ts'),
-  'export const importPackage = (specifier) => __mlctlImportPackage(specifier);',
-);
+const importThroughLauncher = {
+  name: 'import-through-launcher',
+  setup(pluginBuild) {
+    const module = join('src', 'core', 'env', 'import-package.ts');
+    pluginBuild.onLoad({ filter: /\.ts$/ }, (args) =>
+      args.path.endsWith(module) ? { contents: 'export const importPackage = (specifier) => __mlctlImportPackage(specifier);', loader: 'js' } : undefined,
+    );
+  },
+};
 
 /**
  * commander requires node:child_process at load, for executable subcommands, which mlctl does
