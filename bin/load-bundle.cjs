@@ -16,8 +16,8 @@ const TOP_LEVEL_BUNDLE = join(DIST, 'mlctl-top-level.cjs');
 
 /**
  * A script compiled with cached data loses Node 20's import() callback, so the bundle imports
- * packages through this function (see src/core/env/import-package.ts). It resolves from bin/,
- * next to dist/: the same node_modules.
+ * ES-module-only packages (ora) through this function (see src/core/env/import-package.ts).
+ * It resolves from bin/, next to dist/: the same node_modules.
  */
 const importPackage = (specifier) => import(specifier);
 

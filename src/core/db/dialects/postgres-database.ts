@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
-import { importPackage } from '../../env/import-package.js';
 import { ExternalError, UsageError } from '../../errors.js';
 import { redactDatabaseUrl } from '../db-url.js';
 import type { Database, OpenDatabaseOptions, SchemaObject } from '../database.js';
@@ -17,8 +17,8 @@ type PgModule = { Pool: new (config: { connectionString: string; max?: number })
  */
 async function loadPg(): Promise<PgModule> {
   try {
-    const module = await importPackage<{ default?: PgModule } & PgModule>('pg');
-    return module.default ?? module;
+    // CommonJS: required, as every CommonJS package mlctl loads on demand.
+    return createRequire(import.meta.url)('pg') as PgModule;
   } catch (error) {
     throw new UsageError('POSTGRES_DRIVER_MISSING', 'DATABASE_URL names PostgreSQL but the "pg" package is not installed', {
       hint: 'run `npm install pg` next to mlctl, or use a sqlite: DATABASE_URL',

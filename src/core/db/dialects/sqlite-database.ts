@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
-import { importPackage } from '../../env/import-package.js';
 import { ExternalError, NotFoundError } from '../../errors.js';
 import { temporaryPathFor } from '../../fs/atomic.js';
 import type { BackupInfo, Database, InsertRowsOptions, OpenDatabaseOptions, RowValues, SchemaObject } from '../database.js';
@@ -20,9 +20,9 @@ type BetterSqliteConstructor = new (
   options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number },
 ) => BetterSqliteHandle;
 
+/** better-sqlite3 is CommonJS (and native): required on first use, never at start-up. */
 async function loadBetterSqlite(): Promise<BetterSqliteConstructor> {
-  const module = await importPackage<{ default: BetterSqliteConstructor }>('better-sqlite3');
-  return module.default;
+  return createRequire(import.meta.url)('better-sqlite3') as BetterSqliteConstructor;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
