@@ -1,4 +1,4 @@
-import { importPackage } from '../../env/import-package.js';
+import { createRequire } from 'node:module';
 import { UsageError } from '../../errors.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
@@ -18,9 +18,16 @@ interface TfBackendProvider {
   load(): Promise<Tf | null>;
 }
 
-async function optionalImport<T>(specifier: string): Promise<T | null> {
+/**
+ * TensorFlow.js and its backends are CommonJS: required, not imported. An ESM import makes Node
+ * lex tf.node.js and what it re-exports for named exports first, which took ~0.35 s of the
+ * ~0.55 s TensorFlow.js costs to load (measured here); every command that trains pays it.
+ */
+const requirePackage = createRequire(import.meta.url);
+
+function optionalRequire<T>(specifier: string): T | null {
   try {
-    return await importPackage<T>(specifier);
+    return requirePackage(specifier) as T;
   } catch {
     return null;
   }
@@ -31,7 +38,7 @@ const PROVIDERS: readonly TfBackendProvider[] = [
     // Native libtensorflow bindings; an optional dependency that cannot install offline.
     name: 'node',
     async load() {
-      const tf = await optionalImport<Tf>('@tensorflow/tfjs-node');
+      const tf = optionalRequire<Tf>('@tensorflow/tfjs-node');
       if (tf === null) return null;
       return (await tf.setBackend('tensorflow')) ? tf : null;
     },
@@ -39,23 +46,73 @@ const PROVIDERS: readonly TfBackendProvider[] = [
   {
     name: 'wasm',
     async load() {
-      const tf = await importPackage<Tf>('@tensorflow/tfjs');
-      if ((await optionalImport('@tensorflow/tfjs-backend-wasm')) === null) return null;
+      const tf = requirePackage('@tensorflow/tfjs') as Tf;
+      if (optionalRequire('@tensorflow/tfjs-backend-wasm') === null) return null;
       try {
-        return (await tf.setBackend('wasm')) ? tf : null;
+        if (!(await tf.setBackend('wasm'))) return null;
       } catch {
         return null;
       }
+      multiplyTransposedOnTheFastPath(tf);
+      return tf;
     },
   },
   {
     name: 'cpu',
     async load() {
-      const tf = await importPackage<Tf>('@tensorflow/tfjs');
+      const tf = requirePackage('@tensorflow/tfjs') as Tf;
       return (await tf.setBackend('cpu')) ? tf : null;
     },
   },
 ];
+
+type KernelFunc = NonNullable<ReturnType<Tf['getKernel']>>['kernelFunc'];
+type TensorInfo = NonNullable<Parameters<KernelFunc>[0]['inputs'][string]>;
+type KernelBackend = { disposeData(dataId: object): boolean };
+
+/** Kernels already wrapped by multiplyTransposedOnTheFastPath (the kernel registry is global). */
+const wrappedKernels = new WeakSet<KernelFunc>();
+
+/**
+ * tfjs-backend-wasm multiplies matrices on XNNPACK (~15 GFLOP/s on the reference machine) only
+ * when neither operand is transposed; with transposeA or transposeB it takes a path 8 to 10
+ * times slower (bench/matmul-wasm). Backpropagation through a dense layer asks for exactly those
+ * products (xᵀ·dy for the weights, dy·Wᵀ for the inputs), so they were most of the time
+ * `mlctl train income` spent. The wrapped kernels transpose such an operand first (a copy that
+ * costs a fraction of the product) and multiply on the fast path. Gradients are untouched: the
+ * tape records the operation as it was called.
+ */
+function multiplyTransposedOnTheFastPath(tf: Tf): void {
+  const transpose = tf.getKernel('Transpose', 'wasm')?.kernelFunc;
+  if (transpose === undefined) return;
+  for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
+    const kernel = tf.getKernel(kernelName, 'wasm');
+    if (kernel === undefined || wrappedKernels.has(kernel.kernelFunc)) continue;
+    const multiply = kernel.kernelFunc;
+    const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
+      const { transposeA, transposeB } = attrs as { transposeA?: boolean; transposeB?: boolean };
+      if (transposeA !== true && transposeB !== true) return multiply({ inputs, backend, attrs });
+      const transposed: TensorInfo[] = [];
+      const swapLastTwo = (x: TensorInfo): TensorInfo => {
+        const perm = x.shape.map((_, i) => i);
+        perm.splice(-2, 2, perm.length - 1, perm.length - 2);
+        const t = transpose({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
+        transposed.push(t);
+        return t;
+      };
+      try {
+        const a = transposeA === true ? swapLastTwo(inputs.a as TensorInfo) : inputs.a;
+        const b = transposeB === true ? swapLastTwo(inputs.b as TensorInfo) : inputs.b;
+        return multiply({ inputs: { ...inputs, a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+      } finally {
+        for (const t of transposed) (backend as KernelBackend).disposeData(t.dataId);
+      }
+    };
+    wrappedKernels.add(kernelFunc);
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...kernel, kernelFunc });
+  }
+}
 
 let loaded: Promise<LoadedTf> | undefined;
 let loadedFor: string | undefined;
