@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Preprocessing pipeline speed on the UCI Adult train set (32,561 rows × 14 columns).
-// Needs the build: `npx tsc -p tsconfig.build.json`. Reads adult.data from
+// Needs the build: `npm run build`. Reads adult.data from
 // $MLCTL_DATA_MIRROR/income, ../shared/data/income or data/raw/income, or generates
 // rows of the same shape when none is there. Prints one JSON document.
 //

@@ -74,7 +74,7 @@ async function commandPath(words: readonly string[]): Promise<{ path: string[]; 
 
 describe('.github/workflows/mlctl.yml', () => {
   beforeAll(() => {
-    expect(existsSync(join(REPO_ROOT, 'dist', 'cli.js')), 'build first: npx tsc -p tsconfig.build.json').toBe(true);
+    expect(existsSync(join(REPO_ROOT, 'dist', 'cli.js')), 'build first: npm run build').toBe(true);
   });
 
   it('runs on pushes and pull requests, on Node 20, with bash (pipefail) as the shell', () => {
