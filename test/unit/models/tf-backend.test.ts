@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadTensorFlow } from '../../../src/core/models/mlp/tf-backend.js';
 
 // On wasm, mlctl wraps the matrix-product kernels so that a transposed operand is transposed
@@ -40,5 +40,21 @@ describe('the wasm backend with transposed products on the fast path', () => {
     for (let i = 0; i < 10; i++) tf.matMul(x, dy, true, false).dispose();
     expect(tf.backend().numDataIds()).toBe(before);
     tf.dispose([x, dy]);
+  });
+});
+
+describe('TensorFlow.js in mlctl', () => {
+  it("prints nothing of its own: no 'install tfjs-node' banner on the cpu backend", async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const log = vi.spyOn(console, 'log');
+    try {
+      const { tf, backend } = await loadTensorFlow('cpu');
+      expect(backend).toBe('cpu');
+      tf.tensor1d([1, 2, 3]).dispose(); // the banner comes with the cpu backend's first tensor
+      expect([...warn.mock.calls, ...log.mock.calls]).toEqual([]);
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
   });
 });
