@@ -17,7 +17,7 @@ try {
   for (let i = 0; i < runs; i++) {
     const { ms, stdout } = timeCli(['train', 'income', '--json', '--no-gates', ...extra], { cwd: dir, env });
     const r = JSON.parse(stdout);
-    samples.push({ wallMs: ms, ...r.timings, rowsPerSecond: r.trainingRowsPerSecond, epochs: r.epochsRun, bestEpoch: r.bestEpoch, backend: r.backend, metrics: r.evaluation.metrics });
+    samples.push({ wallMs: ms, ...r.timings, rowsPerSecond: r.trainingRowsPerSecond, epochs: r.model.iterations?.run, bestEpoch: r.model.iterations?.best, backend: r.backend, metrics: r.evaluation.metrics });
   }
   const med = (key) => round(median(samples.map((s) => s[key])));
   const figures = {

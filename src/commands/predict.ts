@@ -71,12 +71,12 @@ export function registerPredictCommands(program: Command, context: CliContext): 
       for (const p of predictions) output.jsonLine(p);
       return;
     }
-    const classification = predictor.manifest.output.kind === 'binary-probability';
+    const classification = predictor.meaning.classification;
     const hasId = predictions.some((p) => p.id !== undefined);
     const head = [...(hasId ? ['id'] : ['#']), ...(classification ? ['label', 'probability'] : ['prediction'])];
     const rows = predictions.map((p, i) => [
       hasId ? (p.id ?? '') : i + 1,
-      ...(classification ? [p.label, formatNumber(p.probability, 4)] : [formatNumber(p.prediction, 2)]),
+      ...('prediction' in p ? [formatNumber(p.prediction, 2)] : [p.label, formatNumber('probability' in p ? p.probability : p.probabilities[p.label], 4)]),
     ]);
     output.print(await renderTable({ head, rows, alignRight: classification ? [2] : [1], color: output.color }));
   });

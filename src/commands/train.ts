@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
 import { parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
+import { getModelFamily, listModelFamilies } from '../core/models/model-families.js';
+import { flagOf, parseParamText, type ParamSpec, type ParamValue } from '../core/models/model-params.js';
 import type { TaskOverrides } from '../core/tasks/task-registry.js';
 import type { TrainTaskResult } from '../core/training/train-task.js';
 import type { Output } from '../ui/output.js';
@@ -18,14 +20,8 @@ export interface TrainCommandOptions {
   readonly printTask: boolean;
   readonly tags: Record<string, string>;
   readonly overrides: TaskOverrides;
-}
-
-function parseLayers(value: string): number[] {
-  const layers = value.split(',').map((v) => Number(v.trim()));
-  if (layers.length === 0 || layers.some((n) => !Number.isInteger(n) || n <= 0)) {
-    throw new InvalidArgumentError(`--hidden-layers must be positive whole numbers separated by commas, e.g. 64,32 (got "${value}")`);
-  }
-  return layers;
+  /** Hyper-parameter → the flag that set it, so a range error names the flag. */
+  readonly paramFlags: Readonly<Record<string, string>>;
 }
 
 function collectTag(value: string, previous: Record<string, string>): Record<string, string> {
@@ -34,7 +30,48 @@ function collectTag(value: string, previous: Record<string, string>): Record<str
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
+/** One hyper-parameter flag, declared by one or more families (the same name means the same parameter). */
+interface ParamFlag {
+  readonly flag: string;
+  readonly param: string;
+  readonly spec: ParamSpec;
+  readonly families: string[];
+}
+
+/** The train flags every family declares, by flag. */
+function paramFlags(): Map<string, ParamFlag> {
+  const flags = new Map<string, ParamFlag>();
+  for (const family of listModelFamilies()) {
+    for (const [param, spec] of Object.entries(family.params)) {
+      const flag = flagOf(param, spec);
+      if (flag === undefined) continue;
+      const known = flags.get(flag);
+      if (known === undefined) flags.set(flag, { flag, param, spec, families: [family.name] });
+      else known.families.push(family.name);
+    }
+  }
+  return flags;
+}
+
+/** The commander option for a hyper-parameter flag: its text parsed as the parameter's type. */
+function paramOption(entry: ParamFlag): Option {
+  const families = `(${entry.families.join(', ')})`;
+  if (entry.spec.type === 'boolean') return new Option(entry.flag, `${entry.flag.startsWith('--no-') ? 'do not ' : ''}${entry.spec.description} ${families}`);
+  const valueName = entry.spec.type === 'int-list' ? '<sizes>' : entry.spec.type === 'choice' ? '<name>' : entry.spec.type === 'int' ? '<n>' : '<x>';
+  const option = new Option(`${entry.flag} ${valueName}`, `${entry.spec.description} ${families}`);
+  if (entry.spec.type === 'choice') return option.choices([...entry.spec.choices]);
+  return option.argParser((text: string) => {
+    try {
+      return parseParamText(entry.spec, text);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  });
+}
+
 export function registerTrainCommands(program: Command, context: CliContext): void {
+  const families = listModelFamilies();
+  const hyperParameters = paramFlags();
   const command = program
     .command('train')
     .description('train a task end to end: data → preprocessing → model → evaluation → a recorded run and model bundle')
@@ -43,24 +80,19 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
     .option('--experiment <name>', 'experiment to record the run in (default: the task name)')
     .option('--name <run-name>', 'a readable run name (default: generated)')
     .option('--data <path|url>', "train on this CSV instead of the task's dataset (s3:// works with S3 configured)")
-    .option('--epochs <n>', 'maximum epochs (MLP)', parseIntFlag('--epochs'))
-    .option('--batch-size <n>', 'mini-batch size (MLP)', parseIntFlag('--batch-size'))
-    .option('--learning-rate <x>', 'optimizer learning rate (MLP)', parseFloatFlag('--learning-rate'))
-    .option('--hidden-layers <sizes>', 'hidden layer sizes, e.g. 64,32 (MLP)', parseLayers)
-    .addOption(new Option('--activation <fn>', 'hidden activation (MLP)').choices(['relu', 'tanh', 'elu', 'sigmoid']))
-    .option('--dropout <rate>', 'dropout after each hidden layer, 0 to disable (MLP)', parseFloatFlag('--dropout'))
-    .addOption(new Option('--optimizer <name>', 'optimizer (MLP)').choices(['adam', 'sgd', 'rmsprop', 'adagrad']))
-    .option('--patience <n>', 'early stopping: epochs without val_loss improvement (0: off); best weights restored', parseIntFlag('--patience'))
-    .addOption(new Option('--class-weight <mode>', 'class weights (MLP)').choices(['none', 'balanced']))
-    .option('--l2 <x>', 'L2 weight penalty (MLP)', parseFloatFlag('--l2'))
-    .option('--no-intercept', 'fit without an intercept (linear)')
+    .addOption(new Option('--model <family>', `model family, with its defaults: ${families.map((f) => `${f.name} (${f.description})`).join('; ')}`).choices(families.map((f) => f.name)))
     .option('--log-target', 'regression: fit on log1p(target), predict in the target’s units')
     .option('--seed <n>', 'seed for splits, initial weights and shuffling (reproducible on one backend)', parseIntFlag('--seed'))
     .option('--validation <fraction>', 'fraction of training rows held out for early stopping', parseFloatFlag('--validation'))
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: node, else wasm, else cpu; or MLCTL_TF_BACKEND)').choices(['node', 'wasm', 'cpu']))
+    .addOption(
+      new Option('--backend <name>', `compute backend for families that have one (mlp: TensorFlow.js node, else wasm, else cpu; or MLCTL_TF_BACKEND)`).choices([
+        ...new Set(families.flatMap((f) => f.backends)),
+      ]),
+    )
     .option('--tag <key=value>', 'tag the run (repeatable)', collectTag, {})
     .option('--no-gates', "do not fail (exit 4) when the task's quality gates are not met")
     .option('--print-task', 'print the resolved task definition as JSON and exit');
+  for (const entry of hyperParameters.values()) command.addOption(paramOption(entry));
   withExamples(
     command,
     'mlctl train income',
@@ -69,6 +101,15 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
     'mlctl train --config my-task.json',
   );
   command.action(async (taskName: string | undefined, flags: Record<string, unknown>, cmd: Command) => {
+    // Hyper-parameters the user typed (a --no-flag's default is not a choice).
+    const params: Record<string, ParamValue> = {};
+    const flagOfParam: Record<string, string> = {};
+    for (const entry of hyperParameters.values()) {
+      const key = entry.spec.type === 'boolean' ? entry.param : camel(entry.flag);
+      if (cmd.getOptionValueSource(key) !== 'cli') continue;
+      params[entry.param] = flags[key] as ParamValue;
+      flagOfParam[entry.param] = entry.flag;
+    }
     const options: TrainCommandOptions = {
       ...(taskName === undefined ? {} : { task: taskName }),
       ...(typeof flags.config === 'string' ? { config: flags.config } : {}),
@@ -79,20 +120,10 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
       gates: flags.gates !== false,
       printTask: flags.printTask === true,
       tags: (flags.tag as Record<string, string> | undefined) ?? {},
+      paramFlags: flagOfParam,
       overrides: {
-        mlp: {
-          epochs: flags.epochs as number | undefined,
-          batchSize: flags.batchSize as number | undefined,
-          learningRate: flags.learningRate as number | undefined,
-          hiddenLayers: flags.hiddenLayers as number[] | undefined,
-          activation: flags.activation as 'relu' | undefined,
-          dropout: flags.dropout as number | undefined,
-          optimizer: flags.optimizer as 'adam' | undefined,
-          patience: flags.patience as number | undefined,
-          classWeight: flags.classWeight as 'none' | undefined,
-          l2: flags.l2 as number | undefined,
-        },
-        linear: { intercept: flags.intercept === false ? false : undefined },
+        ...(typeof flags.model === 'string' ? { family: flags.model } : {}),
+        params,
         ...(flags.seed === undefined ? {} : { seed: flags.seed as number }),
         ...(flags.validation === undefined ? {} : { validation: flags.validation as number }),
         ...(flags.logTarget === true ? { logTarget: true } : {}),
@@ -102,6 +133,11 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
   });
 }
 
+/** Commander's key for a flag: --max-leaves → maxLeaves. */
+function camel(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
 async function runTrain(options: TrainCommandOptions, context: CliContext, output: Output): Promise<void> {
   const { UsageError } = await import('../core/errors.js');
   const { getTask, loadTaskFile, applyOverrides } = await import('../core/tasks/task-registry.js');
@@ -109,7 +145,17 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
     throw new UsageError('TRAIN_NO_TASK', 'name a task to train (mlctl train income) or pass --config <task.json>');
   }
   const base = options.config !== undefined ? await loadTaskFile(options.config) : getTask(options.task as string);
-  const task = applyOverrides(base, options.overrides);
+  // Every hyper-parameter is checked here, before any data is read; a problem names the flag.
+  const family = getModelFamily(options.overrides.family ?? base.model.family);
+  const foreign = Object.entries(options.paramFlags).filter(([param]) => !(param in family.params));
+  if (foreign.length > 0) {
+    const owners = (param: string) => listModelFamilies().filter((f) => param in f.params).map((f) => f.name);
+    throw new UsageError('TRAIN_FLAG_OTHER_FAMILY', `${foreign.map(([, flag]) => flag).join(', ')} ${foreign.length === 1 ? 'does' : 'do'} not apply to the ${family.name} model family`, {
+      problems: foreign.map(([param, flag]) => `${flag} is a setting of ${owners(param).join(', ')}`),
+      hint: `choose another family with --model ${owners(foreign[0]![0]).join('|')}, or see the ${family.name} settings in \`mlctl train --help\``,
+    });
+  }
+  const task = applyOverrides(base, options.overrides, { describeParam: (param) => options.paramFlags[param] ?? `model.params.${param}` });
   if (options.printTask) {
     output.result(task, () => JSON.stringify(task, null, 2));
     return;
@@ -146,9 +192,9 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
         if (phase === 'preprocess') progress.update('fitting the model');
         if (phase === 'fit') progress.update('evaluating on the test set');
       },
-      onEpoch: (report) => {
+      onIteration: (report) => {
         const m = report.metrics;
-        const parts = [`epoch ${String(report.epoch).padStart(String(report.epochs).length)}/${report.epochs}`];
+        const parts = [`${report.unit} ${String(report.iteration).padStart(String(report.iterations).length)}/${report.iterations}`];
         for (const key of ['train_loss', 'val_loss', 'val_accuracy', 'val_auc']) if (m[key] !== undefined) parts.push(`${key} ${formatNumber(m[key], 4)}`);
         parts.push(`ETA ${formatDuration(report.etaMs)}`);
         if (output.interactive) {
@@ -179,13 +225,27 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
   }
 }
 
+/** "1 epoch", "13 epochs". */
+function count(n: number, unit: string): string {
+  return `${n.toLocaleString('en-US')} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** A command that predicts the first test row with the new run, pasteable as printed. */
+function predictHint(result: TrainTaskResult): string {
+  if (result.exampleRecord === null) return `mlctl predict --model ${result.run.id} --input <records.jsonl>`;
+  const json = JSON.stringify(result.exampleRecord).replaceAll("'", "'\\''");
+  return `echo '${json}' | mlctl predict --model ${result.run.id}`;
+}
+
 export async function renderTrainResult(result: TrainTaskResult, output: Output): Promise<void> {
   const lines: string[] = [];
+  const it = result.model.iterations;
   lines.push(
     `${output.style('green', '✓')} trained ${output.style('bold', result.task)} → run ${output.style('bold', result.run.id)} (${result.run.name})`,
     `  rows: ${result.rows.train.toLocaleString('en-US')} train, ${result.rows.validation.toLocaleString('en-US')} validation, ${result.rows.test.toLocaleString('en-US')} test (${result.testSource === 'file' ? 'official test file' : 'held out'})`,
     `  features: ${result.pipeline.featuresIn} in → ${result.pipeline.featuresOut} out; model ${result.modelFamily} on ${result.backend}` +
-      (result.modelFamily === 'mlp' ? `; ${result.epochsRun} epochs, best ${result.bestEpoch}${result.stoppedEarly ? ' (stopped early)' : ''}` : ''),
+      (it === undefined ? '' : `; ${count(it.run, it.unit)}, best ${it.best}${it.stoppedEarly ? ' (stopped early)' : ''}`),
+    ...result.model.facts.map((f) => `  ${f.label}: ${f.value}`),
     `  time: load ${formatDuration(result.timings.load)}, preprocess ${formatDuration(result.timings.preprocess)}, fit ${formatDuration(result.timings.fit)}, evaluate ${formatDuration(result.timings.evaluate)}, save ${formatDuration(result.timings.save)}`,
     '',
   );
@@ -216,10 +276,31 @@ export async function renderTrainResult(result: TrainTaskResult, output: Output)
       }),
     );
   }
-  const coefficients = (result.model as { coefficients?: { feature: string; value: number }[] }).coefficients;
-  if (coefficients !== undefined) {
-    lines.push('', await renderTable({ head: ['feature', 'coefficient'], rows: coefficients.map((c2) => [c2.feature, formatNumber(c2.value, 4)]), alignRight: [1], color: output.color }));
+  const classes = result.evaluation.classes;
+  if (classes !== undefined) {
+    lines.push(
+      '',
+      await renderTable({
+        head: ['class', 'precision', 'recall', 'f1', 'support'],
+        rows: classes.perClass.map((k) => [k.label, formatNumber(k.precision, 4), formatNumber(k.recall, 4), formatNumber(k.f1, 4), k.support]),
+        alignRight: [1, 2, 3, 4],
+        color: output.color,
+      }),
+      '',
+      await renderTable({
+        head: ['actual \\ predicted', ...classes.labels],
+        rows: classes.confusion.map((row, i) => [classes.labels[i]!, ...row]),
+        alignRight: classes.labels.map((_, i) => i + 1),
+        color: output.color,
+      }),
+    );
   }
-  lines.push('', `bundle: ${result.bundleDir}`, `predict: mlctl predict --model ${result.run.id} --input rows.jsonl`);
+  const weights = result.model.featureWeights;
+  if (weights !== undefined && weights.values.length > 0) {
+    const rows: (string | number)[][] = weights.values.map((w) => [w.feature, formatNumber(w.value, 4)]);
+    if (weights.intercept !== undefined) rows.unshift(['(intercept)', formatNumber(weights.intercept, 4)]);
+    lines.push('', await renderTable({ head: ['feature', weights.label], rows, alignRight: [1], color: output.color }));
+  }
+  lines.push('', `bundle: ${result.bundleDir}`, `predict: ${predictHint(result)}`);
   output.print(lines.join('\n'));
 }

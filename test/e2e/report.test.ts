@@ -197,7 +197,8 @@ describe('mlctl report (regression)', () => {
     const check = await openReport(file, 'report-housing.png');
     expectCleanLoad(check, file);
     expect(check.charts.map((c) => c.title)).toEqual(['Predicted vs actual', 'Residuals', 'Permutation importance (drop in R2)']);
-    expect(check.text).toContain('Coefficients');
+    expect(check.text).toContain('The fitted linear model');
+    expect(check.text).toContain('Per feature: coefficient');
     expect(check.text).toContain('(intercept)');
     expect(check.text).toContain('No per-epoch history');
   }, 300_000);

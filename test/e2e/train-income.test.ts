@@ -7,7 +7,7 @@ interface TrainJson {
   run: { id: string; dir: string };
   bundleDir: string;
   backend: string;
-  epochsRun: number;
+  model: { iterations: { run: number; best: number; unit: string } };
   rows: { train: number; validation: number; test: number };
   evaluation: { metrics: Record<string, number>; confusion: { tp: number; fp: number; tn: number; fn: number } };
 }
@@ -30,7 +30,7 @@ describe('mlctl train income (built binary, shared data mirror)', () => {
   it('prints exactly one JSON document and records a finished run with a bundle', () => {
     expect(trainResult.stdout.trim().startsWith('{')).toBe(true);
     expect(trained.rows).toEqual({ train: 29_305, validation: 3_256, test: 16_281 });
-    expect(trained.epochsRun).toBe(2);
+    expect(trained.model.iterations).toMatchObject({ unit: 'epoch', run: 2 });
     // Two epochs of the default MLP already separate the classes well; a broken pipeline would not.
     expect(trained.evaluation.metrics.accuracy).toBeGreaterThan(0.8);
     expect(trained.evaluation.metrics.auc).toBeGreaterThan(0.85);

@@ -1,22 +1,14 @@
+import type { ModelSummary } from '../models/model-family.js';
 import type { ProblemType, TaskSpec } from '../tasks/task-spec.js';
+import type { OutputDescription } from './output-meaning.js';
+
+export type { OutputDescription } from './output-meaning.js';
 
 export const BUNDLE_KIND = 'mlctl.bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 export const PIPELINE_FILE = 'preprocessing.json';
 export const MODEL_DIR = 'model';
-
-/** What a prediction means, so any consumer can turn model output into an answer. */
-export type OutputDescription =
-  | {
-      readonly kind: 'binary-probability';
-      readonly target: string;
-      readonly positiveLabel: string;
-      readonly negativeLabel: string;
-      /** probability >= threshold → positiveLabel */
-      readonly threshold: number;
-    }
-  | { readonly kind: 'regression'; readonly target: string; readonly transform: 'log1p' | null };
 
 /**
  * manifest.json: the one portable description of a model bundle. `files` lists the SHA-256
@@ -38,8 +30,8 @@ export interface BundleManifest {
   readonly featureNames: readonly string[];
   /** Headline metrics on the test split. */
   readonly metrics: Readonly<Record<string, number>>;
-  /** Family-specific description (architecture, coefficients). */
-  readonly model: Record<string, unknown>;
+  /** What the model family says about the fitted model (iterations, feature weights, facts). */
+  readonly model: ModelSummary;
   readonly dataset: { readonly name: string; readonly files: Readonly<Record<string, string>> };
   /** Relative path → SHA-256 of every file but manifest.json. */
   readonly files: Readonly<Record<string, string>>;

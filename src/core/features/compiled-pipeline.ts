@@ -17,7 +17,23 @@ export interface UnseenCategory {
 export type NumericOp = { readonly op: 'log1p' } | { readonly op: 'standardize'; readonly mean: number; readonly std: number };
 
 export type CompiledColumn =
-  | { readonly kind: 'numeric'; readonly column: string; readonly offset: number; readonly impute: number | undefined; readonly ops: readonly NumericOp[] }
+  | {
+      readonly kind: 'numeric';
+      readonly column: string;
+      readonly offset: number;
+      readonly impute: number | undefined;
+      readonly keepMissing: boolean;
+      readonly ops: readonly NumericOp[];
+    }
+  | {
+      readonly kind: 'ordinal';
+      readonly column: string;
+      readonly offset: number;
+      readonly impute: string | undefined;
+      readonly keepMissing: boolean;
+      readonly index: ReadonlyMap<string, number>;
+      readonly categories: readonly string[];
+    }
   | {
       readonly kind: 'one-hot';
       readonly column: string;
@@ -28,6 +44,7 @@ export type CompiledColumn =
       readonly unseen: UnseenCategoryPolicy;
       readonly mostFrequentIndex: number;
       readonly categories: readonly string[];
+      readonly keepMissing: false;
     }
   | {
       readonly kind: 'yes-no';
@@ -38,6 +55,7 @@ export type CompiledColumn =
       readonly no: ReadonlySet<string>;
       readonly yesList: readonly string[];
       readonly noList: readonly string[];
+      readonly keepMissing: boolean;
     };
 
 export interface CompiledPipeline {
@@ -61,6 +79,7 @@ function compile(pipeline: FittedPipeline): CompiledPipeline {
   let offset = 0;
   const columns = pipeline.columns.map((fitted): CompiledColumn => {
     const start = offset;
+    const keepMissing = fitted.missing === 'keep';
     offset += fitted.outputs.length;
     let impute: string | number | undefined;
     const ops: NumericOp[] = [];
@@ -89,9 +108,21 @@ function compile(pipeline: FittedPipeline): CompiledPipeline {
             unseen: step.unseen,
             mostFrequentIndex: step.categories.indexOf(step.mostFrequent) - shift,
             categories: step.categories,
+            keepMissing: false,
           };
           break;
         }
+        case 'ordinal':
+          compiled = {
+            kind: 'ordinal',
+            column: fitted.column,
+            offset: start,
+            impute: impute === undefined ? undefined : String(impute),
+            keepMissing,
+            index: new Map(step.categories.map((category, i) => [category, i])),
+            categories: step.categories,
+          };
+          break;
         case 'yes-no':
           compiled = {
             kind: 'yes-no',
@@ -102,11 +133,12 @@ function compile(pipeline: FittedPipeline): CompiledPipeline {
             no: new Set(step.no.map(normalizeFlag)),
             yesList: step.yes,
             noList: step.no,
+            keepMissing,
           };
           break;
       }
     }
-    return compiled ?? { kind: 'numeric', column: fitted.column, offset: start, impute: impute === undefined ? undefined : Number(impute), ops };
+    return compiled ?? { kind: 'numeric', column: fitted.column, offset: start, impute: impute === undefined ? undefined : Number(impute), keepMissing, ops };
   });
   return { columns, width: offset };
 }
@@ -190,10 +222,23 @@ export function writeRecord(
     if (column.kind === 'numeric') {
       let x = readNumber(raw, column.column, row);
       if (Number.isNaN(x)) {
-        if (column.impute === undefined) throw missingValue(column.column, row);
-        x = column.impute;
+        if (column.impute !== undefined) x = column.impute;
+        else if (column.keepMissing) {
+          out[at] = Number.NaN;
+          continue;
+        } else throw missingValue(column.column, row);
       }
       out[at] = column.ops.length === 0 ? x : applyNumericOps(column.ops, x, column.column, row);
+    } else if (column.kind === 'ordinal') {
+      const value = readCategory(raw, column.column, row) ?? column.impute;
+      if (value === undefined) {
+        if (!column.keepMissing) throw missingValue(column.column, row);
+        out[at] = Number.NaN;
+        continue;
+      }
+      const index = column.index.get(value);
+      if (index === undefined) onUnseen?.({ column: column.column, value, row });
+      out[at] = index ?? Number.NaN;
     } else if (column.kind === 'one-hot') {
       const value = readCategory(raw, column.column, row) ?? column.impute;
       if (value === undefined) throw missingValue(column.column, row);
@@ -212,7 +257,11 @@ export function writeRecord(
       if (index >= 0) out[at + index] = 1;
     } else {
       const value = readCategory(raw, column.column, row) ?? column.impute;
-      if (value === undefined) throw missingValue(column.column, row);
+      if (value === undefined) {
+        if (!column.keepMissing) throw missingValue(column.column, row);
+        out[at] = Number.NaN;
+        continue;
+      }
       // Exact spellings first: normalising allocates, and most inputs are already lower case.
       if (column.yes.has(value)) out[at] = 1;
       else if (column.no.has(value)) out[at] = 0;

@@ -28,7 +28,13 @@ export type FeatureStep =
        * intercept's column, and the coefficients stop being identifiable.
        */
       readonly drop?: 'first';
-    };
+    }
+  /**
+   * A category as its code: the index of the (sorted) training category, as a number, for
+   * models that split on categories natively (trees). An unseen category is encoded like a
+   * missing value (NaN) and reported.
+   */
+  | { readonly kind: 'ordinal' };
 
 export type FeatureStepKind = FeatureStep['kind'];
 
@@ -37,6 +43,11 @@ export interface ColumnTransformSpec {
   /** numeric → one output; categorical → one per category (one-hot); boolean → one (yes-no). */
   readonly type: 'numeric' | 'categorical' | 'boolean';
   readonly steps: readonly FeatureStep[];
+  /**
+   * 'keep': a missing value reaches the model as NaN, for families that learn what to do
+   * with it (trees); the column then has no impute step. Default: imputed, or refused.
+   */
+  readonly missing?: 'keep';
 }
 
 export interface PipelineSpec {
@@ -55,12 +66,15 @@ export type FittedStep =
       readonly categories: readonly string[];
       readonly mostFrequent: string;
       readonly drop?: 'first';
-    };
+    }
+  | { readonly kind: 'ordinal'; readonly categories: readonly string[] };
 
 export interface FittedColumn {
   readonly column: string;
   readonly type: ColumnTransformSpec['type'];
   readonly steps: readonly FittedStep[];
+  /** Missing values pass through as NaN (see ColumnTransformSpec.missing). */
+  readonly missing?: 'keep';
   /** Names of the output features this column produces, in order. */
   readonly outputs: readonly string[];
 }
@@ -94,10 +108,23 @@ export interface PipelineColumnSummary {
   /** Values missing in the training rows and filled by the impute step (0 without one). */
   readonly imputed: number;
   readonly impute?: { readonly strategy: ImputeStrategy; readonly value: string | number };
-  /** One-hot columns: the fitted categories, sorted, and what happens to an unseen one. */
+  /** Missing values reach the model as NaN. */
+  readonly keepsMissing?: boolean;
+  /** One-hot and ordinal columns: the fitted categories, sorted, and what happens to an unseen one. */
   readonly categories?: readonly string[];
   readonly unseen?: UnseenCategoryPolicy;
   /** Standardized columns: the fitted z-score parameters (after any earlier log1p). */
   readonly mean?: number;
   readonly std?: number;
+}
+
+/** What one column of the feature matrix holds, for model families that treat columns differently. */
+export interface FeatureInfo {
+  readonly name: string;
+  /**
+   * 'numeric': a number (NaN = missing where the column keeps missing values).
+   * 'categorical': a category code 0…cardinality-1 as a number (NaN = missing or unseen).
+   */
+  readonly kind: 'numeric' | 'categorical';
+  readonly cardinality?: number;
 }

@@ -7,13 +7,15 @@ import type { ColumnTransformSpec, FeatureStepKind, ImputeStrategy, UnseenCatego
 export const COLUMN_TYPES: readonly ColumnTransformSpec['type'][] = ['numeric', 'categorical', 'boolean'];
 export const IMPUTE_STRATEGIES: readonly ImputeStrategy[] = ['median', 'mean', 'most-frequent', 'constant'];
 export const UNSEEN_POLICIES: readonly UnseenCategoryPolicy[] = ['ignore', 'most-frequent', 'error'];
-const STEP_KINDS: readonly FeatureStepKind[] = ['impute', 'standardize', 'log1p', 'yes-no', 'one-hot'];
+const STEP_KINDS: readonly FeatureStepKind[] = ['impute', 'standardize', 'log1p', 'yes-no', 'one-hot', 'ordinal'];
+/** Steps that encode a categorical column; exactly one comes last. */
+const CATEGORY_ENCODINGS: readonly FeatureStepKind[] = ['one-hot', 'ordinal'];
 
 /** Which steps each column type allows, and which one must come last. */
-const ALLOWED_STEPS: Readonly<Record<ColumnTransformSpec['type'], { allowed: readonly FeatureStepKind[]; last?: FeatureStepKind }>> = {
+const ALLOWED_STEPS: Readonly<Record<ColumnTransformSpec['type'], { allowed: readonly FeatureStepKind[]; last?: readonly FeatureStepKind[] }>> = {
   numeric: { allowed: ['impute', 'log1p', 'standardize'] },
-  categorical: { allowed: ['impute', 'one-hot'], last: 'one-hot' },
-  boolean: { allowed: ['impute', 'yes-no'], last: 'yes-no' },
+  categorical: { allowed: ['impute', ...CATEGORY_ENCODINGS], last: CATEGORY_ENCODINGS },
+  boolean: { allowed: ['impute', 'yes-no'], last: ['yes-no'] },
 };
 
 type Json = Record<string, unknown>;
@@ -50,10 +52,22 @@ function checkStepKinds(where: string, type: ColumnTransformSpec['type'], kinds:
     seen.add(kind);
     if (kind === 'impute' && index !== 0) problems.push(`${where}.steps[${index}]: impute must be the first step.`);
   });
-  if (rule.last !== undefined && kinds[kinds.length - 1] !== rule.last) {
-    problems.push(`${where}: a ${type} column needs a "${rule.last}" step, last.`);
+  if (rule.last !== undefined && !(rule.last as readonly string[]).includes(kinds[kinds.length - 1] ?? '')) {
+    problems.push(`${where}: a ${type} column needs a ${rule.last.map((k) => `"${k}"`).join(' or ')} step, last.`);
+  }
+  if (kinds.filter((kind) => (CATEGORY_ENCODINGS as readonly string[]).includes(kind)).length > 1) {
+    problems.push(`${where}: a column takes one of ${CATEGORY_ENCODINGS.join(', ')}, not both.`);
   }
   return problems;
+}
+
+/** `missing: "keep"` passes NaN to the model: only where one number encodes the column, and never with an impute step. */
+function checkMissing(where: string, missing: unknown, kinds: readonly string[]): string[] {
+  if (missing === undefined) return [];
+  if (missing !== 'keep') return [`${where}.missing: ${describe(missing)}; the only option is "keep".`];
+  if (kinds.includes('impute')) return [`${where}.missing: "keep" leaves missing values to the model; drop the impute step.`];
+  if (kinds.includes('one-hot')) return [`${where}.missing: "keep" needs one number per column; use "ordinal" instead of "one-hot".`];
+  return [];
 }
 
 function checkImputeValue(where: string, type: ColumnTransformSpec['type'], value: unknown): string[] {
@@ -92,6 +106,7 @@ export function checkPipelineSpec(spec: unknown): string[] {
       return;
     }
     problems.push(...checkStepKinds(named, type, steps.map((step) => String(step.kind))));
+    problems.push(...checkMissing(named, column.missing, steps.map((step) => String(step.kind))));
     steps.forEach((step, s) => {
       const at = `${named}.steps[${s}]`;
       if (step.kind === 'impute') {
@@ -128,9 +143,9 @@ function isSortedUnique(values: readonly string[]): boolean {
   return true;
 }
 
-/** The output feature names a fitted column must declare. */
+/** The output feature names a fitted column must declare: one per kept category for one-hot, else the column itself. */
 export function expectedOutputs(column: string, type: ColumnTransformSpec['type'], categories: readonly string[] | undefined, drop?: 'first'): string[] {
-  if (type !== 'categorical') return [column];
+  if (type !== 'categorical' || categories === undefined) return [column];
   const kept = drop === 'first' ? (categories ?? []).slice(1) : (categories ?? []);
   return kept.map((category) => `${column}=${category}`);
 }
@@ -172,6 +187,8 @@ export function checkFittedPipeline(json: unknown): string[] {
     }
     const steps = column.steps as Json[];
     problems.push(...checkStepKinds(named, type, steps.map((step) => String(step.kind))));
+    problems.push(...checkMissing(named, column.missing, steps.map((step) => String(step.kind))));
+    let oneHot = false;
     let categories: string[] | undefined;
     let drop: 'first' | undefined;
     steps.forEach((step, s) => {
@@ -189,7 +206,11 @@ export function checkFittedPipeline(json: unknown): string[] {
         case 'yes-no':
           problems.push(...checkYesNo(at, step.yes, step.no));
           break;
+        case 'ordinal':
+          if (!isStringArray(step.categories) || !isSortedUnique(step.categories)) problems.push(`${at}.categories: expected a sorted array of distinct strings.`);
+          break;
         case 'one-hot':
+          oneHot = true;
           if (!(UNSEEN_POLICIES as readonly unknown[]).includes(step.unseen)) problems.push(`${at}.unseen: ${describe(step.unseen)} is not one of ${UNSEEN_POLICIES.join(', ')}.`);
           if (step.drop !== undefined && step.drop !== 'first') problems.push(`${at}.drop: ${describe(step.drop)}; the only option is "first".`);
           else drop = step.drop;
@@ -206,7 +227,7 @@ export function checkFittedPipeline(json: unknown): string[] {
           break;
       }
     });
-    const expected = expectedOutputs(String(column.column), type, categories, drop);
+    const expected = expectedOutputs(String(column.column), oneHot ? type : 'numeric', categories, drop);
     if (!isStringArray(column.outputs) || column.outputs.length !== expected.length || column.outputs.some((name, i) => name !== expected[i])) {
       problems.push(`${named}.outputs: expected ${JSON.stringify(expected.length > 5 ? [...expected.slice(0, 5), '…'] : expected)}.`);
     }

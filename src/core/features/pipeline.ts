@@ -10,6 +10,7 @@ import { compiledPipeline, normalizeFlag, previewList, readNumber, writeRecord }
 import type { UnseenCategory } from './compiled-pipeline.js';
 import type {
   ColumnTransformSpec,
+  FeatureInfo,
   FeatureStep,
   FittedColumn,
   FittedPipeline,
@@ -154,7 +155,7 @@ function fitNumericColumn(
     const fill = withoutNegativeZero(numericImputeValue(impute.strategy, present.subarray(0, presentCount), impute.value));
     for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i]!)) values[i] = fill;
     steps.push({ kind: 'impute', strategy: impute.strategy, value: fill, imputedInFit: missing });
-  } else if (missing > 0) {
+  } else if (missing > 0 && spec.missing !== 'keep') {
     problems.push(`column "${name}" has ${missing} missing values (${rowList(missingRows, missing)}) and no impute step.`);
   }
 
@@ -174,19 +175,29 @@ function fitNumericColumn(
       if (negative > 0) problems.push(`column "${name}" has negative values (${rowList(negativeRows, negative)}); log1p needs values ≥ 0.`);
       steps.push({ kind: 'log1p' });
     } else if (step.kind === 'standardize') {
+      // Over the values present (NaN only remains where the column keeps missing values).
       let sum = 0;
-      for (let i = 0; i < values.length; i++) sum += values[i]!;
-      const mean = sum / values.length;
+      let count = 0;
+      for (let i = 0; i < values.length; i++) {
+        if (Number.isNaN(values[i]!)) continue;
+        sum += values[i]!;
+        count++;
+      }
+      const mean = count === 0 ? 0 : sum / count;
       let squares = 0;
-      for (let i = 0; i < values.length; i++) squares += (values[i]! - mean) * (values[i]! - mean);
+      for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) squares += (values[i]! - mean) * (values[i]! - mean);
       // Population standard deviation, as scikit-learn's StandardScaler; a constant column keeps scale 1.
-      const deviation = Math.sqrt(squares / values.length);
+      const deviation = Math.sqrt(squares / Math.max(count, 1));
       const std = deviation > 0 && Number.isFinite(deviation) ? deviation : 1;
       for (let i = 0; i < values.length; i++) values[i] = (values[i]! - mean) / std;
       steps.push({ kind: 'standardize', mean: withoutNegativeZero(mean), std });
     }
   }
-  return { column: name, type: spec.type, steps, outputs: [name] };
+  return { column: name, type: spec.type, steps, outputs: [name], ...keeps(spec) };
+}
+
+function keeps(spec: ColumnTransformSpec): { missing?: 'keep' } {
+  return spec.missing === 'keep' ? { missing: 'keep' } : {};
 }
 
 /** The fill value from the non-missing training values; sorts `present` in place for the median. */
@@ -267,11 +278,15 @@ function fitStringColumn(
     // so a missing value at prediction time encodes as fitted instead of as unseen.
     counts.set(fill, (counts.get(fill) ?? 0) + missing);
     steps.push({ kind: 'impute', strategy: impute.strategy, value: fill, imputedInFit: missing });
-  } else if (missing > 0) {
+  } else if (missing > 0 && spec.missing !== 'keep') {
     problems.push(`column "${name}" has ${missing} missing values (${rowList(missingRows, missing)}) and no impute step.`);
   }
 
   for (const step of later) {
+    if (step.kind === 'ordinal') {
+      steps.push({ kind: 'ordinal', categories: [...counts.keys()].sort(compareStrings) });
+      return { column: name, type: spec.type, steps, outputs: [name], ...keeps(spec) };
+    }
     if (step.kind === 'one-hot') {
       const categories = [...counts.keys()].sort(compareStrings);
       const mostFrequent = mostFrequentOf(counts, compareStrings);
@@ -293,7 +308,7 @@ function fitStringColumn(
       steps.push({ kind: 'yes-no', yes, no });
     }
   }
-  return { column: name, type: spec.type, steps, outputs: [name] };
+  return { column: name, type: spec.type, steps, outputs: [name], ...keeps(spec) };
 }
 
 /**
@@ -363,6 +378,15 @@ export function parsePipeline(json: unknown): FittedPipeline {
   return pipeline;
 }
 
+/** What each column of the feature matrix holds: category codes for ordinal columns, numbers otherwise. */
+export function featureInfo(pipeline: FittedPipeline): FeatureInfo[] {
+  return pipeline.columns.flatMap((column): FeatureInfo[] => {
+    const ordinal = column.steps.find((step) => step.kind === 'ordinal');
+    if (ordinal !== undefined) return [{ name: column.column, kind: 'categorical', cardinality: ordinal.categories.length }];
+    return column.outputs.map((name) => ({ name, kind: 'numeric' }));
+  });
+}
+
 /** Features in and out, and per column what fitting learned, for `mlctl preprocess` and reports. */
 export function summarizePipeline(pipeline: FittedPipeline): PipelineSummary {
   const columns = pipeline.columns.map((column): PipelineColumnSummary => {
@@ -372,10 +396,12 @@ export function summarizePipeline(pipeline: FittedPipeline): PipelineSummary {
       steps: column.steps.map((step) => step.kind),
       outputs: column.outputs.length,
       imputed: 0,
+      ...(column.missing === 'keep' ? { keepsMissing: true } : {}),
     };
     for (const step of column.steps) {
       if (step.kind === 'impute') summary = { ...summary, imputed: step.imputedInFit, impute: { strategy: step.strategy, value: step.value } };
       else if (step.kind === 'one-hot') summary = { ...summary, categories: step.categories, unseen: step.unseen };
+      else if (step.kind === 'ordinal') summary = { ...summary, categories: step.categories };
       else if (step.kind === 'standardize') summary = { ...summary, mean: step.mean, std: step.std };
     }
     return summary;

@@ -66,7 +66,12 @@ export function validateRecords(
         problems.push({
           record: index,
           field: name,
-          message: column.impute === undefined ? 'is missing; it is required.' : 'is missing; send null to have it imputed from the training data.',
+          message:
+            column.impute !== undefined
+              ? 'is missing; send null to have it imputed from the training data.'
+              : column.keepMissing
+                ? 'is missing; send null for a missing value (the model handles it).'
+                : 'is missing; it is required.',
         });
         record[name] = null;
         continue;
@@ -85,7 +90,7 @@ export function validateRecords(
 
 function coerceField(column: CompiledColumn, value: unknown): string | number | null | { problem: string } {
   if (value === undefined || value === null) {
-    if (column.impute !== undefined) return null;
+    if (column.impute !== undefined || column.keepMissing) return null;
     return { problem: `value is ${value === undefined ? 'missing' : 'null'}; the field is required (the pipeline has no impute step for it).` };
   }
   if (column.kind === 'numeric') {
@@ -107,7 +112,7 @@ function coerceField(column: CompiledColumn, value: unknown): string | number | 
   if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
   if (typeof value !== 'string') return { problem: `expected a string, got ${typeof value} ${describe(value)}.` };
   const category = value.trim();
-  if (column.unseen === 'error' && !column.index.has(category)) {
+  if (column.kind === 'one-hot' && column.unseen === 'error' && !column.index.has(category)) {
     return { problem: `unknown category ${describe(category)}; known: ${previewList(column.categories)}.` };
   }
   return category;
@@ -125,21 +130,22 @@ export function pipelineInputSchema(pipeline: FittedPipeline): Record<string, un
   const required: string[] = [];
   const fitted = new Map(pipeline.columns.map((column) => [column.column, column]));
   for (const column of compiledPipeline(pipeline).columns) {
-    const nullable = column.impute !== undefined;
+    const nullable = column.impute !== undefined || column.keepMissing;
     if (!nullable) required.push(column.column);
     const baseType = column.kind === 'numeric' ? 'number' : 'string';
     const property: Record<string, unknown> = { type: nullable ? [baseType, 'null'] : baseType };
     const steps = fitted.get(column.column)?.steps.map((step) => step.kind) ?? [];
     let description = `${fitted.get(column.column)?.type ?? baseType} feature; steps: ${steps.join(', ') || 'none'}`;
-    if (column.kind === 'one-hot') {
+    if (column.kind === 'one-hot' || column.kind === 'ordinal') {
       property.enum = nullable ? [...column.categories, null] : [...column.categories];
-      description += `; unseen categories: ${column.unseen}`;
+      description += `; unseen categories: ${column.kind === 'one-hot' ? column.unseen : 'treated as missing'}`;
     } else if (column.kind === 'yes-no') {
       const values = [...column.yesList, ...column.noList];
       property.enum = nullable ? [...values, null] : values;
       description += '; matched case-insensitively';
     }
-    if (nullable) description += `; missing → ${JSON.stringify(column.impute)}`;
+    if (column.impute !== undefined) description += `; missing → ${JSON.stringify(column.impute)}`;
+    else if (column.keepMissing) description += '; missing values go to the model as missing';
     property.description = description;
     properties[column.column] = property;
   }

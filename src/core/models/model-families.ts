@@ -1,16 +1,73 @@
+/**
+ * The table of model families: one line per family. Descriptors are cheap to import (each
+ * family loads its heavy parts, such as TensorFlow.js, only inside `fit` and `load`).
+ */
 import { UsageError } from '../errors.js';
+import type { ProblemType } from '../tasks/task-spec.js';
+import { didYouMean } from '../text/near-names.js';
 import type { ModelFamily } from './model-family.js';
+import { resolveParams, type ParamProblem, type ParamValue } from './model-params.js';
+import { linearFamily } from './linear/linear-family.js';
+import { mlpFamily } from './mlp/mlp-family.js';
 
-/** Model families by name, each imported only when used (the MLP pulls in TensorFlow.js). */
-const FAMILIES: Readonly<Record<string, () => Promise<ModelFamily<never>>>> = {
-  mlp: async () => (await import('./mlp/mlp-family.js')).mlpFamily as ModelFamily<never>,
-  linear: async () => (await import('./linear/linear-family.js')).linearFamily as ModelFamily<never>,
-};
+const FAMILIES = new Map<string, ModelFamily>([mlpFamily, linearFamily].map((family) => [family.name, family]));
 
-export async function getModelFamily<P>(name: string): Promise<ModelFamily<P>> {
-  const load = FAMILIES[name];
-  if (load === undefined) {
-    throw new UsageError('MODEL_FAMILY_UNKNOWN', `unknown model family "${name}"`, { hint: `use one of ${Object.keys(FAMILIES).join(', ')}` });
+export function listModelFamilies(): readonly ModelFamily[] {
+  return [...FAMILIES.values()];
+}
+
+export function findModelFamily(name: string): ModelFamily | undefined {
+  return FAMILIES.get(name);
+}
+
+export function getModelFamily(name: string): ModelFamily {
+  const family = FAMILIES.get(name);
+  if (family === undefined) {
+    throw new UsageError('MODEL_FAMILY_UNKNOWN', `unknown model family "${name}"${didYouMean(name, FAMILIES.keys())}`, {
+      hint: `model families: ${listModelFamilies().map((f) => `${f.name} (${f.description})`).join('; ')}`,
+    });
   }
-  return (await load()) as unknown as ModelFamily<P>;
+  return family;
+}
+
+/**
+ * Adds a family to the table (for tests and embedders); returns a function that removes it.
+ * Refuses a name already taken.
+ */
+export function registerModelFamily(family: ModelFamily): () => void {
+  if (FAMILIES.has(family.name)) throw new Error(`a model family named "${family.name}" is already registered`);
+  FAMILIES.set(family.name, family);
+  return () => {
+    if (FAMILIES.get(family.name) === family) FAMILIES.delete(family.name);
+  };
+}
+
+/** A task's `model` section with every parameter filled in. */
+export interface ResolvedModelSpec {
+  readonly family: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
+}
+
+/**
+ * Checks a model section against its family: the family exists and fits this problem type,
+ * every parameter is known and in range (defaults fill what is left out), and the family's
+ * own cross-checks pass. Problems name the parameter (`params.epochs`) or `family`.
+ */
+export function resolveModelSpec(
+  model: { readonly family: string; readonly params?: Readonly<Record<string, unknown>> },
+  problemType: ProblemType,
+): { model: ResolvedModelSpec; problems: ParamProblem[] } {
+  const family = FAMILIES.get(model.family);
+  if (family === undefined) {
+    return {
+      model: { family: model.family, params: {} },
+      problems: [{ param: 'family', message: `"${model.family}" is not a model family${didYouMean(model.family, FAMILIES.keys())}; use one of ${[...FAMILIES.keys()].join(', ')}` }],
+    };
+  }
+  const { params, problems } = resolveParams(family.params, model.params ?? {});
+  if (!family.problemTypes.includes(problemType)) {
+    problems.unshift({ param: 'family', message: `${family.name} does not fit ${problemType} problems; it fits ${family.problemTypes.join(', ')}` });
+  }
+  if (problems.length === 0 && family.checkParams !== undefined) problems.push(...family.checkParams(params));
+  return { model: { family: family.name, params }, problems };
 }

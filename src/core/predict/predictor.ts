@@ -1,60 +1,38 @@
 import type { DataRecord } from '../datasets/dataset-spec.js';
 import { UsageError } from '../errors.js';
-import { loadBundle } from '../bundle/model-bundle.js';
-import type { BundleManifest } from '../bundle/bundle-manifest.js';
-import { parsePipeline, transformRecords, type UnseenCategory } from '../features/pipeline.js';
-import type { FittedPipeline } from '../features/pipeline-spec.js';
+import { loadModel, type LoadedModel, type LoadModelOptions } from '../bundle/load-model.js';
+import type { Answer } from '../bundle/output-meaning.js';
+import type { UnseenCategory } from '../features/pipeline.js';
 import { validateRecords } from '../features/record-validation.js';
-import { getModelFamily } from '../models/model-families.js';
-import type { TrainedModel } from '../models/model-family.js';
 
-/** One answer per input record, in input order. */
-export interface Prediction {
-  /** The record's own `id`, when it had one. */
-  readonly id?: string | number;
-  /** Classification: the predicted label and P(positive label). */
-  readonly label?: string;
-  readonly probability?: number;
-  /** Regression: the predicted value in the target's units. */
-  readonly prediction?: number;
-}
+/** One answer per input record, in input order, with the record's own `id` when it had one. */
+export type Prediction = Answer & { readonly id?: string | number };
 
 export interface PredictOptions {
   readonly onUnseen?: (event: UnseenCategory) => void;
 }
 
-/** A loaded, verified bundle ready to answer. */
-export interface Predictor {
-  readonly dir: string;
-  readonly manifest: BundleManifest;
-  readonly pipeline: FittedPipeline;
-  readonly model: TrainedModel;
+/** A loaded, verified bundle that answers records the way `mlctl predict` does. */
+export interface Predictor extends LoadedModel {
   /** Validates every record first (all problems reported at once), then predicts. */
   predict(records: readonly unknown[], options?: PredictOptions): Promise<Prediction[]>;
-  /** Raw model outputs for already-validated records (P(positive) or the value). */
+  /** Raw model outputs for already-validated records (P(positive), class probabilities or the value). */
   score(records: readonly DataRecord[], options?: PredictOptions): Promise<Float32Array>;
-  dispose(): void;
 }
 
-export async function loadPredictor(bundleDir: string, options: { backend?: string } = {}): Promise<Predictor> {
-  const bundle = await loadBundle(bundleDir);
-  const pipeline = parsePipeline(bundle.pipelineJson);
-  const family = await getModelFamily(bundle.manifest.modelFamily);
-  const model = await family.load(bundle.modelFiles, bundle.manifest.model, options);
-  const { manifest } = bundle;
-  const output = manifest.output;
-
-  const score = async (records: readonly DataRecord[], opts: PredictOptions = {}): Promise<Float32Array> =>
-    model.predict(transformRecords(pipeline, records, opts.onUnseen === undefined ? {} : { onUnseen: opts.onUnseen }));
-
+/**
+ * Records are numbered from 1 in every message, as lines of a file are: "record 3, field
+ * "age"".
+ */
+export async function loadPredictor(bundleDir: string, options: LoadModelOptions = {}): Promise<Predictor> {
+  const model = await loadModel(bundleDir, options);
+  const score = (records: readonly DataRecord[], opts: PredictOptions = {}): Promise<Float32Array> =>
+    model.scoreRecords(records, opts.onUnseen === undefined ? {} : { onUnseen: opts.onUnseen });
   return {
-    dir: bundleDir,
-    manifest,
-    pipeline,
-    model,
+    ...model,
     score,
     async predict(records, opts = {}) {
-      const { records: valid, problems } = validateRecords(pipeline, records, { absent: 'error' });
+      const { records: valid, problems } = validateRecords(model.pipeline, records, { absent: 'error' });
       if (problems.length > 0) {
         const listed = problems.slice(0, 50).map((p) => `record ${p.record + 1}, field "${p.field}": ${p.message}`);
         if (problems.length > 50) listed.push(`… and ${problems.length - 50} more`);
@@ -67,13 +45,8 @@ export async function loadPredictor(bundleDir: string, options: { backend?: stri
       return valid.map((_, i) => {
         const input = records[i] as Record<string, unknown>;
         const id = typeof input.id === 'string' || typeof input.id === 'number' ? { id: input.id } : {};
-        const value = raw[i] as number;
-        if (output.kind === 'binary-probability') {
-          return { ...id, label: value >= output.threshold ? output.positiveLabel : output.negativeLabel, probability: value };
-        }
-        return { ...id, prediction: output.transform === 'log1p' ? Math.expm1(value) : value };
+        return { ...id, ...model.meaning.answer(raw, i) };
       });
     },
-    dispose: () => model.dispose(),
   };
 }

@@ -44,29 +44,12 @@ export function analyzeClassification(input: ClassificationInput): Classificatio
 
 export interface RegressionInput {
   readonly target: string;
-  readonly yTrue: ArrayLike<number>;
-  readonly predictions: ArrayLike<number>;
-  readonly transform?: 'log1p' | null;
-  /** The bundle manifest's model description (linear: intercept and coefficients). */
-  readonly model?: Readonly<Record<string, unknown>>;
+  /** Truth and predictions in the target's own units. */
+  readonly actual: readonly number[];
+  readonly predicted: readonly number[];
 }
 
-/** Predicted vs actual in the target's units, and the coefficient table when the model has one. */
+/** Predicted vs actual in the target's units. */
 export function analyzeRegression(input: RegressionInput): RegressionAnalysis {
-  const invert = input.transform === 'log1p' ? (v: number) => Math.expm1(v) : (v: number) => v;
-  const description = input.model ?? {};
-  const rawCoefficients = Array.isArray(description.coefficients) ? (description.coefficients as unknown[]) : [];
-  const coefficients = rawCoefficients.flatMap((c) => {
-    if (typeof c !== 'object' || c === null) return [];
-    const { feature, value, standardError } = c as Record<string, unknown>;
-    if (typeof feature !== 'string' || typeof value !== 'number') return [];
-    return [{ feature, value, ...(typeof standardError === 'number' || standardError === null ? { standardError } : {}) }];
-  });
-  return {
-    target: input.target,
-    actual: Array.from(input.yTrue, invert),
-    predicted: Array.from(input.predictions, invert),
-    coefficients,
-    intercept: typeof description.intercept === 'number' ? description.intercept : null,
-  };
+  return { target: input.target, actual: input.actual, predicted: input.predicted };
 }

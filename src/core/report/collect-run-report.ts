@@ -1,7 +1,5 @@
 import { NotFoundError, UsageError } from '../errors.js';
 import type { Predictor } from '../predict/predictor.js';
-import { rocAuc } from '../metrics/classification.js';
-import { regressionMetrics } from '../metrics/regression.js';
 import { createRng, shuffleInPlace } from '../random.js';
 import type { ModelEvaluation } from '../training/evaluate-model.js';
 import { createFileRunStore } from '../tracking/file-run-store.js';
@@ -101,6 +99,7 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
   const store = createFileRunStore({ root: options.runsDir });
   const run = options.runId === null ? null : await readRunForReport(store, options.runId);
   const output = manifest.output;
+  const meaning = predictor.meaning;
 
   const classification =
     output.kind === 'binary-probability'
@@ -116,7 +115,11 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
       : null;
   const regression =
     output.kind === 'regression'
-      ? analyzeRegression({ target: output.target, yTrue: evaluation.yTrue, predictions: evaluation.scores, transform: output.transform, model: manifest.model })
+      ? analyzeRegression({
+          target: output.target,
+          actual: Array.from(evaluation.yTrue, (_, i) => meaning.valueOf(evaluation.yTrue, i)),
+          predicted: Array.from(evaluation.scores, (_, i) => meaning.valueOf(evaluation.scores, i)),
+        })
       : null;
 
   let importance = null;
@@ -125,11 +128,7 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
     const settings = options.importance ?? {};
     const seed = settings.seed ?? task.split.seed;
     const sample = sampleRows(records, evaluation.yTrue, settings.maxRows, seed);
-    const invert = output.kind === 'regression' && output.transform === 'log1p' ? (v: number) => Math.expm1(v) : (v: number) => v;
-    const metric =
-      output.kind === 'binary-probability'
-        ? { name: 'auc', compute: (y: ArrayLike<number>, s: Float32Array) => rocAuc(y, s) }
-        : { name: 'r2', compute: (y: ArrayLike<number>, s: Float32Array) => regressionMetrics(Array.from(y, invert), Array.from(s, invert)).r2 };
+    const metric = { name: meaning.headline.name, compute: (y: ArrayLike<number>, s: Float32Array) => meaning.headline.score(y, s) };
     importance = await permutationImportance({
       records: sample.records,
       yTrue: sample.yTrue,
@@ -158,6 +157,7 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
       mlctlVersion: manifest.mlctlVersion,
       dataset: manifest.dataset,
       featureCount: manifest.featureNames.length,
+      fitted: manifest.model,
     },
     histories: run?.histories ?? {},
     evaluation: {

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BundleManifest } from '../bundle/bundle-manifest.js';
-import { evaluatePredictions } from '../training/evaluation.js';
+import { interpretOutput } from '../bundle/output-meaning.js';
 import { createFileRunStore } from '../tracking/file-run-store.js';
 import type { ReportEvaluation } from './collect-run-report.js';
 
 /** Where training writes `y,prediction` per test row (model units: log1p targets stay logged). */
 export const TEST_PREDICTIONS_FILE = join('artifacts', 'test-predictions.csv');
 
-/** Reads a `y,prediction` file; null when it is missing or holds no row. */
+/** Reads a `y,prediction` file (`y,p0,p1,…` for multiclass); null when it is missing or holds no row. */
 export async function readRecordedPredictions(path: string): Promise<{ yTrue: Float32Array; scores: Float32Array } | null> {
   let text: string;
   try {
@@ -20,12 +20,10 @@ export async function readRecordedPredictions(path: string): Promise<{ yTrue: Fl
   const p: number[] = [];
   for (const line of text.split('\n').slice(1)) {
     if (line === '') continue;
-    const comma = line.indexOf(',');
-    const yv = Number(line.slice(0, comma));
-    const pv = Number(line.slice(comma + 1));
-    if (comma > 0 && Number.isFinite(yv) && Number.isFinite(pv)) {
-      y.push(yv);
-      p.push(pv);
+    const cells = line.split(',').map(Number);
+    if (cells.length >= 2 && cells.every(Number.isFinite)) {
+      y.push(cells[0]!);
+      for (let k = 1; k < cells.length; k++) p.push(cells[k]!);
     }
   }
   return y.length === 0 ? null : { yTrue: Float32Array.from(y), scores: Float32Array.from(p) };
@@ -42,9 +40,7 @@ export async function recordedEvaluation(runsDir: string, runId: string, manifes
   if (location === null) return null;
   const recorded = await readRecordedPredictions(join(location.dir, TEST_PREDICTIONS_FILE));
   if (recorded === null) return null;
-  const transform = manifest.output.kind === 'regression' && manifest.output.transform !== null ? manifest.output.transform : undefined;
-  const threshold = manifest.output.kind === 'binary-probability' ? manifest.output.threshold : undefined;
-  const evaluation = evaluatePredictions(manifest.problemType, recorded.yTrue, recorded.scores, transform, threshold);
+  const evaluation = interpretOutput(manifest.output).evaluate(recorded.yTrue, recorded.scores);
   return {
     ...evaluation,
     rows: recorded.yTrue.length,

@@ -15,6 +15,7 @@ export function renderRunReport(data: RunReportData): string {
     learningCurvesSection(data),
     ...(data.classification === null ? [] : classifierSections(data)),
     ...(data.regression === null ? [] : regressionSections(data)),
+    fittedModelSection(data),
     importanceSection(data),
   ].filter((s) => s !== '');
   const run = data.run;
@@ -35,8 +36,9 @@ function summarySection(data: RunReportData): string {
       ['ended', run.endTime],
       ['duration', run.durationMs === null ? null : formatDuration(run.durationMs)],
     );
+    const unit = data.model.fitted.iterations?.unit ?? 'epoch';
     const epochs = epochTimings(data.histories);
-    if (epochs !== null) facts.push(['epochs', `${epochs.count} (mean ${formatDuration(epochs.meanMs)} per epoch)`]);
+    if (epochs !== null) facts.push([`${unit}s`, `${epochs.count} (mean ${formatDuration(epochs.meanMs)} per ${unit})`]);
     facts.push(['git commit', run.gitCommit], ['command', run.commandLine]);
   }
   facts.push(
@@ -63,8 +65,9 @@ function learningCurvesSection(data: RunReportData): string {
   const h = data.histories;
   const loss = (['train_loss', 'val_loss'] as const).filter((k) => (h[k]?.length ?? 0) > 0);
   const metrics = ['train_accuracy', 'val_accuracy', 'val_auc', 'train_r2', 'val_r2'].filter((k) => (h[k]?.length ?? 0) > 0);
+  const unit = data.model.fitted.iterations?.unit ?? 'epoch';
   if (loss.length === 0 && metrics.length === 0) {
-    return section('learning-curves', 'Learning curves', '', `No per-epoch history: the ${data.model.modelFamily} model is fitted in one pass.`);
+    return section('learning-curves', 'Learning curves', '', `No per-${unit} history: the ${data.model.modelFamily} model is fitted in one pass.`);
   }
   const series = (keys: readonly string[]): LineSeries[] =>
     keys.map((key) => ({
@@ -75,9 +78,9 @@ function learningCurvesSection(data: RunReportData): string {
       dashed: key.startsWith('train_'),
     }));
   const charts = [];
-  if (loss.length > 0) charts.push({ svg: lineChart({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'loss', series: series(loss), xIntegers: true }), caption: 'Training (dashed) against validation loss: a widening gap is overfitting.' });
-  if (metrics.length > 0) charts.push({ svg: lineChart({ title: 'Accuracy and AUC per epoch', xLabel: 'epoch', yLabel: 'value', series: series(metrics), xIntegers: true }) });
-  return section('learning-curves', 'Learning curves', figures(charts), 'Metric histories logged during training, one point per epoch.');
+  if (loss.length > 0) charts.push({ svg: lineChart({ title: `Loss per ${unit}`, xLabel: unit, yLabel: 'loss', series: series(loss), xIntegers: true }), caption: 'Training (dashed) against validation loss: a widening gap is overfitting.' });
+  if (metrics.length > 0) charts.push({ svg: lineChart({ title: `Accuracy and AUC per ${unit}`, xLabel: unit, yLabel: 'value', series: series(metrics), xIntegers: true }) });
+  return section('learning-curves', 'Learning curves', figures(charts), `Metric histories logged during training, one point per ${unit}.`);
 }
 
 function classifierSections(data: RunReportData): string[] {
@@ -215,17 +218,28 @@ function regressionSections(data: RunReportData): string[] {
       caption: 'A funnel or a curve here means the errors depend on the prediction.',
     },
   ];
-  const out = [section('regression', 'Regression quality', figures(charts))];
-  if (r.coefficients.length > 0) {
-    const hasSe = r.coefficients.some((c) => typeof c.standardError === 'number');
-    const rows = r.coefficients.map((c): CellInput[] => {
+  return [section('regression', 'Regression quality', figures(charts))];
+}
+
+/** What the model family reports about the fitted model: facts, iterations and per-feature weights. */
+function fittedModelSection(data: RunReportData): string {
+  const fitted = data.model.fitted;
+  const facts: [string, string][] = fitted.facts.map((f) => [f.label, f.value]);
+  const it = fitted.iterations;
+  if (it !== undefined) facts.push([`${it.unit}s`, `${it.run} run, ${it.best} kept${it.stoppedEarly ? ' (stopped early)' : ''}`]);
+  const weights = fitted.featureWeights;
+  let table = '';
+  if (weights !== undefined && weights.values.length > 0) {
+    const hasSe = weights.values.some((c) => typeof c.standardError === 'number');
+    const rows = weights.values.map((c): CellInput[] => {
       const se = typeof c.standardError === 'number' ? c.standardError : null;
       return [c.feature, c.value, ...(hasSe ? [se, se === null || se === 0 ? null : c.value / se] : [])];
     });
-    if (r.intercept !== null) rows.unshift(['(intercept)', r.intercept, ...(hasSe ? [null, null] : [])]);
-    out.push(section('coefficients', 'Coefficients', htmlTable(['feature', 'coefficient', ...(hasSe ? ['std. error', 't'] : [])], rows), `Change in ${r.target} per unit of each feature (after preprocessing).`));
+    if (weights.intercept !== undefined) rows.unshift(['(intercept)', weights.intercept, ...(hasSe ? [null, null] : [])]);
+    table = `<h3>Per feature: ${escapeHtml(weights.label)}</h3><p class="note">${escapeHtml(weights.description)}</p>${htmlTable(['feature', weights.label, ...(hasSe ? ['std. error', 't'] : [])], rows)}`;
   }
-  return out;
+  if (facts.length === 0 && table === '') return '';
+  return section('model', `The fitted ${data.model.modelFamily} model`, `${facts.length === 0 ? '' : keyValues(facts)}${table}`);
 }
 
 function importanceSection(data: RunReportData): string {

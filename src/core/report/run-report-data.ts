@@ -1,4 +1,5 @@
 import type { ConfusionMatrix } from '../metrics/classification.js';
+import type { ModelSummary as FittedModelSummary } from '../models/model-family.js';
 import type { ParamValue, RunStatus } from '../tracking/run-store.js';
 import type { PermutationImportance } from './permutation-importance.js';
 import type { SliceReport } from './slice-metrics.js';
@@ -67,6 +68,8 @@ export interface ModelSummary {
   readonly mlctlVersion: string;
   readonly dataset: { readonly name: string; readonly files: Readonly<Record<string, string>> };
   readonly featureCount: number;
+  /** What the model family says about the fitted model: iterations, feature weights, facts. */
+  readonly fitted: FittedModelSummary;
 }
 
 export interface ClassificationAnalysis {
@@ -85,6 +88,4 @@ export interface RegressionAnalysis {
   /** In the target's own units (log1p undone). */
   readonly actual: readonly number[];
   readonly predicted: readonly number[];
-  readonly coefficients: readonly { readonly feature: string; readonly value: number; readonly standardError?: number | null }[];
-  readonly intercept: number | null;
 }

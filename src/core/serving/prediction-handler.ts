@@ -121,8 +121,8 @@ interface Route {
 interface ModelState {
   /** `{"name":…,"version":…}` */
   readonly identityJson: string;
-  readonly classification: boolean;
-  readonly threshold: number;
+  /** A binary classifier: answers splice the two labels' JSON. */
+  readonly binary: boolean;
   readonly positiveLabel: string;
   readonly negativeLabel: string;
   /** JSON-escaped labels, ready to splice into a response. */
@@ -260,17 +260,17 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const stateOf = (model: ServedModel): ModelState => {
     let state = states.get(model);
     if (state !== undefined) return state;
-    const output = model.manifest.output;
-    const classification = output.kind === 'binary-probability';
+    const meaning = model.meaning;
+    const binary = meaning.description.kind === 'binary-probability';
+    const [negativeLabel, positiveLabel] = binary ? (meaning.labels as [string, string]) : ['', ''];
     const columns = compiledPipeline(model.pipeline).columns.map((c) => c.column);
     state = {
       identityJson: JSON.stringify({ name: model.name, version: model.version }),
-      classification,
-      threshold: classification ? output.threshold : 0,
-      positiveLabel: classification ? output.positiveLabel : '',
-      negativeLabel: classification ? output.negativeLabel : '',
-      positiveJson: classification ? JSON.stringify(output.positiveLabel) : '',
-      negativeJson: classification ? JSON.stringify(output.negativeLabel) : '',
+      binary,
+      positiveLabel,
+      negativeLabel,
+      positiveJson: JSON.stringify(positiveLabel),
+      negativeJson: JSON.stringify(negativeLabel),
       incomeRequired: columns.filter((c) => !INCOME_OPTIONAL_FIELDS.includes(c)),
       columns,
       width: model.width,
@@ -320,8 +320,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     const model = holder.acquire();
     try {
       const state = stateOf(model);
-      if (!state.classification) {
-        throw new HttpError(404, 'ROUTE_NEEDS_CLASSIFIER', `/predict_income answers for a classification model; ${model.name} is a regression model: use POST /predict`);
+      if (!state.binary) {
+        throw new HttpError(404, 'ROUTE_NEEDS_CLASSIFIER', `/predict_income answers for a binary classifier; ${model.name} is not one: use POST /predict`);
       }
       if (!isPlainObject(body)) throw new HttpError(422, 'BODY_NOT_OBJECT', `the body must be one JSON object of census fields, got ${describeType(body)}`);
       exchange.records = 1;
@@ -341,7 +341,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       transformRecordInto(model.pipeline, validated.records[0]!, features, 0, onUnseen);
       const outputs = await score(model, features, 1);
       const probability = outputs[0]!;
-      const positive = probability >= state.threshold;
+      const positive = model.meaning.classOf(outputs, 0) === 1;
       metrics.predictions.labels(model.name, model.version, positive ? state.positiveLabel : state.negativeLabel).inc();
       metrics.batchSize.labels('predict_income').observe(1);
       options.recorder?.add({
@@ -383,21 +383,25 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         const latencyMs = clock() - exchange.startedAt;
         const createdAt = options.recorder === undefined ? '' : now().toISOString();
         const parts: string[] = new Array<string>(rows);
-        const output = model.manifest.output;
+        const meaning = model.meaning;
         let positives = 0;
         for (let i = 0; i < rows; i++) {
           const input = records[i] as Record<string, unknown>;
           const id = input.id;
           const idPart = typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? `"id":${JSON.stringify(id)},` : '';
-          const value = outputs[i]!;
           let label: string;
-          if (state.classification) {
-            const positive = value >= state.threshold;
+          if (state.binary) {
+            const value = outputs[i]!;
+            const positive = meaning.classOf(outputs, i) === 1;
             if (positive) positives++;
             label = positive ? state.positiveLabel : state.negativeLabel;
             parts[i] = `{${idPart}"label":${positive ? state.positiveJson : state.negativeJson},"probability":${value}}`;
+          } else if (meaning.classification) {
+            label = meaning.labelOf(outputs, i);
+            parts[i] = `{${idPart}${JSON.stringify(meaning.answer(outputs, i)).slice(1)}`;
+            metrics.predictions.labels(model.name, model.version, label).inc();
           } else {
-            const prediction = output.kind === 'regression' && output.transform === 'log1p' ? Math.expm1(value) : value;
+            const prediction = meaning.valueOf(outputs, i);
             label = String(prediction);
             parts[i] = `{${idPart}"prediction":${Number.isFinite(prediction) ? prediction : null}}`;
           }
@@ -406,15 +410,15 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
             modelName: model.name,
             modelVersion: model.version,
             label,
-            probability: state.classification ? value : null,
+            probability: state.binary ? outputs[i]! : meaning.classification ? meaning.valueOf(outputs, i) : null,
             latencyMs,
             createdAt,
           });
         }
-        if (state.classification) {
+        if (state.binary) {
           if (positives > 0) metrics.predictions.labels(model.name, model.version, state.positiveLabel).inc(positives);
           if (rows - positives > 0) metrics.predictions.labels(model.name, model.version, state.negativeLabel).inc(rows - positives);
-        } else if (rows > 0) {
+        } else if (!meaning.classification && rows > 0) {
           metrics.predictions.labels(model.name, model.version, 'value').inc(rows);
         }
         return { status: 200, contentType: JSON_CONTENT_TYPE, body: `{"predictions":[${parts.join(',')}]}` };

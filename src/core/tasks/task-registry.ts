@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { NotFoundError, UsageError } from '../errors.js';
 import { BUILTIN_TASKS } from './builtin-tasks.js';
-import type { LinearParams, MlpParams, TaskSpec } from './task-spec.js';
-
-export function listTasks(): readonly TaskSpec[] {
-  return BUILTIN_TASKS;
-}
+import { resolveModelSpec } from '../models/model-families.js';
+import type { ParamValue } from '../models/model-params.js';
+import type { TaskSpec } from './task-spec.js';
 
 export function getTask(name: string): TaskSpec {
   const task = BUILTIN_TASKS.find((t) => t.name === name);
@@ -17,7 +15,7 @@ export function getTask(name: string): TaskSpec {
   return task;
 }
 
-const PROBLEM_TYPES = ['binary-classification', 'regression'];
+const PROBLEM_TYPES = ['binary-classification', 'multiclass-classification', 'regression'];
 const STEP_KINDS = ['impute', 'standardize', 'log1p', 'yes-no', 'one-hot'];
 
 /**
@@ -47,6 +45,11 @@ export async function loadTaskFile(path: string): Promise<TaskSpec> {
     }
   }
   const problems = validateTaskSpec(merged);
+  if (problems.length === 0) {
+    // Every parameter filled in: the family's defaults for what the file leaves out.
+    const model = merged.model as { family: string; params?: Record<string, unknown> };
+    merged.model = resolveModelSpec(model, merged.problemType as TaskSpec['problemType']).model;
+  }
   if (problems.length > 0) {
     throw new UsageError('TASK_FILE_INVALID', `task file ${path} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
       problems,
@@ -85,8 +88,14 @@ export function validateTaskSpec(task: Record<string, unknown>): string[] {
     });
   }
   const model = task.model as { family?: unknown; params?: unknown } | undefined;
-  need('model.family', model?.family === 'mlp' || model?.family === 'linear', 'mlp or linear');
-  need('model.params', typeof model?.params === 'object' && model.params !== null, 'an object of hyper-parameters');
+  if (typeof model?.family !== 'string') {
+    problems.push('model.family: the name of a model family');
+  } else if (model.params !== undefined && (typeof model.params !== 'object' || model.params === null || Array.isArray(model.params))) {
+    problems.push('model.params: an object of hyper-parameters');
+  } else if (PROBLEM_TYPES.includes(task.problemType as string)) {
+    const resolved = resolveModelSpec(model as { family: string; params?: Record<string, unknown> }, task.problemType as TaskSpec['problemType']);
+    for (const p of resolved.problems) problems.push(`model.${p.param === 'family' ? 'family' : `params.${p.param}`}: ${p.message}`);
+  }
   const split = task.split as Record<string, unknown> | undefined;
   for (const key of ['validation', 'test'] as const) {
     const v = split?.[key];
@@ -101,8 +110,10 @@ export function validateTaskSpec(task: Record<string, unknown>): string[] {
 
 /** Flag overrides for a task's defaults; undefined fields keep the task's value. */
 export interface TaskOverrides {
-  readonly mlp?: Partial<MlpParams>;
-  readonly linear?: Partial<LinearParams>;
+  /** Another model family than the task's (its defaults, then `params`). */
+  readonly family?: string;
+  /** Hyper-parameters of the model family, e.g. from train flags. */
+  readonly params?: Readonly<Record<string, ParamValue>>;
   readonly seed?: number;
   readonly validation?: number;
   readonly dataset?: string;
@@ -110,19 +121,25 @@ export interface TaskOverrides {
   readonly logTarget?: boolean;
 }
 
-function defined<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-export function applyOverrides(task: TaskSpec, overrides: TaskOverrides): TaskSpec {
-  const model: TaskSpec['model'] =
-    task.model.family === 'mlp'
-      ? { family: 'mlp', params: { ...task.model.params, ...defined(overrides.mlp) } }
-      : { family: 'linear', params: { ...task.model.params, ...defined(overrides.linear) } };
+/**
+ * The task with the overrides applied. A new family starts from its own defaults; params
+ * are checked by the family (UsageError 'MODEL_PARAMS_INVALID' lists every problem).
+ */
+export function applyOverrides(task: TaskSpec, overrides: TaskOverrides, options: { readonly describeParam?: (param: string) => string } = {}): TaskSpec {
+  const describe = options.describeParam ?? ((param: string) => `model.params.${param}`);
+  const family = overrides.family ?? task.model.family;
+  const baseParams = family === task.model.family ? task.model.params : {};
+  const resolved = resolveModelSpec({ family, params: { ...baseParams, ...(overrides.params ?? {}) } }, task.problemType);
+  if (resolved.problems.length > 0) {
+    throw new UsageError('MODEL_PARAMS_INVALID', `the ${family} model's settings have ${resolved.problems.length} problem${resolved.problems.length === 1 ? '' : 's'}`, {
+      problems: resolved.problems.map((p) => `${p.param === 'family' ? 'model family' : describe(p.param)}: ${p.message}`),
+      hint: `see the ${family} family's settings in \`mlctl train --help\``,
+    });
+  }
   return {
     ...task,
     dataset: overrides.dataset ?? task.dataset,
-    model,
+    model: resolved.model,
     target:
       overrides.logTarget === undefined
         ? task.target

@@ -1,4 +1,5 @@
 import type { PipelineSpec } from '../features/pipeline-spec.js';
+import type { ParamValue } from '../models/model-params.js';
 
 /**
  * A task is data, not code: dataset, target, problem type, per-column transforms, model
@@ -20,7 +21,7 @@ export interface TaskSpec {
   readonly gates: readonly QualityGate[];
 }
 
-export type ProblemType = 'binary-classification' | 'regression';
+export type ProblemType = 'binary-classification' | 'multiclass-classification' | 'regression';
 
 export interface TargetSpec {
   readonly column: string;
@@ -32,29 +33,15 @@ export interface TargetSpec {
   readonly transform?: 'log1p';
 }
 
-export interface MlpParams {
-  readonly hiddenLayers: readonly number[];
-  readonly activation: 'relu' | 'tanh' | 'elu' | 'sigmoid';
-  readonly dropout: number;
-  readonly optimizer: 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
-  readonly learningRate: number;
-  readonly batchSize: number;
-  readonly epochs: number;
-  /** Early stopping: epochs without a val_loss improvement before stopping; best weights restored. */
-  readonly patience: number;
-  /** 'balanced' weighs classes by inverse frequency. */
-  readonly classWeight: 'none' | 'balanced';
-  readonly l2: number;
+/**
+ * The model: a family from the family table and its hyper-parameters. In a task file the
+ * params may be partial (or left out): the family fills its defaults and checks each one.
+ * A resolved task (what `--print-task` shows and a run records) has every parameter.
+ */
+export interface ModelSpec {
+  readonly family: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
 }
-
-export interface LinearParams {
-  /** Fit an intercept (ordinary least squares). */
-  readonly intercept: boolean;
-}
-
-export type ModelSpec =
-  | { readonly family: 'mlp'; readonly params: MlpParams }
-  | { readonly family: 'linear'; readonly params: LinearParams };
 
 export interface SplitSpec {
   /**

@@ -4,8 +4,8 @@ import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.j
 import { validateRecords } from '../features/record-validation.js';
 import { UsageError } from '../errors.js';
 import type { Predictor } from '../predict/predictor.js';
+import type { Evaluation } from '../bundle/output-meaning.js';
 import { encodeTarget, loadTaskData, taskColumns, type TaskDataOptions } from './task-data.js';
-import { evaluatePredictions, type Evaluation } from './evaluation.js';
 
 export interface EvaluateModelOptions {
   /** A labelled CSV; default: the task's own test rows. */
@@ -41,7 +41,7 @@ export async function evaluateModel(predictor: Predictor, options: EvaluateModel
     source = data.testSource === 'file' ? `${data.dataset} test file` : `${data.dataset} held-out split (seed ${task.split.seed})`;
   }
   if (records.length === 0) throw new UsageError('EVALUATE_NO_ROWS', `${source} has no rows to evaluate on`);
-  const yTrue = encodeTarget(task, records, source);
+  const yTrue = encodeTarget(predictor.meaning, records, source);
   const { records: valid, problems } = validateRecords(predictor.pipeline, records);
   if (problems.length > 0) {
     throw new UsageError('EVALUATE_INPUT_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${source}`, {
@@ -49,6 +49,6 @@ export async function evaluateModel(predictor: Predictor, options: EvaluateModel
     });
   }
   const scores = await predictor.score(valid, options.onUnseen === undefined ? {} : { onUnseen: options.onUnseen });
-  const evaluation = evaluatePredictions(task.problemType, yTrue, scores, task.target.transform, options.threshold);
+  const evaluation = predictor.meaning.evaluate(yTrue, scores, options.threshold === undefined ? {} : { threshold: options.threshold });
   return { ...evaluation, rows: records.length, source, yTrue, scores, records: valid };
 }

@@ -7,6 +7,7 @@ import { ensureDataset, type DatasetStoreOptions } from '../datasets/dataset-sto
 import { randomSplit, stratifiedSplit } from '../features/split.js';
 import { sklearnTrainTestSplit } from '../compat/numpy-random.js';
 import type { TaskSpec } from '../tasks/task-spec.js';
+import { describeOutput, interpretOutput, type OutputDescription, type OutputMeaning } from '../bundle/output-meaning.js';
 
 /** The rows a task trains and is tested on, and where they came from. */
 export interface TaskData {
@@ -17,6 +18,8 @@ export interface TaskData {
   readonly dataset: string;
   /** File name → SHA-256 of every file read. */
   readonly files: Readonly<Record<string, string>>;
+  /** What the model's outputs will mean: the classes are those of the training rows. */
+  readonly output: OutputDescription;
 }
 
 export interface TaskDataOptions extends DatasetStoreOptions {
@@ -39,7 +42,7 @@ export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Pr
     const spec = builtin ? getDatasetSpec(task.dataset) : undefined;
     const table = await readCsvFile(dataPath, { columns: taskColumns(task), ...(spec === undefined ? {} : { spec }) });
     const { train, test } = holdOut(task, table.records);
-    return { train, test, testSource: 'split', dataset: task.dataset, files: { [dataPath]: await sha256File(dataPath) } };
+    return { train, test, testSource: 'split', dataset: task.dataset, files: { [dataPath]: await sha256File(dataPath) }, output: outputOf(task, train) };
   }
   const spec = getDatasetSpec(task.dataset);
   const local = await ensureDataset(spec, options);
@@ -50,11 +53,26 @@ export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Pr
   const testFile = local.file('test');
   if (testFile === undefined) {
     const { train, test } = holdOut(task, trainTable.records);
-    return { train, test, testSource: 'split', dataset: spec.name, files };
+    return { train, test, testSource: 'split', dataset: spec.name, files, output: outputOf(task, train) };
   }
   files[testFile.name] = testFile.sha256;
   const testTable = await readDatasetFile(testFile.path, spec, spec.files.find((f) => f.name === testFile.name));
-  return { train: trainTable.records, test: testTable.records, testSource: 'file', dataset: spec.name, files };
+  return { train: trainTable.records, test: testTable.records, testSource: 'file', dataset: spec.name, files, output: outputOf(task, trainTable.records) };
+}
+
+/** The distinct target values of a classifier's rows, sorted (code-unit order); [] for a regression. */
+export function targetLabels(task: TaskSpec, records: readonly DataRecord[]): string[] {
+  if (task.problemType === 'regression') return [];
+  const labels = new Set<string>();
+  for (const record of records) {
+    const value = record[task.target.column];
+    if (value !== null && value !== undefined && String(value).trim() !== '') labels.add(String(value).trim());
+  }
+  return [...labels].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function outputOf(task: TaskSpec, train: readonly DataRecord[]): OutputDescription {
+  return describeOutput(task, targetLabels(task, train));
 }
 
 function holdOut(task: TaskSpec, records: readonly DataRecord[]): { train: DataRecord[]; test: DataRecord[] } {
@@ -62,34 +80,31 @@ function holdOut(task: TaskSpec, records: readonly DataRecord[]): { train: DataR
   const split =
     task.split.method === 'sklearn'
       ? sklearnTrainTestSplit(records.length, task.split.test, task.split.seed)
-      : task.split.stratify && task.problemType === 'binary-classification'
-      ? stratifiedSplit(encodeTarget(task, records, 'training data'), task.split.test, task.split.seed)
+      : task.split.stratify && task.problemType !== 'regression'
+      ? stratifiedSplit(encodeTarget(interpretOutput(outputOf(task, records)), records, 'training data'), task.split.test, task.split.seed)
       : randomSplit(records.length, task.split.test, task.split.seed);
   return { train: Array.from(split.train, (i) => records[i] as DataRecord), test: Array.from(split.holdout, (i) => records[i] as DataRecord) };
 }
 
 /**
- * The target column as numbers: 1/0 for the positive/negative label of a classifier, the
- * value (log1p'd when the task says so) for a regression. Unknown or missing labels are
- * reported together, by row.
+ * The target column as the model learns it (OutputMeaning.encodeTarget: 1/0, a class index,
+ * or the possibly log1p'd value). Unknown or missing labels are reported together, by row.
  */
-export function encodeTarget(task: TaskSpec, records: readonly DataRecord[], where: string): Float32Array {
-  const { column, positiveLabel, negativeLabel, transform } = task.target;
+export function encodeTarget(meaning: OutputMeaning, records: readonly DataRecord[], where: string): Float32Array {
+  const column = meaning.description.target;
   const y = new Float32Array(records.length);
   const problems: string[] = [];
   records.forEach((record, i) => {
     const value = record[column];
-    if (value === null || value === undefined) {
+    const encoded = meaning.encodeTarget(value);
+    if (encoded !== undefined) {
+      y[i] = encoded;
+    } else if (value === null || value === undefined) {
       problems.push(`row ${i + 1}: ${column} is missing`);
-    } else if (task.problemType === 'regression') {
-      const n = typeof value === 'number' ? value : Number(value);
-      if (!Number.isFinite(n)) problems.push(`row ${i + 1}: ${column} is "${value}", not a number`);
-      y[i] = transform === 'log1p' ? Math.log1p(n) : n;
+    } else if (!meaning.classification) {
+      problems.push(`row ${i + 1}: ${column} is "${value}", not a number`);
     } else {
-      const label = String(value);
-      if (label === positiveLabel) y[i] = 1;
-      else if (negativeLabel === undefined || label === negativeLabel) y[i] = 0;
-      else problems.push(`row ${i + 1}: ${column} is "${label}", expected "${positiveLabel}" or "${negativeLabel}"`);
+      problems.push(`row ${i + 1}: ${column} is "${value}", expected ${meaning.labels.map((l) => `"${l}"`).join(' or ')}`);
     }
   });
   if (problems.length > 0) {

@@ -4,14 +4,14 @@ import { summarizePipeline } from '../features/pipeline.js';
 import { pipelineInputSchema } from '../features/record-validation.js';
 import type { PipelineSummary } from '../features/pipeline-spec.js';
 import { getModelFamily } from '../models/model-families.js';
-import type { EpochReport } from '../models/model-family.js';
+import type { IterationReport, ModelSummary } from '../models/model-family.js';
 import { writeBundle } from '../bundle/model-bundle.js';
-import type { BundleManifest, OutputDescription } from '../bundle/bundle-manifest.js';
+import type { BundleManifest } from '../bundle/bundle-manifest.js';
+import type { Evaluation, OutputMeaning } from '../bundle/output-meaning.js';
 import type { ParamValue, RunStore } from '../tracking/run-store.js';
 import type { QualityGate, TaskSpec } from '../tasks/task-spec.js';
 import { loadTaskData, type TaskDataOptions } from './task-data.js';
 import { prepareSets } from './prepare-sets.js';
-import { evaluatePredictions, type Evaluation } from './evaluation.js';
 
 export type TrainPhase = 'load' | 'preprocess' | 'fit' | 'evaluate' | 'save';
 
@@ -30,7 +30,7 @@ export interface TrainTaskOptions {
   readonly clock?: () => number;
   readonly onRunCreated?: (run: { id: string; name: string; dir: string }) => void;
   readonly onPhase?: (phase: TrainPhase, ms: number) => void;
-  readonly onEpoch?: (report: EpochReport) => void;
+  readonly onIteration?: (report: IterationReport) => void;
 }
 
 export interface GateResult extends QualityGate {
@@ -47,16 +47,17 @@ export interface TrainTaskResult {
   readonly rows: { readonly train: number; readonly validation: number; readonly test: number };
   readonly testSource: 'file' | 'split';
   readonly pipeline: PipelineSummary;
-  readonly epochsRun: number;
-  readonly bestEpoch: number;
-  readonly stoppedEarly: boolean;
   readonly evaluation: Evaluation;
   readonly gates: readonly GateResult[];
   /** Milliseconds per phase. */
   readonly timings: Readonly<Record<TrainPhase, number>>;
+  /** Training rows times iterations run, per second of fitting. */
   readonly trainingRowsPerSecond: number;
-  readonly model: Record<string, unknown>;
+  /** What the model family says about the fitted model. */
+  readonly model: ModelSummary;
   readonly featureNames: readonly string[];
+  /** One test row, as a record `mlctl predict` takes (for the hint printed after training). */
+  readonly exampleRecord: Readonly<Record<string, unknown>> | null;
 }
 
 export function checkGates(gates: readonly QualityGate[], metrics: Readonly<Record<string, number>>): GateResult[] {
@@ -68,14 +69,13 @@ export function checkGates(gates: readonly QualityGate[], metrics: Readonly<Reco
   });
 }
 
-function flattenParams(task: TaskSpec, backend: string): Record<string, ParamValue> {
+function flattenParams(task: TaskSpec): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = {
     task: task.name,
     dataset: task.dataset,
     model_family: task.model.family,
     seed: task.split.seed,
     validation_fraction: task.split.validation,
-    backend,
   };
   for (const [key, value] of Object.entries(task.model.params)) {
     params[key] = Array.isArray(value) ? value.join(',') : (value as ParamValue);
@@ -83,15 +83,13 @@ function flattenParams(task: TaskSpec, backend: string): Record<string, ParamVal
   return params;
 }
 
-function outputDescription(task: TaskSpec): OutputDescription {
-  if (task.problemType === 'regression') return { kind: 'regression', target: task.target.column, transform: task.target.transform ?? null };
-  return {
-    kind: 'binary-probability',
-    target: task.target.column,
-    positiveLabel: task.target.positiveLabel ?? '1',
-    negativeLabel: task.target.negativeLabel ?? '0',
-    threshold: 0.5,
-  };
+/** The test rows and raw outputs as CSV: y and the prediction (one probability column per class for multiclass). */
+function testPredictionsCsv(meaning: OutputMeaning, y: Float32Array, raw: Float32Array): string {
+  const width = meaning.width;
+  const header = width === 1 ? 'y,prediction' : `y,${meaning.labels.map((_, k) => `p${k}`).join(',')}`;
+  const lines = new Array<string>(y.length);
+  for (let i = 0; i < y.length; i++) lines[i] = `${y[i]},${Array.from(raw.subarray(i * width, (i + 1) * width)).join(',')}`;
+  return `${header}\n${lines.join('\n')}\n`;
 }
 
 /**
@@ -124,34 +122,41 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
   };
 
   try {
+    const family = getModelFamily(task.model.family);
     const data = await loadTaskData(task, { ...options.data, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     const datasetSha256 = Object.values(data.files).join(',');
     await run.updateInfo({ datasetSha256 });
     endPhase('load');
 
-    const sets = prepareSets(task, data);
-    const { pipeline } = sets;
+    const sets = prepareSets(task, data, family.adaptFeatures?.(task.features) ?? task.features);
+    const { pipeline, meaning } = sets;
     endPhase('preprocess');
 
-    const family = await getModelFamily<TaskSpec['model']['params']>(task.model.family);
+    // Logged before fitting, so a run killed mid-fit still says what it was trying.
+    await run.logParams(flattenParams(task));
     const fitted = await family.fit(sets.train, sets.validation, task.model.params, {
       problemType: task.problemType,
+      classes: Math.max(meaning.labels.length, 1),
       seed: task.split.seed,
       ...(options.backend === undefined ? {} : { backend: options.backend }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
-      onEpoch: async (report) => {
-        await run.logMetrics(report.metrics, report.epoch);
-        options.onEpoch?.(report);
+      onIteration: async (report) => {
+        await run.logMetrics(report.metrics, report.iteration);
+        options.onIteration?.(report);
       },
     });
-    const backendUsed = fitted.model.backend;
-    await run.updateInfo({ backend: backendUsed });
-    await run.logParams(flattenParams(task, backendUsed));
+    await run.updateInfo({ backend: fitted.backend });
+    await run.logParams({ backend: fitted.backend });
     endPhase('fit');
 
-    const predictions = await fitted.model.predict(sets.test.x);
-    const evaluation = evaluatePredictions(task.problemType, sets.test.y, predictions, task.target.transform);
-    await run.logMetrics(evaluation.metrics, fitted.epochsRun);
+    // The test rows are scored by the same scorer predict, evaluate and serve load, so the
+    // metrics recorded here are the ones those commands reproduce.
+    const scorer = await family.load(fitted.files, { width: sets.test.x.cols, ...(options.backend === undefined ? {} : { backend: options.backend }) });
+    const predictions = (await scorer.score(sets.test.x.data, sets.test.x.rows)).slice(0, sets.test.x.rows * scorer.outputs);
+    scorer.dispose();
+    const evaluation = meaning.evaluate(sets.test.y, predictions);
+    const iterationsRun = fitted.summary.iterations?.run ?? 1;
+    await run.logMetrics(evaluation.metrics, iterationsRun);
     const gates = checkGates(task.gates, evaluation.metrics);
     endPhase('evaluate');
 
@@ -159,19 +164,19 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     const manifest: Omit<BundleManifest, 'files' | 'kind' | 'formatVersion'> = {
       task,
       problemType: task.problemType,
-      modelFamily: task.model.family,
-      backend: backendUsed,
+      modelFamily: family.name,
+      backend: fitted.backend,
       createdAt: new Date().toISOString(),
       mlctlVersion: options.mlctlVersion,
       runId: run.id,
       inputSchema: pipelineInputSchema(pipeline),
-      output: outputDescription(task),
+      output: data.output,
       featureNames: pipeline.featureNames,
       metrics: evaluation.metrics,
-      model: fitted.model.describe(),
+      model: fitted.summary,
       dataset: { name: data.dataset, files: data.files },
     };
-    await writeBundle(bundleDir, { manifest, pipeline, modelFiles: await fitted.model.serialize() });
+    await writeBundle(bundleDir, { manifest, pipeline, modelFiles: fitted.files });
     await writeJsonAtomic(join(run.artifactsDir, 'evaluation.json'), {
       split: data.testSource === 'file' ? 'test file' : `held out ${task.split.test}`,
       rows: data.test.length,
@@ -179,40 +184,40 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       ...evaluation,
     });
     // y and prediction per test row: reports draw ROC, calibration and residual plots from it.
-    await writeFileAtomic(
-      join(run.artifactsDir, 'test-predictions.csv'),
-      `y,prediction\n${Array.from(sets.test.y, (y, i) => `${y},${predictions[i]}`).join('\n')}\n`,
-    );
+    await writeFileAtomic(join(run.artifactsDir, 'test-predictions.csv'), testPredictionsCsv(meaning, sets.test.y, predictions));
     const summary = summarizePipeline(pipeline);
     await run.setTags({
       'mlctl.gates': gates.every((g) => g.passed) ? 'passed' : 'failed',
-      'mlctl.stopped_early': String(fitted.stoppedEarly),
+      'mlctl.stopped_early': String(fitted.summary.iterations?.stoppedEarly ?? false),
     });
     endPhase('save');
-    fitted.model.dispose();
     await run.end('FINISHED');
 
     return {
       run: { id: run.id, name: runInfo.info.name, dir: run.dir, experiment },
       task: task.name,
       bundleDir,
-      backend: backendUsed,
-      modelFamily: task.model.family,
+      backend: fitted.backend,
+      modelFamily: family.name,
       rows: sets.rows,
       testSource: data.testSource,
       pipeline: summary,
-      epochsRun: fitted.epochsRun,
-      bestEpoch: fitted.bestEpoch,
-      stoppedEarly: fitted.stoppedEarly,
       evaluation,
       gates,
       timings,
-      trainingRowsPerSecond: timings.fit > 0 ? (sets.rows.train * fitted.epochsRun) / (timings.fit / 1000) : 0,
-      model: fitted.model.describe(),
+      trainingRowsPerSecond: timings.fit > 0 ? (sets.rows.train * iterationsRun) / (timings.fit / 1000) : 0,
+      model: fitted.summary,
       featureNames: pipeline.featureNames,
+      exampleRecord: exampleRecordOf(task, data.test[0]),
     };
   } catch (error) {
     await run.end(options.signal?.aborted === true ? 'KILLED' : 'FAILED').catch(() => {});
     throw error;
   }
+}
+
+/** A test row as a predict record: the task's input columns, missing values as null. */
+function exampleRecordOf(task: TaskSpec, row: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | null {
+  if (row === undefined) return null;
+  return Object.fromEntries(task.features.columns.map((c) => [c.column, row[c.column] ?? null]));
 }

@@ -50,7 +50,7 @@ export interface RemotePipelineOptions {
   readonly scoreRunId?: string;
   readonly signal?: AbortSignal;
   readonly onStep?: (event: StepEvent) => void;
-  readonly onEpoch?: Parameters<typeof trainTask>[0]['onEpoch'];
+  readonly onIteration?: Parameters<typeof trainTask>[0]['onIteration'];
 }
 
 export interface PipelineScore {
@@ -162,7 +162,7 @@ export async function runRemotePipeline(options: RemotePipelineOptions): Promise
           data: { ...options.dataset, dataPath: localCsv },
           tags: { 'mlctl.pipeline': 'remote', 'mlctl.remote': remote.location },
           ...(signal === undefined ? {} : { signal }),
-          ...(options.onEpoch === undefined ? {} : { onEpoch: options.onEpoch }),
+          ...(options.onIteration === undefined ? {} : { onIteration: options.onIteration }),
         });
         return { value: result, detail: `trained run ${result.run.id} on ${remote.location}${datasetKey}` };
       });

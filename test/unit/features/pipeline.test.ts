@@ -169,7 +169,7 @@ describe('fitPipeline', () => {
     const text = error.problems.join('\n');
     expect(text).toMatch(/impute must be the first step/);
     expect(text).toMatch(/step "one-hot" does not apply to a numeric column/);
-    expect(text).toMatch(/a categorical column needs a "one-hot" step, last/);
+    expect(text).toMatch(/a categorical column needs a "one-hot" or "ordinal" step, last/);
     expect(text).toMatch(/"mean" needs numbers/);
     expect(text).toMatch(/column "n" is listed twice/);
     expect(text).toMatch(/"Y" listed as both yes and no/);

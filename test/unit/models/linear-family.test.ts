@@ -66,9 +66,11 @@ describe('linear family on housing', () => {
     const { records } = await readCsvFile(path);
     const split = sklearnTrainTestSplit(records.length, HOUSING_TASK.split.test, HOUSING_TASK.split.seed);
     const pick = (idx: Uint32Array): DataRecord[] => Array.from(idx, (i) => records[i]!);
-    const sets = prepareSets(HOUSING_TASK, { train: pick(split.train), test: pick(split.holdout), testSource: 'split', dataset: 'housing', files: {} });
-    const fit = await linearFamily.fit(sets.train, undefined, { intercept: true }, { problemType: 'regression', seed: 42 });
-    const described = fit.model.describe() as { intercept: number; coefficients: { feature: string; value: number }[] };
+    const output = { kind: 'regression', target: 'price', transform: null } as const;
+    const sets = prepareSets(HOUSING_TASK, { train: pick(split.train), test: pick(split.holdout), testSource: 'split', dataset: 'housing', files: {}, output });
+    const fit = await linearFamily.fit(sets.train, undefined, { intercept: true }, { problemType: 'regression', classes: 1, seed: 42 });
+    const weights = fit.summary.featureWeights!;
+    const described = { intercept: weights.intercept!, coefficients: weights.values };
 
     const { data, rows, cols } = sets.train.x;
     const x = Array.from({ length: rows }, (_, r) => Array.from(data.subarray(r * cols, (r + 1) * cols)));
@@ -76,7 +78,8 @@ describe('linear family on housing', () => {
     const ours = [...described.coefficients.map((c) => c.value), described.intercept];
     ours.forEach((value, i) => expect(Math.abs(value - beta[i]!) / Math.abs(beta[i]!)).toBeLessThan(1e-6));
     // The seed pipeline's split: OLS on every feature reaches R² 0.653 (its six columns: 0.356).
-    const predictions = await fit.model.predict(sets.test.x);
+    const scorer = await linearFamily.load(fit.files, { width: sets.test.x.cols });
+    const predictions = await scorer.score(sets.test.x.data, sets.test.x.rows);
     const r2 = regressionMetrics(sets.test.y, predictions).r2;
     expect(r2).toBeCloseTo(0.6529, 4);
     // One indicator per furnishing status but the first: the coefficients are identifiable.

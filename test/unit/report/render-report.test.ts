@@ -38,6 +38,7 @@ const base: Omit<RunReportData, 'classification' | 'regression' | 'importance' |
     backend: 'cpu',
     createdAt: '2026-01-01T00:00:30.000Z',
     mlctlVersion: '0.1.0',
+    fitted: { iterations: { unit: 'epoch', run: 2, best: 2, stoppedEarly: false }, facts: [{ label: 'network', value: '105 → 8 → 1' }] },
     dataset: { name: 'income', files: { 'adult.data': 'f00d' } },
     featureCount: 105,
   },
@@ -95,18 +96,16 @@ describe('renderRunReport', () => {
 
 describe('regression report', () => {
   it('shows predicted vs actual, residuals and the coefficient table, in the target’s units', () => {
-    const analysis = analyzeRegression({
-      target: 'price',
-      yTrue: Float32Array.from([Math.log1p(100), Math.log1p(200)]),
-      predictions: Float32Array.from([Math.log1p(110), Math.log1p(190)]),
-      transform: 'log1p',
-      model: { intercept: 5, coefficients: [{ feature: 'area', value: 2.5, standardError: 0.5 }, { feature: 'bad' }] },
-    });
-    expect(analysis.actual[0]).toBeCloseTo(100, 3);
-    expect(analysis.predicted[1]).toBeCloseTo(190, 3);
-    expect(analysis.coefficients).toEqual([{ feature: 'area', value: 2.5, standardError: 0.5 }]);
+    const analysis = analyzeRegression({ target: 'price', actual: [100, 200], predicted: [110, 190] });
+    expect(analysis.actual[0]).toBe(100);
+    expect(analysis.predicted[1]).toBe(190);
+    const fitted = {
+      featureWeights: { label: 'coefficient', description: 'Change in price per unit.', intercept: 5, values: [{ feature: 'area', value: 2.5, standardError: 0.5 }] },
+      facts: [{ label: 'fit', value: 'ordinary least squares with an intercept' }],
+    };
     const html = renderRunReport({
       ...base,
+      model: { ...base.model, modelFamily: 'linear', fitted },
       histories: {},
       evaluation: { source: 'housing split', rows: 2, metrics: { r2: 0.9 }, threshold: null, confusion: null },
       classification: null,
@@ -114,7 +113,8 @@ describe('regression report', () => {
       importance: null,
     });
     expect(html).toContain('<section id="regression">');
-    expect(html).toContain('<section id="coefficients">');
+    expect(html).toContain('<section id="model">');
+    expect(html).toContain('ordinary least squares with an intercept');
     expect(html).toMatch(/<td>area<\/td><td class="num">2\.5000<\/td><td class="num">0\.5000<\/td><td class="num">5<\/td>/);
     expect(html).not.toContain('<section id="fairness">');
   });

@@ -122,7 +122,7 @@ export async function writeIncomeBundle(
       output: { kind: 'binary-probability', target: 'income', positiveLabel: '>50K', negativeLabel: '<=50K', threshold: 0.5 },
       featureNames: pipeline.featureNames,
       metrics: { accuracy: 0.5 },
-      model: { architecture },
+      model: { facts: [{ label: 'network', value: 'test fixture' }] },
       dataset: { name: 'synthetic', files: {} },
     },
     pipeline,

@@ -210,6 +210,7 @@ describe('errors: all JSON, never a stack', () => {
       ...model,
       scorer: {
         kind: 'broken',
+        outputs: 1,
         score: () => {
           throw new Error('kaboom in /secret/place');
         },

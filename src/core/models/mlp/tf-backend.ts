@@ -1,7 +1,12 @@
 import { createRequire } from 'node:module';
 import { UsageError } from '../../errors.js';
 
-export type Tf = typeof import('@tensorflow/tfjs');
+/**
+ * The parts of TensorFlow.js mlctl uses: the core ops and the Layers API. The umbrella
+ * `@tensorflow/tfjs` would also bring the WebGL backend, the converter and tfjs-data, none
+ * of which mlctl runs.
+ */
+export type Tf = typeof import('@tensorflow/tfjs-core') & typeof import('@tensorflow/tfjs-layers');
 
 /** The TensorFlow.js backends mlctl can run on, fastest first. */
 export const TF_BACKENDS = ['node', 'wasm', 'cpu'] as const;
@@ -33,6 +38,14 @@ function optionalRequire<T>(specifier: string): T | null {
   }
 }
 
+/** Core and layers as one namespace, with the cpu backend registered (it is the fallback of every other). */
+function requireTf(): Tf {
+  const core = requirePackage('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
+  const layers = requirePackage('@tensorflow/tfjs-layers') as typeof import('@tensorflow/tfjs-layers');
+  requirePackage('@tensorflow/tfjs-backend-cpu');
+  return { ...core, ...layers } as Tf;
+}
+
 const PROVIDERS: readonly TfBackendProvider[] = [
   {
     // Native libtensorflow bindings; an optional dependency that cannot install offline.
@@ -46,7 +59,7 @@ const PROVIDERS: readonly TfBackendProvider[] = [
   {
     name: 'wasm',
     async load() {
-      const tf = requirePackage('@tensorflow/tfjs') as Tf;
+      const tf = requireTf();
       if (optionalRequire('@tensorflow/tfjs-backend-wasm') === null) return null;
       try {
         if (!(await tf.setBackend('wasm'))) return null;
@@ -60,7 +73,7 @@ const PROVIDERS: readonly TfBackendProvider[] = [
   {
     name: 'cpu',
     async load() {
-      const tf = requirePackage('@tensorflow/tfjs') as Tf;
+      const tf = requireTf();
       return (await tf.setBackend('cpu')) ? tf : null;
     },
   },

@@ -1,19 +1,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../../src/core/random.js';
-import { createDenseForward, parseDenseNetwork, UnsupportedNetworkError } from '../../../src/core/serving/mlp-inference.js';
+import { loadTensorFlow } from '../../../src/core/models/mlp/tf-backend.js';
+import { createDenseForward, parseDenseNetwork, UnsupportedNetworkError } from '../../../src/core/models/mlp/dense-forward.js';
 import { loadServedModel } from '../../../src/core/serving/served-model.js';
-import { denseModelFiles, writeIncomeBundle } from './fixture.js';
+import { denseModelFiles, writeIncomeBundle } from '../serving/fixture.js';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = import('../../../src/core/models/mlp/tf-backend.js').Tf;
 let tf: Tf;
 
 beforeAll(async () => {
-  tf = await import('@tensorflow/tfjs');
-  await tf.setBackend('cpu');
+  tf = (await loadTensorFlow('cpu')).tf;
 }, 60_000);
 
 /** Saves a tfjs model the way the MLP family writes bundles: model.json + weights.bin. */
-async function saveLayers(model: import('@tensorflow/tfjs').LayersModel): Promise<{ json: Uint8Array; weights: Uint8Array }> {
+async function saveLayers(model: import('@tensorflow/tfjs-layers').LayersModel): Promise<{ json: Uint8Array; weights: Uint8Array }> {
   let files: { json: Uint8Array; weights: Uint8Array } | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -38,11 +38,11 @@ function inputRows(rows: number, cols: number, seed: number): Float32Array {
   return x;
 }
 
-async function compareWithTf(layers: import('@tensorflow/tfjs').layers.Layer[], cols: number, rows = 257): Promise<number> {
+async function compareWithTf(layers: import('@tensorflow/tfjs-layers').layers.Layer[], cols: number, rows = 257): Promise<number> {
   const model = tf.sequential({ layers });
   const { json, weights } = await saveLayers(model);
   const x = inputRows(rows, cols, 11);
-  const expected = (await (model.predict(tf.tensor2d(x, [rows, cols])) as import('@tensorflow/tfjs').Tensor).data()) as Float32Array;
+  const expected = (await (model.predict(tf.tensor2d(x, [rows, cols])) as import('@tensorflow/tfjs-core').Tensor).data()) as Float32Array;
   model.dispose();
   const forward = createDenseForward(parseDenseNetwork(json, weights));
   const actual = forward.run(x, rows);
@@ -108,7 +108,7 @@ describe('lean dense forward pass, against TensorFlow.js', () => {
 
   // Last: the family's loader switches TensorFlow.js to its own backend.
   it('a bundle the lean path cannot run is served through TensorFlow.js instead, with the same numbers', async () => {
-    let reference: import('@tensorflow/tfjs').LayersModel | undefined;
+    let reference: import('@tensorflow/tfjs-layers').LayersModel | undefined;
     const bundle = await writeIncomeBundle({
       seed: 4,
       modelFiles: async (inputs) => {
@@ -125,7 +125,7 @@ describe('lean dense forward pass, against TensorFlow.js', () => {
       expect(model.scorer.kind).toBe('tfjs');
       expect(reasons[0]).toMatch(/BatchNormalization/);
       const x = inputRows(5, model.width, 2);
-      const expected = (await (reference!.predict(tf.tensor2d(x, [5, model.width])) as import('@tensorflow/tfjs').Tensor).data()) as Float32Array;
+      const expected = (await (reference!.predict(tf.tensor2d(x, [5, model.width])) as import('@tensorflow/tfjs-core').Tensor).data()) as Float32Array;
       const actual = await model.scorer.score(x, 5);
       for (let i = 0; i < 5; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThan(1e-5);
       model.scorer.dispose();

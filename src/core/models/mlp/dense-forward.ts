@@ -1,8 +1,8 @@
 /**
  * A lean forward pass of a bundle's dense network in plain JavaScript, read straight from
- * the TensorFlow.js layers files (model/model.json + model/weights.bin), so the serving
- * daemon never imports TensorFlow.js for MLP bundles. Verified against TensorFlow.js to 1e-5
- * (test/unit/serving/mlp-inference.test.ts).
+ * the TensorFlow.js layers files (model/model.json + model/weights.bin), so scoring an MLP
+ * bundle (predict, evaluate, report, serve) never imports TensorFlow.js. Verified against
+ * TensorFlow.js to 1e-5 (test/unit/models/dense-forward.test.ts).
  *
  * Weights stay Float32Array; sums run in float64 (TensorFlow.js sums in float32, so results
  * differ by float32 rounding only). The input loop skips zero features: one-hot inputs are
@@ -24,7 +24,8 @@ const ACTIVATIONS: Readonly<Record<string, (x: number) => number>> = {
   swish: (x) => x / (1 + Math.exp(-x)),
 };
 
-export const SUPPORTED_ACTIVATIONS: readonly string[] = Object.keys(ACTIVATIONS);
+/** Softmax is applied across a layer's units, not element-wise. */
+const SOFTMAX = 'softmax';
 
 /** One dense layer: `kernel[i * units + j]` links input i to unit j (Keras' [in, out] layout). */
 export interface DenseLayer {
@@ -120,7 +121,7 @@ export function parseDenseNetwork(modelJsonBytes: Uint8Array, weightBytes: Uint8
     const units = config.units;
     const activation = config.activation ?? 'linear';
     if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) throw new UnsupportedNetworkError('a Dense layer has no units');
-    if (!(activation in ACTIVATIONS)) throw new UnsupportedNetworkError(`activation ${activation} is not supported by the lean path`);
+    if (!(activation in ACTIVATIONS) && activation !== SOFTMAX) throw new UnsupportedNetworkError(`activation ${activation} is not supported by the lean path`);
     if (width === undefined) {
       const declared = config.batch_input_shape?.[1];
       if (typeof declared !== 'number') throw new UnsupportedNetworkError('the first Dense layer declares no input width');
@@ -149,7 +150,7 @@ export interface DenseForward {
 }
 
 /** Activations the forward pass applies inline; the others go through ACTIVATIONS. */
-const INLINE = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const;
+const INLINE = { linear: 0, relu: 1, sigmoid: 2, tanh: 3, softmax: 4 } as const;
 
 /**
  * One dense layer on one row: dst = f(src · kernel + bias). The nonzero inputs are gathered
@@ -214,6 +215,18 @@ function denseRow(
     case 3:
       for (let u = 0; u < units; u++) dst[u] = Math.tanh(dst[u]!);
       return;
+    case 4: {
+      let max = Number.NEGATIVE_INFINITY;
+      for (let u = 0; u < units; u++) if (dst[u]! > max) max = dst[u]!;
+      let sum = 0;
+      for (let u = 0; u < units; u++) {
+        const e = Math.exp(dst[u]! - max);
+        dst[u] = e;
+        sum += e;
+      }
+      for (let u = 0; u < units; u++) dst[u] = dst[u]! / sum;
+      return;
+    }
     default:
       for (let u = 0; u < units; u++) dst[u] = f(dst[u]!);
   }
@@ -222,7 +235,7 @@ function denseRow(
 export function createDenseForward(network: DenseNetwork): DenseForward {
   const widest = Math.max(network.inputs, ...network.layers.map((l) => l.units));
   const codes = network.layers.map((layer) => (layer.activation in INLINE ? INLINE[layer.activation as keyof typeof INLINE] : -1));
-  const functions = network.layers.map((layer) => ACTIVATIONS[layer.activation]!);
+  const functions = network.layers.map((layer) => ACTIVATIONS[layer.activation] ?? ACTIVATIONS.linear!);
   // float64 copies of the kernels: float32 values convert exactly, and every load is then the same type.
   const kernels = network.layers.map((layer) => Float64Array.from(layer.kernel));
   // Two ping-pong activation buffers for one row, float64 so sums keep their precision.
