@@ -103,8 +103,38 @@ export function validateTaskSpec(task: Record<string, unknown>): string[] {
   }
   need('split.seed', Number.isInteger(split?.seed), 'a whole number');
   need('split.method', split?.method === undefined || split.method === 'seeded' || split.method === 'sklearn', 'seeded or sklearn');
+  problems.push(...checkTaskBounds(task.bounds, columns));
   need('metrics', Array.isArray(task.metrics), 'a list of metric names');
   need('gates', Array.isArray(task.gates), 'a list of { metric, min?, max? }');
+  return problems;
+}
+
+/** `bounds`: numeric feature columns mapped to {min?, max?}, finite, min ≤ max. */
+function checkTaskBounds(bounds: unknown, columns: unknown): string[] {
+  if (bounds === undefined) return [];
+  if (typeof bounds !== 'object' || bounds === null || Array.isArray(bounds)) return ['bounds: an object of {"<column>": {"min": …, "max": …}}'];
+  const types = new Map(
+    (Array.isArray(columns) ? columns : []).flatMap((c: unknown) => {
+      const column = c as { column?: unknown; type?: unknown } | null;
+      return typeof column?.column === 'string' ? [[column.column, column.type] as const] : [];
+    }),
+  );
+  const problems: string[] = [];
+  for (const [name, bound] of Object.entries(bounds as Record<string, unknown>)) {
+    const at = `bounds.${name}`;
+    if (types.size > 0 && !types.has(name)) problems.push(`${at}: "${name}" is not a feature column`);
+    else if (types.size > 0 && types.get(name) !== 'numeric') problems.push(`${at}: bounds apply to numeric columns; "${name}" is ${String(types.get(name))}`);
+    if (typeof bound !== 'object' || bound === null || Array.isArray(bound)) {
+      problems.push(`${at}: an object with "min" and/or "max"`);
+      continue;
+    }
+    const { min, max, ...rest } = bound as Record<string, unknown>;
+    for (const key of Object.keys(rest)) problems.push(`${at}.${key}: not a bound; use "min" and "max"`);
+    if (min === undefined && max === undefined) problems.push(`${at}: give "min", "max" or both`);
+    if (min !== undefined && (typeof min !== 'number' || !Number.isFinite(min))) problems.push(`${at}.min: a finite number`);
+    if (max !== undefined && (typeof max !== 'number' || !Number.isFinite(max))) problems.push(`${at}.max: a finite number`);
+    if (typeof min === 'number' && typeof max === 'number' && min > max) problems.push(`${at}: min ${min} is above max ${max}`);
+  }
   return problems;
 }
 

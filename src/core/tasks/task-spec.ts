@@ -1,4 +1,4 @@
-import type { PipelineSpec } from '../features/pipeline-spec.js';
+import type { InputBounds, PipelineSpec } from '../features/pipeline-spec.js';
 import type { ParamValue } from '../models/model-params.js';
 
 /**
@@ -19,6 +19,13 @@ export interface TaskSpec {
   /** Metric names reported for the task, headline first. */
   readonly metrics: readonly string[];
   readonly gates: readonly QualityGate[];
+  /**
+   * Hard bounds of numeric inputs, by column: `{"age": {"min": 0, "max": 120}}`. A value
+   * outside is refused at prediction time (exit 2, HTTP 422) naming the field and the
+   * bound; values outside the training range but inside the bounds are answered with a
+   * warning. Kept in the fitted pipeline, so every bundle enforces its own.
+   */
+  readonly bounds?: Readonly<Record<string, InputBounds>>;
 }
 
 export type ProblemType = 'binary-classification' | 'multiclass-classification' | 'regression';
