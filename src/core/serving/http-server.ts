@@ -1,6 +1,39 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import type { Counter, GaugeChild } from './metrics-registry.js';
 import { MAX_BODY_BYTES, type ServeHandler, type ServeResponse } from './prediction-handler.js';
+
+/** Defaults for the protections; `mlctl serve` flags override them. */
+export const SERVER_DEFAULTS = Object.freeze({
+  /** Idle keep-alive connections close after this. */
+  keepAliveTimeoutMs: 5_000,
+  /** A request's headers must arrive within this of its first byte (slowloris is cut here). */
+  headersTimeoutMs: 10_000,
+  /** A whole request, body included, must arrive within this. */
+  requestTimeoutMs: 30_000,
+  /** Open connections at most; see `defaultMaxConnections`. */
+  maxConnections: 1_024,
+  /** How long a drain waits for an idle or new connection to send a request. */
+  drainGraceMs: 1_000,
+});
+
+/** File descriptors kept back from --max-connections: model files, the database, logs, a reload. */
+const RESERVED_FDS = 256;
+
+/**
+ * The default connection cap under a file-descriptor limit: the limit less what the
+ * daemon needs besides sockets, at most 8,192 (plenty for a CPU-bound model server).
+ */
+export function defaultMaxConnections(fdLimit: number | undefined): number {
+  if (fdLimit === undefined || !Number.isFinite(fdLimit)) return SERVER_DEFAULTS.maxConnections;
+  return Math.max(32, Math.min(8_192, Math.floor(fdLimit) - RESERVED_FDS));
+}
+
+export interface HttpServerMetrics {
+  readonly connections: GaugeChild;
+  /** reason: evicted, refused, idle-timeout */
+  readonly connectionsClosed: Counter;
+}
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -8,11 +41,31 @@ export interface HttpServerOptions {
   readonly port: number;
   readonly handler: ServeHandler;
   readonly bodyLimitBytes?: number;
-  /** Idle keep-alive connections close after this (default 5 s). */
   readonly keepAliveTimeoutMs?: number;
-  /** A request must arrive completely within this (default 30 s; slow clients cannot hold sockets). */
+  readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /**
+   * Open connections at most. At the cap a new connection evicts the oldest one that is
+   * idle or has not finished sending its headers (slowloris holds exactly those); with
+   * none to evict it is closed at once. Either way no file descriptor is held for it.
+   */
+  readonly maxConnections?: number;
+  readonly drainGraceMs?: number;
+  readonly metrics?: HttpServerMetrics;
   readonly clock?: () => number;
+}
+
+/** What a drain did: requests answered while draining, and what it had to cut. */
+export interface DrainReport {
+  /** Requests answered after the drain began. */
+  readonly answered: number;
+  /** Requests fully received and still unanswered at the deadline. */
+  readonly cutRequests: number;
+  /** Connections that had sent part of a request (headers or body) at the deadline. */
+  readonly cutPartial: number;
+  /** Idle connections closed with nothing received. */
+  readonly closedIdle: number;
+  readonly ms: number;
 }
 
 export interface RunningServer {
@@ -21,25 +74,59 @@ export interface RunningServer {
   readonly url: string;
   /** Requests received and not yet answered. */
   readonly inFlight: number;
+  /** Open client connections. */
+  readonly connections: number;
   /**
-   * Stops accepting connections, closes idle keep-alive ones, lets requests in flight
-   * finish (answering with `Connection: close`), and resolves when all are answered, or
-   * after `timeoutMs` by cutting what is left. Resolves to the number of requests cut.
+   * Drains: stops accepting (after taking in the connections the kernel already
+   * completed), answers every request already received and any that arrives on an open
+   * connection within the grace, each with `Connection: close`, closes connections that
+   * stay silent, and resolves when every connection is closed, or at `timeoutMs` by cutting
+   * what is left, counted in the report.
    */
-  close(timeoutMs: number): Promise<number>;
+  close(timeoutMs: number): Promise<DrainReport>;
 }
+
+/** Per-connection bookkeeping, kept on the socket itself. */
+interface Connection {
+  /** Requests received and not yet answered (more than one only when pipelined). */
+  active: number;
+  /** socket.bytesRead when it last became idle: more since then means a request is arriving. */
+  bytesAtIdle: number;
+  /** Requests answered on it. */
+  served: number;
+  closed: boolean;
+}
+
+const CONNECTION = Symbol('mlctl.connection');
+type TrackedSocket = Socket & { [CONNECTION]?: Connection };
 
 /**
  * Serves `handler` over node:http: keep-alive, Nagle off, bodies read up to the limit
- * (over it: 413 without reading the rest, then the connection closes), and a clean drain.
+ * (over it: 413 without reading the rest, then the connection closes), a connection cap
+ * with eviction, header and request timeouts, and a drain that answers what was received.
  */
 export function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
   const limit = options.bodyLimitBytes ?? MAX_BODY_BYTES;
   const clock = options.clock ?? (() => performance.now());
-  const { handler } = options;
+  const cap = Math.max(1, options.maxConnections ?? SERVER_DEFAULTS.maxConnections);
+  const headersTimeout = options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs;
+  const requestTimeout = Math.max(options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs, headersTimeout);
+  const { handler, metrics } = options;
   let inFlight = 0;
   let draining = false;
-  let drained: (() => void) | undefined;
+  let answeredWhileDraining = 0;
+  let onSettled: (() => void) | undefined;
+  /** Connections with no request in progress, oldest first: the ones eviction and the drain may close. */
+  const quiet = new Map<TrackedSocket, Connection>();
+  const open = new Set<TrackedSocket>();
+
+  const closeConnection = (socket: TrackedSocket, reason: string | undefined): void => {
+    const connection = socket[CONNECTION];
+    if (connection !== undefined) connection.closed = true;
+    quiet.delete(socket);
+    if (reason !== undefined) metrics?.connectionsClosed.labels(reason).inc();
+    socket.destroy();
+  };
 
   const send = (res: ServerResponse, response: ServeResponse, closeAfter: boolean): void => {
     const headers: Record<string, string | number> = {
@@ -52,34 +139,61 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     res.end(response.body);
   };
 
-  const finish = (): void => {
+  const finish = (req: IncomingMessage): void => {
     inFlight--;
-    if (inFlight === 0 && draining) drained?.();
+    if (draining) answeredWhileDraining++;
+    const socket = req.socket as TrackedSocket;
+    const connection = socket[CONNECTION];
+    if (connection !== undefined) connection.served++;
+    if (connection !== undefined && !connection.closed && --connection.active === 0 && !socket.destroyed) {
+      connection.bytesAtIdle = socket.bytesRead;
+      // Re-inserted last: the oldest quiet connection is evicted first.
+      quiet.delete(socket);
+      quiet.set(socket, connection);
+    }
+    if (draining) onSettled?.();
   };
 
   const answer = (req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean, startedAt: number): void => {
-    handler
-      .handle({
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        contentType: req.headers['content-type'],
-        authorization: req.headers.authorization,
-        body,
-        bodyTooLarge: tooLarge,
-        clientIp: req.socket.remoteAddress ?? 'unknown',
-        startedAt,
-      })
+    const request = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
+      body,
+      bodyTooLarge: tooLarge,
+      clientIp: req.socket.remoteAddress ?? 'unknown',
+      startedAt,
+    };
+    let result: ServeResponse | Promise<ServeResponse>;
+    try {
+      result = handler.handle(request);
+    } catch {
+      result = Promise.reject(new Error('handler threw'));
+    }
+    if (!(result instanceof Promise)) {
+      send(res, result, tooLarge);
+      finish(req);
+      return;
+    }
+    result
       .then(
         (response) => send(res, response, tooLarge),
         // The handler turns every error into a response; this is the last resort.
         () => send(res, { status: 500, contentType: 'application/json', body: '{"error":{"code":"INTERNAL","message":"internal error"}}' }, true),
       )
-      .finally(finish);
+      .finally(() => finish(req));
   };
 
-  const server = createServer({ noDelay: true, keepAlive: true, requestTimeout: options.requestTimeoutMs ?? 30_000 }, (req, res) => {
+  const server = createServer({ noDelay: true, keepAlive: true, requestTimeout, headersTimeout, connectionsCheckingInterval: 1_000 }, (req, res) => {
     const startedAt = clock();
     inFlight++;
+    const socket = req.socket as TrackedSocket;
+    const connection = socket[CONNECTION];
+    if (connection !== undefined) {
+      connection.active++;
+      quiet.delete(socket);
+    }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
       // Refuse before reading a byte; the connection closes after the answer.
@@ -110,11 +224,44 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
       // A client that disconnects mid-body gets no answer; its slot is freed.
       if (answered) return;
       answered = true;
-      finish();
+      finish(req);
     });
   });
-  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
-  server.headersTimeout = Math.min(server.requestTimeout > 0 ? server.requestTimeout : 60_000, 20_000);
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs;
+  // Node's header timeout starts at a request's first byte; a connection that sends nothing
+  // at all is closed after the same time by the socket timeout below.
+  server.timeout = headersTimeout;
+  server.on('timeout', (socket: TrackedSocket) => {
+    const connection = socket[CONNECTION];
+    if (connection === undefined || connection.active > 0) return;
+    if (socket.bytesRead > connection.bytesAtIdle) return;
+    // A keep-alive connection's idle time running out is routine; one that never sent a request is counted.
+    closeConnection(socket, connection.served === 0 ? 'idle-timeout' : undefined);
+  });
+
+  server.on('connection', (socket: TrackedSocket) => {
+    if (open.size >= cap) {
+      const oldest = quiet.keys().next();
+      if (oldest.done === true) {
+        metrics?.connectionsClosed.labels('refused').inc();
+        socket.destroy();
+        return;
+      }
+      closeConnection(oldest.value, 'evicted');
+    }
+    const connection: Connection = { active: 0, bytesAtIdle: 0, served: 0, closed: false };
+    socket[CONNECTION] = connection;
+    open.add(socket);
+    quiet.set(socket, connection);
+    metrics?.connections.inc();
+    socket.once('close', () => {
+      connection.closed = true;
+      open.delete(socket);
+      quiet.delete(socket);
+      metrics?.connections.dec();
+      if (draining) onSettled?.();
+    });
+  });
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -129,28 +276,67 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
         get inFlight() {
           return inFlight;
         },
-        close(timeoutMs) {
-          draining = true;
-          handler.setDraining(true);
-          const closed = new Promise<void>((done) => server.close(() => done()));
-          server.closeIdleConnections();
-          const allAnswered = inFlight === 0 ? Promise.resolve() : new Promise<void>((done) => (drained = done));
-          let timer: NodeJS.Timeout | undefined;
-          const timedOut = new Promise<'timeout'>((done) => {
-            timer = setTimeout(() => done('timeout'), timeoutMs);
-          });
-          return Promise.race([allAnswered.then(() => 'drained' as const), timedOut]).then(async (outcome) => {
-            clearTimeout(timer);
-            const cut = outcome === 'timeout' ? inFlight : 0;
-            // Answered keep-alive sockets were told to close; cut whatever is still open.
-            server.closeIdleConnections();
-            if (outcome === 'timeout') server.closeAllConnections();
-            else setTimeout(() => server.closeAllConnections(), 1_000).unref();
-            await closed;
-            return cut;
-          });
+        get connections() {
+          return open.size;
         },
+        close: (timeoutMs) => drain(timeoutMs),
       });
     });
   });
+
+  function drain(timeoutMs: number): Promise<DrainReport> {
+    const started = clock();
+    draining = true;
+    handler.setDraining(true);
+    let closedIdle = 0;
+    const listenerClosed = new Promise<void>((done) => {
+      // One turn later: the connections the kernel completed before the signal are accepted
+      // in this turn's poll, and answered, instead of being reset with the listener. The
+      // listener is closed as a net.Server: http.Server#close would also drop every
+      // connection that has not sent its request yet.
+      setImmediate(() => NetServer.prototype.close.call(server, () => done()));
+    });
+    const grace = Math.min(options.drainGraceMs ?? SERVER_DEFAULTS.drainGraceMs, timeoutMs);
+    /** Closes quiet connections on which nothing arrived since they became idle. */
+    const sweepSilent = (): void => {
+      for (const [socket, connection] of [...quiet]) {
+        if (connection.active === 0 && socket.bytesRead === connection.bytesAtIdle) {
+          closedIdle++;
+          closeConnection(socket, undefined);
+        }
+      }
+    };
+    return new Promise<DrainReport>((resolve) => {
+      let done = false;
+      const timers: NodeJS.Timeout[] = [];
+      const report = (cutRequests: number, cutPartial: number): void => {
+        if (done) return;
+        done = true;
+        onSettled = undefined;
+        for (const t of timers) clearTimeout(t);
+        void listenerClosed.then(() =>
+          resolve({ answered: answeredWhileDraining, cutRequests, cutPartial, closedIdle, ms: Math.round(clock() - started) }),
+        );
+      };
+      onSettled = () => {
+        if (open.size === 0 && inFlight === 0) report(0, 0);
+      };
+      // The grace lets a request already on its way over an idle connection arrive; then silence closes.
+      timers.push(setTimeout(sweepSilent, grace));
+      timers.push(
+        setTimeout(() => {
+          let cutRequests = inFlight;
+          let cutPartial = 0;
+          for (const socket of [...open]) {
+            const connection = socket[CONNECTION];
+            if (connection !== undefined && connection.active === 0 && socket.bytesRead > connection.bytesAtIdle) cutPartial++;
+            closeConnection(socket, undefined);
+          }
+          cutRequests = Math.max(cutRequests, 0);
+          report(cutRequests, cutPartial);
+        }, timeoutMs),
+      );
+      onSettled();
+    });
+  }
 }

@@ -49,9 +49,16 @@ export interface ServeLoggerOptions {
   readonly clock?: () => number;
   /** Print debug events (default false). */
   readonly debug?: boolean;
+  /**
+   * Several processes write to the same stderr (serve --workers): write whole lines in
+   * pieces a pipe writes atomically (PIPE_BUF, 4 KiB), so lines never interleave.
+   */
+  readonly sharedSink?: boolean;
 }
 
 const FLUSH_BYTES = 64 * 1024;
+/** UTF-16 units that encode to at most 4,096 bytes of UTF-8 (3 bytes per unit at most). */
+const ATOMIC_UNITS = 1_360;
 /** Distinct clients remembered; the cache is cleared when it fills, which bounds its memory. */
 const PSEUDONYM_CACHE = 4096;
 
@@ -79,7 +86,21 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
     if (buffer === '') return;
     const text = buffer;
     buffer = '';
-    options.sink.write(text);
+    if (options.sharedSink !== true || text.length <= ATOMIC_UNITS) {
+      options.sink.write(text);
+      return;
+    }
+    let start = 0;
+    while (start < text.length) {
+      let end = Math.min(text.length, start + ATOMIC_UNITS);
+      if (end < text.length) {
+        const lastBreak = text.lastIndexOf('\n', end - 1);
+        // A single line longer than a piece is written in pieces anyway.
+        if (lastBreak >= start) end = lastBreak + 1;
+      }
+      options.sink.write(text.slice(start, end));
+      start = end;
+    }
   };
 
   const push = (line: string): void => {
