@@ -17,6 +17,12 @@ export const SERVER_DEFAULTS = Object.freeze({
   drainGraceMs: 1_000,
 });
 
+/**
+ * Connections a drain takes in from the listen backlog at most before closing the listener
+ * (Node listens with a backlog of 511; clients that keep connecting cannot hold it open).
+ */
+const BACKLOG_ACCEPTS = 1_024;
+
 /** File descriptors kept back from --max-connections: model files, the database, logs, a reload. */
 const RESERVED_FDS = 256;
 
@@ -86,6 +92,11 @@ export interface RunningServer {
   close(timeoutMs: number): Promise<DrainReport>;
 }
 
+/** Runs `fn` after the event loop's next poll phase (the first immediate may come before it). */
+function afterPoll(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
+}
+
 /** Per-connection bookkeeping, kept on the socket itself. */
 interface Connection {
   /** Requests received and not yet answered (more than one only when pipelined). */
@@ -113,6 +124,8 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
   const requestTimeout = Math.max(options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs, headersTimeout);
   const { handler, metrics } = options;
   let inFlight = 0;
+  /** Connections accepted so far (the drain watches it to empty the listen backlog). */
+  let accepted = 0;
   let draining = false;
   let answeredWhileDraining = 0;
   let onSettled: (() => void) | undefined;
@@ -234,12 +247,16 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
   server.on('timeout', (socket: TrackedSocket) => {
     const connection = socket[CONNECTION];
     if (connection === undefined || connection.active > 0) return;
-    if (socket.bytesRead > connection.bytesAtIdle) return;
-    // A keep-alive connection's idle time running out is routine; one that never sent a request is counted.
-    closeConnection(socket, connection.served === 0 ? 'idle-timeout' : undefined);
+    // After a poll phase: a busy loop may not have read what the kernel already holds.
+    afterPoll(() => {
+      if (connection.closed || connection.active > 0 || socket.bytesRead > connection.bytesAtIdle) return;
+      // A keep-alive connection's idle time running out is routine; one that never sent a request is counted.
+      closeConnection(socket, connection.served === 0 ? 'idle-timeout' : undefined);
+    });
   });
 
   server.on('connection', (socket: TrackedSocket) => {
+    accepted++;
     if (open.size >= cap) {
       const oldest = quiet.keys().next();
       if (oldest.done === true) {
@@ -290,22 +307,44 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     handler.setDraining(true);
     let closedIdle = 0;
     const listenerClosed = new Promise<void>((done) => {
-      // One turn later: the connections the kernel completed before the signal are accepted
-      // in this turn's poll, and answered, instead of being reset with the listener. The
-      // listener is closed as a net.Server: http.Server#close would also drop every
-      // connection that has not sent its request yet.
-      setImmediate(() => NetServer.prototype.close.call(server, () => done()));
+      // Connections the kernel completed before the signal wait in the listen backlog, and
+      // closing the listener would reset them, requests and all. libuv accepts one per loop
+      // iteration, so keep turning until an iteration accepts none (or BACKLOG_ACCEPTS were
+      // taken in, when clients keep connecting), then close. The listener is closed as a
+      // net.Server: http.Server#close would also drop every connection that has not sent
+      // its request yet.
+      let seen = accepted;
+      const first = accepted;
+      const closeListener = (): void => {
+        NetServer.prototype.close.call(server, () => done());
+      };
+      // Each round runs in a check phase; the immediate it schedules runs after the next poll.
+      const round = (): void => {
+        if (accepted === seen || accepted - first >= BACKLOG_ACCEPTS) closeListener();
+        else {
+          seen = accepted;
+          setImmediate(round);
+        }
+      };
+      setImmediate(() => {
+        seen = accepted;
+        setImmediate(round);
+      });
     });
     const grace = Math.min(options.drainGraceMs ?? SERVER_DEFAULTS.drainGraceMs, timeoutMs);
-    /** Closes quiet connections on which nothing arrived since they became idle. */
-    const sweepSilent = (): void => {
-      for (const [socket, connection] of [...quiet]) {
-        if (connection.active === 0 && socket.bytesRead === connection.bytesAtIdle) {
-          closedIdle++;
-          closeConnection(socket, undefined);
+    /**
+     * Closes quiet connections on which nothing arrived since they became idle, judged after
+     * a poll phase: a loop kept busy by scoring may not have read what the kernel holds.
+     */
+    const sweepSilent = (): void =>
+      afterPoll(() => {
+        for (const [socket, connection] of [...quiet]) {
+          if (connection.active === 0 && socket.bytesRead === connection.bytesAtIdle) {
+            closedIdle++;
+            closeConnection(socket, undefined);
+          }
         }
-      }
-    };
+      });
     return new Promise<DrainReport>((resolve) => {
       let done = false;
       const timers: NodeJS.Timeout[] = [];
@@ -324,17 +363,22 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
       // The grace lets a request already on its way over an idle connection arrive; then silence closes.
       timers.push(setTimeout(sweepSilent, grace));
       timers.push(
-        setTimeout(() => {
-          let cutRequests = inFlight;
-          let cutPartial = 0;
-          for (const socket of [...open]) {
-            const connection = socket[CONNECTION];
-            if (connection !== undefined && connection.active === 0 && socket.bytesRead > connection.bytesAtIdle) cutPartial++;
-            closeConnection(socket, undefined);
-          }
-          cutRequests = Math.max(cutRequests, 0);
-          report(cutRequests, cutPartial);
-        }, timeoutMs),
+        setTimeout(
+          () =>
+            // Counted after a poll phase, so bytes the kernel already holds are read and counted.
+            afterPoll(() => {
+              if (done) return;
+              const cutRequests = inFlight;
+              let cutPartial = 0;
+              for (const socket of [...open]) {
+                const connection = socket[CONNECTION];
+                if (connection !== undefined && connection.active === 0 && socket.bytesRead > connection.bytesAtIdle) cutPartial++;
+                closeConnection(socket, undefined);
+              }
+              report(cutRequests, cutPartial);
+            }),
+          timeoutMs,
+        ),
       );
       onSettled();
     });
