@@ -102,8 +102,8 @@ describe('mlctl serve (built binary)', () => {
     const missing = await call('/predict_income', { body: { ...SEED_BODY, age: undefined, capital_gain: 'lots' } });
     expectJsonError(missing, 422, 'INPUT_INVALID');
     expect(missing.json.error.problems.map((p: { field: string }) => p.field)).toEqual(['age', 'capital_gain']);
-    // Over 1 MiB: refused from Content-Length before the body is read…
-    const big = Buffer.alloc(1024 * 1024 + 10, 0x20);
+    // Over 4 MiB: refused from Content-Length before the body is read…
+    const big = Buffer.alloc(4 * 1024 * 1024 + 10, 0x20);
     const declared = await rawRequest(`${daemon.url}/predict`, { headers: { ...auth, 'content-type': 'application/json', 'content-length': big.length }, body: big });
     expect(declared.status).toBe(413);
     expect(JSON.parse(declared.body).error.code).toBe('BODY_TOO_LARGE');
@@ -111,7 +111,7 @@ describe('mlctl serve (built binary)', () => {
     const chunked = await rawRequest(`${daemon.url}/predict`, {
       headers: { ...auth, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
       onRequest: (req) => {
-        for (let i = 0; i < 20; i++) req.write(Buffer.alloc(64 * 1024, 0x20));
+        for (let i = 0; i < 80; i++) req.write(Buffer.alloc(64 * 1024, 0x20));
         req.end();
       },
     });

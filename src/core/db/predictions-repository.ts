@@ -77,11 +77,18 @@ export interface PredictionRetention {
 }
 
 export interface PruneOptions {
-  /** Rows per DELETE (default 1,000): each is a short transaction, so writers are never held up long. */
+  /** Rows per DELETE (default 1,000): each is a short statement, so writers are never held up long. */
   readonly batchRows?: number;
   readonly now?: () => Date;
   /** Awaited between batches: the serving daemon yields to requests there. */
   readonly between?: () => Promise<void>;
+  /**
+   * 'whole-table' (default) looks at every row, in primary-key windows. 'oldest-first'
+   * stops at the first window with no row old enough: the serving daemon appends rows as it
+   * answers, so ids grow with time and the old rows are a prefix; a straggler behind a
+   * younger window waits for a later pass.
+   */
+  readonly scan?: 'whole-table' | 'oldest-first';
 }
 
 export interface PruneResult {
@@ -92,10 +99,8 @@ export interface PruneResult {
 }
 
 /**
- * Removes predictions outside `retention`, oldest first, in batches of primary-key ranges,
- * so no statement scans the table: ids grow with time (rows are appended as they are
- * answered), so the oldest rows are the lowest ids. Stops at the first batch that holds a
- * row young enough to keep.
+ * Removes predictions outside `retention` in batches over primary-key windows, so no
+ * statement scans the table or holds a lock for long (created_at has no index of its own).
  */
 export async function prunePredictions(db: Kysely<MlctlSchema>, retention: PredictionRetention, options: PruneOptions = {}): Promise<PruneResult> {
   const batch = options.batchRows ?? 1_000;
@@ -104,15 +109,16 @@ export async function prunePredictions(db: Kysely<MlctlSchema>, retention: Predi
   let byCount = 0;
   if (retention.maxAgeMs !== undefined) {
     const cutoff = new Date((options.now ?? (() => new Date()))().getTime() - retention.maxAgeMs).toISOString();
+    let after = Number.MIN_SAFE_INTEGER;
     for (;;) {
-      const result = await db
-        .deleteFrom('predictions')
-        .where('id', 'in', db.selectFrom('predictions').select('id').orderBy('id').limit(batch))
-        .where('created_at', '<', cutoff)
-        .executeTakeFirst();
+      const window = await db.selectFrom('predictions').select('id').where('id', '>', after).orderBy('id').limit(batch).execute();
+      const last = window.at(-1)?.id;
+      if (last === undefined) break;
+      const result = await db.deleteFrom('predictions').where('id', '>', after).where('id', '<=', last).where('created_at', '<', cutoff).executeTakeFirst();
       const deleted = Number(result.numDeletedRows);
       byAge += deleted;
-      if (deleted < batch) break;
+      after = last;
+      if (window.length < batch || (deleted === 0 && options.scan === 'oldest-first')) break;
       await between();
     }
   }

@@ -37,7 +37,7 @@ export function renderDocsPage(spec: Readonly<Record<string, unknown>>): string 
 <h2>Routes</h2>
 <div id="routes"></div>
 <h2 id="record-title">Input record</h2>
-<table id="fields"><thead><tr><th>Field</th><th>Type</th><th>Required</th><th>Values</th><th>Training range</th><th>Description</th></tr></thead><tbody></tbody></table>
+<table id="fields"><thead><tr><th>Field</th><th>Type</th><th>When missing (null, NaN)</th><th>Values</th><th>Training range</th><th>Description</th></tr></thead><tbody></tbody></table>
 <script id="spec" type="application/json">${embedded}</script>
 <script>
 "use strict";
@@ -97,14 +97,13 @@ for (const [path, operations] of Object.entries(spec.paths)) {
 const recordName = (spec["x-mlctl"] && spec["x-mlctl"].recordSchema) || Object.keys(spec.components.schemas)[0];
 document.getElementById("record-title").textContent = "Input record: " + recordName + " (task " + ((spec["x-mlctl"] && spec["x-mlctl"].task) || "?") + ")";
 const record = resolveRef(spec.components.schemas[recordName]);
-const required = new Set(record.required || []);
 const tbody = document.querySelector("#fields tbody");
 for (const [name, prop] of Object.entries(record.properties || {})) {
   const type = Array.isArray(prop.type) ? prop.type.join(" | ") : String(prop.type);
   const values = prop.enum ? prop.enum.filter((v) => v !== null).join(", ") : "";
   const range = prop["x-training-range"] ? prop["x-training-range"].min + " to " + prop["x-training-range"].max : "";
   const bounds = prop.minimum !== undefined || prop.maximum !== undefined ? " (allowed " + (prop.minimum ?? "…") + " to " + (prop.maximum ?? "…") + ")" : "";
-  tbody.append(el("tr", { className: "field" }, el("td", {}, el("code", { textContent: name })), el("td", { textContent: type }), el("td", { textContent: required.has(name) ? (type.includes("null") ? "yes (null: imputed)" : "yes") : "no" }), el("td", { textContent: values }), el("td", { textContent: range + bounds }), el("td", { className: "muted", textContent: prop.description || "" })));
+  tbody.append(el("tr", { className: "field" }, el("td", {}, el("code", { textContent: name })), el("td", { textContent: type }), el("td", { textContent: type.includes("null") ? "imputed" : "refused" }), el("td", { textContent: values }), el("td", { textContent: range + bounds }), el("td", { className: "muted", textContent: prop.description || "" })));
 }
 </script>
 </body>

@@ -54,6 +54,8 @@ export interface ServeLoggerOptions {
    * pieces a pipe writes atomically (PIPE_BUF, 4 KiB), so lines never interleave.
    */
   readonly sharedSink?: boolean;
+  /** The worker of `serve --workers N` writing, added to every access-log line. */
+  readonly worker?: number;
 }
 
 const FLUSH_BYTES = 64 * 1024;
@@ -66,6 +68,7 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
   const key = options.ipKey ?? randomBytes(32);
   const clock = options.clock ?? Date.now;
   const accessLog = options.accessLog !== false;
+  const workerField = options.worker === undefined ? '' : `,"worker":${options.worker}`;
   const pseudonyms = new Map<string, string>();
   let buffer = '';
   let scheduled = false;
@@ -129,7 +132,7 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
       let line = `{"time":"${timestamp()}","level":"info","event":"request","method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}","status":${entry.status},"ms":${Math.round(entry.ms * 1000) / 1000},"client":"${entry.client}","bytes_in":${entry.bytesIn}`;
       if (entry.records !== undefined) line += `,"records":${entry.records}`;
       if (entry.error !== undefined) line += `,"error":${JSON.stringify(entry.error)}`;
-      push(`${line}}\n`);
+      push(`${line}${workerField}}\n`);
     },
     event(level, event, fields = {}) {
       if (level === 'debug' && options.debug !== true) return;

@@ -79,6 +79,7 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     accessLog: options.accessLog,
     debug: options.verbose === true,
     sharedSink: worker !== undefined,
+    ...(worker === undefined ? {} : { worker: worker.index }),
     ...(options.ipKey === undefined ? {} : { ipKey: options.ipKey }),
   });
   const workerFields = worker === undefined ? {} : { worker: worker.index };

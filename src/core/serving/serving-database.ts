@@ -66,7 +66,7 @@ export async function connectServingDatabase(databaseUrl: string, cwd: string): 
     users: createDatabaseUserStore(open.db),
     recordPredictions: (rows) => recordPredictions(open.db, rows),
     // SQLite runs on this thread: yield to requests between batches.
-    prunePredictions: (retention) => prunePredictions(open.db, retention, { between: () => new Promise((resolve) => setTimeout(resolve, 5)) }),
+    prunePredictions: (retention) => prunePredictions(open.db, retention, { scan: 'oldest-first', between: () => new Promise((resolve) => setTimeout(resolve, 5)) }),
     close: () => open.close(),
   };
 }

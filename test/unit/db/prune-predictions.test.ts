@@ -57,6 +57,14 @@ describe('prunePredictions', () => {
     expect(await prunePredictions(database.db, { maxAgeMs: 30 * DAY }, { now: () => NOW })).toEqual({ byAge: 0, byCount: 0 });
   });
 
+  it('finds old rows wherever their ids are, unless told they are the oldest ids (the daemon appends in time order)', async () => {
+    await seed(300);
+    await seed(200, new Date(NOW.getTime() - 400 * DAY)); // imported later: old rows with high ids
+    expect(await prunePredictions(database.db, { maxAgeMs: 30 * DAY }, { now: () => NOW, batchRows: 100, scan: 'oldest-first' })).toEqual({ byAge: 0, byCount: 0 });
+    expect(await prunePredictions(database.db, { maxAgeMs: 30 * DAY }, { now: () => NOW, batchRows: 100 })).toEqual({ byAge: 200, byCount: 0 });
+    expect((await remaining()).count).toBe(300);
+  });
+
   it('keeps the newest rows under a row limit, and both limits together', async () => {
     await seed(2_500);
     expect(await prunePredictions(database.db, { maxRows: 1_000 }, { batchRows: 300 })).toEqual({ byAge: 0, byCount: 1_500 });
