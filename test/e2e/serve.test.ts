@@ -121,6 +121,36 @@ describe('mlctl serve (built binary)', () => {
     expect((await call('/predict_income', { body: SEED_BODY })).status).toBe(200);
   });
 
+  it('numbers records from 1 and judges values the same way over HTTP and in `mlctl predict`', async () => {
+    const records = [SEED_RECORD, { ...SEED_RECORD, age: 'old' }, { ...SEED_RECORD, workclass: 42, hours_per_week: 200 }];
+    const http = await call('/predict', { body: records });
+    expectJsonError(http, 422, 'INPUT_INVALID');
+    expect(http.json.error.problems).toEqual([
+      { record: 2, field: 'age', message: 'expected a number, got string "old".' },
+      { record: 3, field: 'workclass', message: 'expected a string, got number 42.' },
+      { record: 3, field: 'hours_per_week', message: '200 is above the maximum 168 the task allows.' },
+    ]);
+    const refused = await cli(['predict', '--model', 'income@production', '--json'], JSON.stringify(records));
+    expect(refused.code).toBe(2);
+    const error = JSON.parse(refused.stdout) as { error: { problems: string[] } };
+    expect(error.error.problems).toEqual([
+      'record 2, field "age": expected a number, got string "old".',
+      'record 3, field "workclass": expected a string, got number 42.',
+      'record 3, field "hours_per_week": 200 is above the maximum 168 the task allows.',
+    ]);
+    // Outside the training range (Adult's ages run 17 to 90): answered, with a warning, both ways.
+    const old = { ...SEED_RECORD, age: 99 };
+    const warned = await call('/predict', { body: [old] });
+    expect(warned.json.predictions[0].warnings).toEqual([{ field: 'age', kind: 'out-of-range', message: '99 is outside the training range [17, 90]; the answer is an extrapolation.' }]);
+    const cliWarned = await cli(['predict', '--model', 'income@production', '--json'], JSON.stringify(old));
+    expect(cliWarned.code, cliWarned.stderr).toBe(0);
+    expect(JSON.parse(cliWarned.stdout)).toMatchObject({ probability: warned.json.predictions[0].probability, warnings: warned.json.predictions[0].warnings });
+    expect(cliWarned.stderr).toContain('record 1, field "age": 99 is outside the training range [17, 90]');
+    // The bundle's input schema carries the range `mlctl models show` reads.
+    const spec = await call('/openapi.json');
+    expect(spec.json.components.schemas.IncomeRecord.properties.age['x-training-range']).toEqual({ min: 17, max: 90 });
+  });
+
   it('GET /health and /ready need no token; /metrics, /models, /openapi.json and /docs do', async () => {
     for (const path of ['/health', '/ready']) {
       const r = await fetch(`${daemon.url}${path}`);

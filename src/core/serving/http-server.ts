@@ -23,6 +23,9 @@ export const SERVER_DEFAULTS = Object.freeze({
  */
 const BACKLOG_ACCEPTS = 1_024;
 
+/** A refused body declared larger than this is not read to its end: the connection closes. */
+const LINGER_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /** File descriptors kept back from --max-connections: model files, the database, logs, a reload. */
 const RESERVED_FDS = 256;
 
@@ -112,9 +115,9 @@ const CONNECTION = Symbol('mlctl.connection');
 type TrackedSocket = Socket & { [CONNECTION]?: Connection };
 
 /**
- * Serves `handler` over node:http: keep-alive, Nagle off, bodies read up to the limit
- * (over it: 413 without reading the rest, then the connection closes), a connection cap
- * with eviction, header and request timeouts, and a drain that answers what was received.
+ * Serves `handler` over node:http: keep-alive, Nagle off, bodies kept up to the limit
+ * (over it: 413, the rest read and dropped), a connection cap with eviction, header and
+ * request timeouts, and a drain that answers what was received.
  */
 export function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
   const limit = options.bodyLimitBytes ?? MAX_BODY_BYTES;
@@ -167,7 +170,14 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     if (draining) onSettled?.();
   };
 
+  /**
+   * Answers a request. A body over the limit is answered (413) at once and the rest of it
+   * read and dropped, so the client, still sending, can read the answer: closing with its
+   * bytes unread would reset the connection under it. Only a body declared over
+   * LINGER_LIMIT_BYTES closes the connection after the answer.
+   */
   const answer = (req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean, startedAt: number): void => {
+    const closeAfter = tooLarge && Number(req.headers['content-length'] ?? 0) > LINGER_LIMIT_BYTES;
     const request = {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
@@ -185,13 +195,13 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
       result = Promise.reject(new Error('handler threw'));
     }
     if (!(result instanceof Promise)) {
-      send(res, result, tooLarge);
+      send(res, result, closeAfter);
       finish(req);
       return;
     }
     result
       .then(
-        (response) => send(res, response, tooLarge),
+        (response) => send(res, response, closeAfter),
         // The handler turns every error into a response; this is the last resort.
         () => send(res, { status: 500, contentType: 'application/json', body: '{"error":{"code":"INTERNAL","message":"internal error"}}' }, true),
       )
@@ -209,7 +219,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
-      // Refuse before reading a byte; the connection closes after the answer.
+      // Refuse before keeping a byte; what follows is read and dropped.
       answer(req, res, Buffer.alloc(0), true, startedAt);
       req.resume();
       return;
