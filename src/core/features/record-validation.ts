@@ -192,6 +192,9 @@ function checkNumber(column: Extract<CompiledColumn, { kind: 'numeric' }>, x: nu
     if (bounds.min !== undefined && x < bounds.min) return { problem: `${show(x)} is below the minimum ${show(bounds.min)} the task allows.` };
     if (bounds.max !== undefined && x > bounds.max) return { problem: `${show(x)} is above the maximum ${show(bounds.max)} the task allows.` };
   }
+  const range = column.range;
+  // Inside the training range the transform is known to be fine: training values went through it.
+  if (range !== undefined && x >= range.min && x <= range.max) return x;
   if (column.ops.length > 0) {
     let feature: number;
     try {
@@ -203,8 +206,7 @@ function checkNumber(column: Extract<CompiledColumn, { kind: 'numeric' }>, x: nu
   } else if (!Number.isFinite(Math.fround(x))) {
     return { problem: `${show(x)} is too large for the model: it does not fit a 32-bit float.` };
   }
-  const range = column.range;
-  if (range !== undefined && (x < range.min || x > range.max)) {
+  if (range !== undefined) {
     return { value: x, kind: 'out-of-range', warning: `${show(x)} is outside the training range [${show(range.min)}, ${show(range.max)}]; the answer is an extrapolation.` };
   }
   return x;

@@ -252,8 +252,10 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
   });
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs;
   // Node's header timeout starts at a request's first byte; a connection that sends nothing
-  // at all is closed after the same time by the socket timeout below.
-  server.timeout = headersTimeout;
+  // at all is closed after the same time by a socket timeout set when it connects (Node
+  // replaces it with the keep-alive timeout after the first answer). Socket timeouts come
+  // here rather than closing the socket, so a connection whose request is being answered
+  // is never cut by one.
   server.on('timeout', (socket: TrackedSocket) => {
     const connection = socket[CONNECTION];
     if (connection === undefined || connection.active > 0) return;
@@ -278,6 +280,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     }
     const connection: Connection = { active: 0, bytesAtIdle: 0, served: 0, closed: false };
     socket[CONNECTION] = connection;
+    socket.setTimeout(headersTimeout);
     open.add(socket);
     quiet.set(socket, connection);
     metrics?.connections.inc();

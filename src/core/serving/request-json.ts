@@ -4,23 +4,17 @@
  * with a missing value (which MLflow's client sends as `NaN`) is accepted. Nesting is
  * limited, so a hostile body (`[[[[…]]]]`) is refused with 400 before anything walks it.
  *
- * The common body is plain JSON: one scan finds its depth and whether it holds a
- * non-standard literal, and V8's JSON.parse reads it. Only bodies with NaN or Infinity go
- * through the small parser below.
+ * The common body is plain JSON, read by V8's JSON.parse and then checked for depth; only
+ * bodies JSON.parse refuses (NaN or Infinity, or malformed ones) go through the small
+ * parser below, which refuses deep nesting as it goes.
  */
 import { HttpError } from './http-error.js';
 
 /** Deeper than any payload the daemon accepts (`{"dataframe_split": {"data": [[…]]}}` is 4). */
 export const MAX_JSON_DEPTH = 32;
 
-const OPEN_BRACE = 123;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACE = 125;
-const CLOSE_BRACKET = 93;
 const QUOTE = 34;
 const BACKSLASH = 92;
-const CAPITAL_N = 78;
-const CAPITAL_I = 73;
 
 function tooDeep(): HttpError {
   return new HttpError(400, 'BODY_TOO_DEEP', `the request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels; send records of plain values`);
@@ -35,39 +29,39 @@ function malformed(detail: string): HttpError {
  * MAX_JSON_DEPTH levels deep. Throws HttpError 400 BODY_MALFORMED_JSON or BODY_TOO_DEEP.
  */
 export function parseRequestJson(text: string): unknown {
-  let depth = 0;
-  let extended = false;
-  const length = text.length;
-  for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      // Skip the string; a backslash escapes the next character.
-      for (i++; i < length; i++) {
-        const s = text.charCodeAt(i);
-        if (s === BACKSLASH) i++;
-        else if (s === QUOTE) break;
-      }
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > MAX_JSON_DEPTH) throw tooDeep();
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      depth--;
-    } else if (c === CAPITAL_N || c === CAPITAL_I) {
-      extended = true;
-    }
+  let value: unknown;
+  try {
+    // V8's parser is iterative: a deep document costs memory (bounded by the body limit), not stack.
+    value = JSON.parse(text) as unknown;
+  } catch {
+    // Not plain JSON: Python's literals, or malformed. The small parser says which, and where.
+    return new ExtendedJsonParser(text).document();
   }
-  if (!extended) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw malformed((error as Error).message);
-    }
-  }
-  return new ExtendedJsonParser(text).document();
+  if (typeof value === 'object' && value !== null && tooDeepValue(value, 1)) throw tooDeep();
+  return value;
 }
 
-/** Recursive descent over JSON with Python's three extra number literals; depth is already bounded. */
+/** Walks at most MAX_JSON_DEPTH levels of a parsed document (a flat record costs one pass over its values). */
+function tooDeepValue(value: object, depth: number): boolean {
+  if (depth > MAX_JSON_DEPTH) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null && tooDeepValue(item, depth + 1)) return true;
+    }
+    return false;
+  }
+  for (const key in value) {
+    const item: unknown = (value as Record<string, unknown>)[key];
+    if (typeof item === 'object' && item !== null && tooDeepValue(item, depth + 1)) return true;
+  }
+  return false;
+}
+
+/** Recursive descent over JSON with Python's three extra number literals, refusing nesting past MAX_JSON_DEPTH. */
 class ExtendedJsonParser {
   private at = 0;
+  private depth = 0;
 
   constructor(private readonly text: string) {}
 
@@ -153,18 +147,23 @@ class ExtendedJsonParser {
   }
 
   private array(): unknown[] {
+    if (++this.depth > MAX_JSON_DEPTH) throw tooDeep();
     this.at++;
     const items: unknown[] = [];
     this.space();
     if (this.text.charAt(this.at) === ']') {
       this.at++;
+      this.depth--;
       return items;
     }
     for (;;) {
       items.push(this.value());
       this.space();
       const c = this.text.charAt(this.at++);
-      if (c === ']') return items;
+      if (c === ']') {
+        this.depth--;
+        return items;
+      }
       if (c !== ',') {
         this.at--;
         this.fail('expected "," or "]"');
@@ -173,11 +172,13 @@ class ExtendedJsonParser {
   }
 
   private object(): Record<string, unknown> {
+    if (++this.depth > MAX_JSON_DEPTH) throw tooDeep();
     this.at++;
     const result: Record<string, unknown> = {};
     this.space();
     if (this.text.charAt(this.at) === '}') {
       this.at++;
+      this.depth--;
       return result;
     }
     for (;;) {
@@ -193,7 +194,10 @@ class ExtendedJsonParser {
       Object.defineProperty(result, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
       this.space();
       const c = this.text.charAt(this.at++);
-      if (c === '}') return result;
+      if (c === '}') {
+        this.depth--;
+        return result;
+      }
       if (c !== ',') {
         this.at--;
         this.fail('expected "," or "}"');

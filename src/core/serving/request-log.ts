@@ -115,6 +115,19 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
     }
   };
 
+  // `"method":…,"path":…,"route":…` for the few (method, path) pairs routes have, built once.
+  const wheres = new Map<string, string>();
+  const whereOf = (entry: RequestLogEntry): string => {
+    const key = `${entry.method} ${entry.path}`;
+    let where = wheres.get(key);
+    if (where === undefined) {
+      where = `"method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}"`;
+      // Paths with ids (/users/42) are many: cache only while the table stays small.
+      if (wheres.size < 256) wheres.set(key, where);
+    }
+    return where;
+  };
+
   const pseudonymize = (ip: string): string => {
     let value = pseudonyms.get(ip);
     if (value === undefined) {
@@ -129,7 +142,7 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
     request(entry) {
       if (!accessLog) return;
       // Built by hand: every field but path and error is a number or a fixed word.
-      let line = `{"time":"${timestamp()}","level":"info","event":"request","method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}","status":${entry.status},"ms":${Math.round(entry.ms * 1000) / 1000},"client":"${entry.client}","bytes_in":${entry.bytesIn}`;
+      let line = `{"time":"${timestamp()}","level":"info","event":"request",${whereOf(entry)},"status":${entry.status},"ms":${Math.round(entry.ms * 1000) / 1000},"client":"${entry.client}","bytes_in":${entry.bytesIn}`;
       if (entry.records !== undefined) line += `,"records":${entry.records}`;
       if (entry.error !== undefined) line += `,"error":${JSON.stringify(entry.error)}`;
       push(`${line}${workerField}}\n`);

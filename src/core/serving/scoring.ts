@@ -46,19 +46,23 @@ export function validateInput(model: ServedModel, records: readonly unknown[]): 
 }
 
 /**
- * Transforms validated records into the model's feature buffer and scores them. The result
- * may be the scorer's own buffer: read it before the next score. Refuses (422) outputs that
- * are not finite numbers, so no answer ever holds NaN or Infinity.
+ * Transforms validated records into the model's feature buffer and scores them: a Promise
+ * only when the scorer is asynchronous (TensorFlow.js), so the lean path answers without a
+ * microtask. The result may be the scorer's own buffer: read it before the next score.
+ * Refuses (422) outputs that are not finite numbers, so no answer ever holds NaN or Infinity.
  */
-export async function scoreValid(c: Exchange, model: ServedModel, state: ModelState, valid: readonly DataRecord[]): Promise<Float32Array> {
+export function scoreValid(c: Exchange, model: ServedModel, state: ModelState, valid: readonly DataRecord[]): Float32Array | Promise<Float32Array> {
   const rows = valid.length;
   const features = featuresFor(state, rows);
   const width = state.width;
   const onUnseen = c.app.metrics.onUnseen;
   for (let i = 0; i < rows; i++) transformRecordInto(model.pipeline, valid[i]!, features, i * width, onUnseen, i);
   const scored = model.scorer.score(features, rows);
-  const outputs = scored instanceof Promise ? await scored : scored;
   const perRow = model.meaning.width;
+  return scored instanceof Promise ? scored.then((outputs) => finiteOutputs(outputs, rows, perRow)) : finiteOutputs(scored, rows, perRow);
+}
+
+function finiteOutputs(outputs: Float32Array, rows: number, perRow: number): Float32Array {
   let broken: FieldProblem[] | undefined;
   for (let i = 0; i < rows * perRow; i++) {
     if (!Number.isFinite(outputs[i]!)) {
@@ -69,6 +73,30 @@ export async function scoreValid(c: Exchange, model: ServedModel, state: ModelSt
   }
   if (broken !== undefined) throw new HttpError(422, 'PREDICTION_NOT_FINITE', `the model cannot answer ${broken.length} record${broken.length === 1 ? '' : 's'}; nothing was predicted`, broken.slice(0, MAX_PROBLEMS));
   return outputs;
+}
+
+/**
+ * Runs `fn` on the served model, holding it (a reload waits to dispose it) until `fn`
+ * returns or, when it returns a Promise, settles.
+ */
+export function withModel<T>(c: Exchange, fn: (model: ServedModel) => T | Promise<T>): T | Promise<T> {
+  const { holder } = c.app;
+  const model = holder.acquire();
+  let result: T | Promise<T>;
+  try {
+    result = fn(model);
+  } catch (error) {
+    holder.release(model);
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(() => holder.release(model));
+  holder.release(model);
+  return result;
+}
+
+/** `then` for a value that may be a Promise: sync values stay sync. */
+export function andThen<T, U>(value: T | Promise<T>, fn: (value: T) => U): U | Promise<U> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
 /** Counts each warning in mlctl_input_out_of_range_total{feature}. */

@@ -121,7 +121,7 @@ export function createServeContext(options: ServeHandlerOptions): ServeContext {
     modelState(model) {
       let state = states.get(model);
       if (state === undefined) {
-        state = modelStateOf(model);
+        state = modelStateOf(model, options.metrics);
         states.set(model, state);
       }
       return state;

@@ -8,7 +8,7 @@ import { validateRecords } from '../../features/record-validation.js';
 import { describeType, HttpError, isPlainObject, type FieldProblem } from '../http-error.js';
 import { SEED_OPTIONAL_FIELDS } from '../openapi.js';
 import { readJsonBody } from '../request-body.js';
-import { countWarnings, fieldProblems, invalidInput, scoreValid, warningsPart } from '../scoring.js';
+import { andThen, countWarnings, fieldProblems, invalidInput, scoreValid, warningsPart, withModel } from '../scoring.js';
 import { JSON_CONTENT_TYPE, type Exchange, type ServeResponse } from '../serve-context.js';
 import type { ServedModel } from '../served-model.js';
 
@@ -18,11 +18,9 @@ export function servesPredictIncome(model: ServedModel): boolean {
   return model.manifest.task.name === 'income' && model.meaning.description.kind === 'binary-probability';
 }
 
-export async function predictIncomeRoute(c: Exchange): Promise<ServeResponse> {
+export function predictIncomeRoute(c: Exchange): ServeResponse | Promise<ServeResponse> {
   const body = readJsonBody(c.request.contentType, c.request.body);
-  const { holder, metrics, recorder } = c.app;
-  const model = holder.acquire();
-  try {
+  return withModel(c, (model) => {
     const state = c.app.modelState(model);
     if (!isPlainObject(body)) throw new HttpError(422, 'BODY_NOT_OBJECT', `the body must be one JSON object of census fields, got ${describeType(body)}`);
     c.records = 1;
@@ -39,33 +37,33 @@ export async function predictIncomeRoute(c: Exchange): Promise<ServeResponse> {
       }
       throw invalidInput(problems, problems.length, true);
     }
-    const outputs = await scoreValid(c, model, state, validated.records);
-    const warnings = validated.warnings;
-    const probability = outputs[0]!;
-    const positive = model.meaning.classOf(outputs, 0) === 1;
-    const label = positive ? state.positiveLabel : state.negativeLabel;
-    metrics.predictions.labels(model.name, model.version, label).inc();
-    metrics.batchSize.labels('predict_income').observe(1);
-    recorder?.add({
-      input: body,
-      modelName: model.name,
-      modelVersion: model.version,
-      label,
-      probability,
-      latencyMs: c.app.clock() - c.startedAt,
-      createdAt: c.app.now().toISOString(),
+    return andThen(scoreValid(c, model, state, validated.records), (outputs) => {
+      const { metrics, recorder } = c.app;
+      const warnings = validated.warnings;
+      const probability = outputs[0]!;
+      const positive = model.meaning.classOf(outputs, 0) === 1;
+      const label = positive ? state.positiveLabel : state.negativeLabel;
+      (positive ? state.counters.positive : state.counters.negative).inc();
+      state.counters.batchOfOne.observe(1);
+      recorder?.add({
+        input: body,
+        modelName: model.name,
+        modelVersion: model.version,
+        label,
+        probability,
+        latencyMs: c.app.clock() - c.startedAt,
+        createdAt: c.app.now().toISOString(),
+      });
+      let extra = '';
+      if (warnings.length > 0) {
+        countWarnings(c, warnings);
+        extra = `,${warningsPart(warnings, 0, 0).text}`;
+      }
+      return {
+        status: 200,
+        contentType: JSON_CONTENT_TYPE,
+        body: `{"income_gt_50k":${positive},"probability":${probability},"model":${state.identityJson}${extra}}`,
+      };
     });
-    let extra = '';
-    if (warnings.length > 0) {
-      countWarnings(c, warnings);
-      extra = `,${warningsPart(warnings, 0, 0).text}`;
-    }
-    return {
-      status: 200,
-      contentType: JSON_CONTENT_TYPE,
-      body: `{"income_gt_50k":${positive},"probability":${probability},"model":${state.identityJson}${extra}}`,
-    };
-  } finally {
-    holder.release(model);
-  }
+  });
 }
