@@ -55,7 +55,7 @@ export function mlflowError(error: HttpError): { status: number; body: string } 
               : status >= 500
                 ? 'INTERNAL_ERROR'
                 : 'BAD_REQUEST';
-  const listed = error.problems.map((p) => `${p.record === undefined ? '' : `record ${p.record}, `}${p.field === undefined ? '' : `field "${p.field}": `}${p.message}`);
+  const listed = error.problems.map((p) => `${p.record === undefined ? '' : `record ${p.record}, `}${p.field === undefined ? '' : `field "${p.field}": `}${p.message.replace(/\.$/, '')}`);
   const message = listed.length === 0 ? error.message : `${error.message}: ${listed.join('; ')}`;
   return { status, body: JSON.stringify({ error_code: errorCode, message }) };
 }

@@ -24,12 +24,7 @@ export function mlflowInputKeys(body: Record<string, unknown>): MlflowInputKey[]
 
 function ambiguous(keys: readonly string[]): HttpError {
   const named = keys.map((k) => `"${k}"`);
-  return new HttpError(
-    400,
-    'BODY_AMBIGUOUS',
-    `the body holds ${named.slice(0, -1).join(', ')} and ${named.at(-1)}; send exactly one of ${MLFLOW_INPUT_KEYS.join(', ')}`,
-    keys.map((field) => ({ field, message: 'one input key too many' })),
-  );
+  return new HttpError(400, 'BODY_AMBIGUOUS', `the body holds ${named.slice(0, -1).join(', ')} and ${named.at(-1)}; send exactly one of ${MLFLOW_INPUT_KEYS.join(', ')}`);
 }
 
 /**

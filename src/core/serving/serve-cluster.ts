@@ -93,16 +93,9 @@ export function startServeCluster(options: ServeClusterOptions): Promise<ServeCl
       const finish = (): void => {
         if (!pending.delete(id)) return;
         if (timer !== undefined) clearTimeout(timer);
+        // Workers that exited keep their counters in the sums (so none goes backwards), not their gauges.
         const counted = retired.map((families) => families.filter((f) => f.type !== 'gauge'));
-        const workersGauge: FamilySnapshot = {
-          name: 'mlctl_serve_workers',
-          help: 'Worker processes whose figures this scrape sums (serve --workers).',
-          type: 'gauge',
-          labelNames: [],
-          aggregation: 'sum',
-          samples: [{ labels: [], value: got.length }],
-        };
-        resolve(renderMergedSnapshots([...got, ...counted, [workersGauge]]));
+        resolve(renderMergedSnapshots([...got, ...counted]));
       };
       pending.set(id, { wanted, got, finish });
       timer = setTimeout(finish, metricsTimeout);

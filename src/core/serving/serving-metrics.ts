@@ -83,6 +83,8 @@ export function createServingMetrics(options: ServingMetricsOptions = {}): Servi
     ['reason'],
   );
   const predictionsPruned = registry.counter('mlctl_predictions_pruned_total', 'Stored predictions removed by --prediction-retention.').labels();
+  // 1 per process: summed over `serve --workers N`, it says how many workers a scrape covers.
+  registry.gauge('mlctl_serve_workers', 'Serving processes whose figures this scrape sums (serve --workers).').labels().set(1);
   const reloads = registry.counter('mlctl_model_reloads_total', 'Model reloads, by reason (signal, alias) and result (swapped, failed).', ['reason', 'result']);
   const predictionRows = registry.counter('mlctl_prediction_log_rows_total', 'Predictions sent to the database, by result (written, dropped).', ['result']);
 

@@ -174,7 +174,7 @@ describe('training ranges and hard bounds', () => {
     }
     const mlflow = await h.call('POST', '/invocations', JSON.stringify({ instances: [{ ...FULL, workclass: 42 }] }));
     expect(mlflow.status).toBe(400);
-    expect(mlflow.json).toEqual({ error_code: 'BAD_REQUEST', message: expect.stringContaining('record 1, field "workclass": expected a string, got number 42.') });
+    expect(mlflow.json).toEqual({ error_code: 'BAD_REQUEST', message: expect.stringContaining('record 1, field "workclass": expected a string, got number 42') });
   });
 });
 
