@@ -102,7 +102,7 @@ describe('mlctl serve (built binary)', () => {
     const missing = await call('/predict_income', { body: { ...SEED_BODY, age: undefined, capital_gain: 'lots' } });
     expectJsonError(missing, 422, 'INPUT_INVALID');
     expect(missing.json.error.problems.map((p: { field: string }) => p.field)).toEqual(['age', 'capital_gain']);
-    // Over 4 MiB: refused from Content-Length before the body is read…
+    // Over 4 MiB: refused from Content-Length without keeping the body…
     const big = Buffer.alloc(4 * 1024 * 1024 + 10, 0x20);
     const declared = await rawRequest(`${daemon.url}/predict`, { headers: { ...auth, 'content-type': 'application/json', 'content-length': big.length }, body: big });
     expect(declared.status).toBe(413);

@@ -25,6 +25,7 @@ const BACKLOG_ACCEPTS = 1_024;
 
 /** A refused body declared larger than this is not read to its end: the connection closes. */
 const LINGER_LIMIT_BYTES = 64 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** File descriptors kept back from --max-connections: model files, the database, logs, a reload. */
 const RESERVED_FDS = 256;
@@ -116,8 +117,8 @@ type TrackedSocket = Socket & { [CONNECTION]?: Connection };
 
 /**
  * Serves `handler` over node:http: keep-alive, Nagle off, bodies kept up to the limit
- * (over it: 413, the rest read and dropped), a connection cap with eviction, header and
- * request timeouts, and a drain that answers what was received.
+ * (over it: read to the end and dropped, then 413), a connection cap with eviction, header
+ * and request timeouts, and a drain that answers what was received.
  */
 export function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
   const limit = options.bodyLimitBytes ?? MAX_BODY_BYTES;
@@ -170,12 +171,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     if (draining) onSettled?.();
   };
 
-  /**
-   * Answers a request. A body over the limit is answered (413) at once and the rest of it
-   * read and dropped, so the client, still sending, can read the answer: closing with its
-   * bytes unread would reset the connection under it. Only a body declared over
-   * LINGER_LIMIT_BYTES closes the connection after the answer.
-   */
+  /** Answers a request; only a body declared over LINGER_LIMIT_BYTES closes the connection after it. */
   const answer = (req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean, startedAt: number): void => {
     const closeAfter = tooLarge && Number(req.headers['content-length'] ?? 0) > LINGER_LIMIT_BYTES;
     const request = {
@@ -218,35 +214,38 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
       quiet.delete(socket);
     }
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      // Refuse before keeping a byte; what follows is read and dropped.
-      answer(req, res, Buffer.alloc(0), true, startedAt);
+    if (declared > LINGER_LIMIT_BYTES) {
+      // Far too large to read through: refuse at once; the connection closes after the answer.
+      answer(req, res, EMPTY, true, startedAt);
       req.resume();
       return;
     }
+    // Over the limit, the rest of the body is read and dropped, and the 413 comes at its end:
+    // Node closes a connection answered before its request was read, and the client, still
+    // sending, would then be reset before reading the answer.
     const chunks: Buffer[] = [];
     let size = 0;
-    let answered = false;
+    let tooLarge = declared > limit;
+    let done = false;
     req.on('data', (chunk: Buffer) => {
-      if (answered) return;
+      if (tooLarge) return;
       size += chunk.length;
       if (size > limit) {
-        answered = true;
+        tooLarge = true;
         chunks.length = 0;
-        answer(req, res, Buffer.alloc(0), true, startedAt);
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (answered) return;
-      answered = true;
-      answer(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), false, startedAt);
+      if (done) return;
+      done = true;
+      answer(req, res, tooLarge ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), tooLarge, startedAt);
     });
     req.on('error', () => {
       // A client that disconnects mid-body gets no answer; its slot is freed.
-      if (answered) return;
-      answered = true;
+      if (done) return;
+      done = true;
       finish(req);
     });
   });

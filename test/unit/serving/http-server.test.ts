@@ -11,7 +11,7 @@ import { createServingMetrics } from '../../../src/core/serving/serving-metrics.
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** /fast answers at once, /quick after 100 ms, /slow after 1.5 s, /hang never; the body's length is echoed. */
+/** /fast answers at once (413 over the limit), /quick after 100 ms, /slow after 1.5 s, /hang never; the body's length is echoed. */
 function testHandler(): ServeHandler & { draining: boolean } {
   const answer = (body: Buffer) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ bytes: body.length }) });
   return {
@@ -23,6 +23,7 @@ function testHandler(): ServeHandler & { draining: boolean } {
       if (request.url === '/slow') return sleep(1_500).then(() => answer(request.body));
       if (request.url === '/quick') return sleep(100).then(() => answer(request.body));
       if (request.url === '/hang') return new Promise(() => {});
+      if (request.bodyTooLarge === true) return { status: 413, contentType: 'application/json', body: '{"error":{"code":"BODY_TOO_LARGE"}}' };
       return answer(request.body);
     },
   };
@@ -181,6 +182,26 @@ describe('the drain (SIGTERM)', () => {
     expect(report).toMatchObject({ answered: 1, cutRequests: 3, cutPartial: 1 });
     expect((await answer).status).toBe(200);
     for (const s of [...hanging, partial]) expect(await closedWithin(s, 1_000)).toBe(true);
+  });
+});
+
+describe('bodies over the limit', () => {
+  it('reads a refused body to its end before answering 413, so the client, still sending, reads the answer and may go on', async () => {
+    running = await startHttpServer({ host: '127.0.0.1', port: 0, handler: testHandler(), bodyLimitBytes: 64 * 1024 });
+    const socket = await open(running.port);
+    const body = 'x'.repeat(3 * 1024 * 1024);
+    const first = readAnswer(socket, 10_000, 0);
+    socket.write(`POST /fast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body);
+    const refused = await first;
+    expect(refused.status).toBe(413);
+    expect(refused.ended).toBe('open');
+    // The same connection answers the next request.
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('end');
+    const next = readAnswer(socket, 10_000, 0);
+    socket.write(requestText('/fast'));
+    expect((await next).status).toBe(200);
   });
 });
 
