@@ -231,7 +231,13 @@ async function serve(options: ServeOptions, context: CliContext, cmd: Command): 
 
 /** The primary of `serve --workers N`: forks the workers, forwards signals, sums their drain. */
 async function servePrimary(workers: number, drainTimeoutMs: number, options: ServeOptions, context: CliContext, cluster: typeof import('node:cluster').default): Promise<void> {
-  const [{ startServeCluster }, { createServeLogger }] = await Promise.all([import('../core/serving/serve-cluster.js'), import('../core/serving/request-log.js')]);
+  const [{ startServeCluster }, { createServeLogger }, { resolveModel }] = await Promise.all([
+    import('../core/serving/serve-cluster.js'),
+    import('../core/serving/request-log.js'),
+    import('./shared/model-resolution.js'),
+  ]);
+  // A reference that names nothing fails here, with its own exit code, before any worker starts.
+  await resolveModel(options.model, context);
   const logger = createServeLogger({ sink: context.streams.stderr, accessLog: false, sharedSink: true });
   const running = await startServeCluster({
     workers,

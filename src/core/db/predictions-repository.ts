@@ -109,7 +109,8 @@ export async function prunePredictions(db: Kysely<MlctlSchema>, retention: Predi
   let byCount = 0;
   if (retention.maxAgeMs !== undefined) {
     const cutoff = new Date((options.now ?? (() => new Date()))().getTime() - retention.maxAgeMs).toISOString();
-    let after = Number.MIN_SAFE_INTEGER;
+    // Ids start at 1 in both dialects (and PostgreSQL's serial is a 32-bit integer).
+    let after = 0;
     for (;;) {
       const window = await db.selectFrom('predictions').select('id').where('id', '>', after).orderBy('id').limit(batch).execute();
       const last = window.at(-1)?.id;
