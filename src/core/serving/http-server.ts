@@ -69,9 +69,9 @@ export interface HttpServerOptions {
 export interface DrainReport {
   /** Requests answered after the drain began. */
   readonly answered: number;
-  /** Requests fully received and still unanswered at the deadline. */
+  /** Requests unanswered at the deadline whose headers had arrived (their body may still have been coming). */
   readonly cutRequests: number;
-  /** Connections that had sent part of a request (headers or body) at the deadline. */
+  /** Connections cut while sending the headers of a request. */
   readonly cutPartial: number;
   /** Idle connections closed with nothing received. */
   readonly closedIdle: number;
@@ -258,12 +258,14 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
   server.on('timeout', (socket: TrackedSocket) => {
     const connection = socket[CONNECTION];
     if (connection === undefined || connection.active > 0) return;
-    // After a poll phase: a busy loop may not have read what the kernel already holds.
-    afterPoll(() => {
-      if (connection.closed || connection.active > 0 || socket.bytesRead > connection.bytesAtIdle) return;
-      // A keep-alive connection's idle time running out is routine; one that never sent a request is counted.
-      closeConnection(socket, connection.served === 0 ? 'idle-timeout' : undefined);
-    });
+    // After two poll phases: a busy loop may not have read what the kernel already holds.
+    afterPoll(() =>
+      afterPoll(() => {
+        if (connection.closed || connection.active > 0 || socket.bytesRead > connection.bytesAtIdle) return;
+        // A keep-alive connection's idle time running out is routine; one that never sent a request is counted.
+        closeConnection(socket, connection.served === 0 ? 'idle-timeout' : undefined);
+      }),
+    );
   });
 
   server.on('connection', (socket: TrackedSocket) => {
@@ -345,17 +347,21 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     });
     const grace = Math.min(options.drainGraceMs ?? SERVER_DEFAULTS.drainGraceMs, timeoutMs);
     /**
-     * Closes quiet connections on which nothing arrived since they became idle, judged after
-     * a poll phase: a loop kept busy by scoring may not have read what the kernel holds.
+     * Closes quiet connections on which nothing arrived since they became idle, judged over
+     * two poll phases: a loop kept busy by scoring may not have read what the kernel holds,
+     * and a connection accepted in one poll phase is first read in the next.
      */
     const sweepSilent = (): void =>
       afterPoll(() => {
-        for (const [socket, connection] of [...quiet]) {
-          if (connection.active === 0 && socket.bytesRead === connection.bytesAtIdle) {
-            closedIdle++;
-            closeConnection(socket, undefined);
+        const silent = [...quiet].filter(([socket, connection]) => connection.active === 0 && socket.bytesRead === connection.bytesAtIdle);
+        afterPoll(() => {
+          for (const [socket, connection] of silent) {
+            if (!connection.closed && connection.active === 0 && socket.bytesRead === connection.bytesAtIdle) {
+              closedIdle++;
+              closeConnection(socket, undefined);
+            }
           }
-        }
+        });
       });
     return new Promise<DrainReport>((resolve) => {
       let done = false;
@@ -377,8 +383,8 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
       timers.push(
         setTimeout(
           () =>
-            // Counted after a poll phase, so bytes the kernel already holds are read and counted.
-            afterPoll(() => {
+            // Counted after two poll phases, so bytes the kernel already holds are read and counted.
+            afterPoll(() => afterPoll(() => {
               if (done) return;
               const cutRequests = inFlight;
               let cutPartial = 0;
@@ -388,7 +394,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
                 closeConnection(socket, undefined);
               }
               report(cutRequests, cutPartial);
-            }),
+            })),
           timeoutMs,
         ),
       );
