@@ -19,6 +19,8 @@ export interface TaskSpec {
   /** Metric names reported for the task, headline first. */
   readonly metrics: readonly string[];
   readonly gates: readonly QualityGate[];
+  /** Drift monitoring: the reference profile's bins and the thresholds `mlctl monitor drift` applies. */
+  readonly monitoring?: MonitoringSpec;
 }
 
 export type ProblemType = 'binary-classification' | 'multiclass-classification' | 'regression';
@@ -63,4 +65,28 @@ export interface QualityGate {
   readonly metric: string;
   readonly min?: number;
   readonly max?: number;
+}
+
+/**
+ * How a task's model is watched for drift. Every field is optional; `mlctl monitor drift`
+ * flags override them. By default an input has drifted when its PSI is above 0.2; the
+ * Jensen–Shannon distance of categorical inputs is reported, and decides too once a
+ * threshold is set for it.
+ */
+export interface MonitoringSpec {
+  /** Quantile bins per numeric input and for a numeric output in the reference profile (2…100; default 10). */
+  readonly bins?: number;
+  /** PSI above which an input counts as drifted (default 0.2). */
+  readonly psiThreshold?: number;
+  /** Jensen–Shannon distance (base 2, 0…1) above which a categorical input counts as drifted too (default: none). */
+  readonly jsThreshold?: number;
+  /** Per-input overrides, by input column name. */
+  readonly features?: Readonly<Record<string, DriftThresholdOverride>>;
+  /** The model's output distribution (default: psiThreshold). */
+  readonly output?: { readonly psi?: number };
+}
+
+export interface DriftThresholdOverride {
+  readonly psi?: number;
+  readonly js?: number;
 }

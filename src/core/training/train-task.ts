@@ -6,6 +6,7 @@ import type { PipelineSummary } from '../features/pipeline-spec.js';
 import { getModelFamily } from '../models/model-families.js';
 import type { IterationReport, ModelSummary } from '../models/model-family.js';
 import { writeBundle } from '../bundle/model-bundle.js';
+import { buildReferenceProfile } from '../monitoring/reference-profile.js';
 import type { BundleManifest } from '../bundle/bundle-manifest.js';
 import type { Evaluation, OutputMeaning } from '../bundle/output-meaning.js';
 import type { ParamValue, RunStore } from '../tracking/run-store.js';
@@ -152,6 +153,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     // The test rows are scored by the same scorer predict, evaluate and serve load, so the
     // metrics recorded here are the ones those commands reproduce.
     const scorer = await family.load(fitted.files, { width: sets.test.x.cols, ...(options.backend === undefined ? {} : { backend: options.backend }) });
+    const trainOutputs = (await scorer.score(sets.train.x.data, sets.train.x.rows)).slice(0, sets.train.x.rows * scorer.outputs);
     const predictions = (await scorer.score(sets.test.x.data, sets.test.x.rows)).slice(0, sets.test.x.rows * scorer.outputs);
     scorer.dispose();
     const evaluation = meaning.evaluate(sets.test.y, predictions);
@@ -176,7 +178,12 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       model: fitted.summary,
       dataset: { name: data.dataset, files: data.files },
     };
-    await writeBundle(bundleDir, { manifest, pipeline, modelFiles: fitted.files });
+    await writeBundle(bundleDir, {
+      manifest,
+      pipeline,
+      modelFiles: fitted.files,
+      profile: buildReferenceProfile({ pipeline, records: sets.trainRecords, meaning, outputs: trainOutputs, bins: task.monitoring?.bins }),
+    });
     await writeJsonAtomic(join(run.artifactsDir, 'evaluation.json'), {
       split: data.testSource === 'file' ? 'test file' : `held out ${task.split.test}`,
       rows: data.test.length,
