@@ -80,6 +80,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     register: async (p, c) => (await import('./serve.js')).registerServeCommands(p, c),
   },
   {
+    name: 'monitor',
+    summary: 'watch a deployed model: drift of its inputs and output against its training profile',
+    register: async (p, c) => (await import('./monitor.js')).registerMonitorCommands(p, c),
+  },
+  {
     name: 'report',
     summary: 'write a self-contained HTML report of a run or model, or compare runs',
     register: async (p, c) => (await import('./report.js')).registerReportCommands(p, c),

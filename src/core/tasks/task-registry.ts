@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { NotFoundError, UsageError } from '../errors.js';
 import { BUILTIN_TASKS } from './builtin-tasks.js';
 import { resolveModelSpec } from '../models/model-families.js';
+import { checkMonitoringSpec } from '../monitoring/drift-thresholds.js';
 import type { ParamValue } from '../models/model-params.js';
 import type { TaskSpec } from './task-spec.js';
 
@@ -105,6 +106,7 @@ export function validateTaskSpec(task: Record<string, unknown>): string[] {
   need('split.method', split?.method === undefined || split.method === 'seeded' || split.method === 'sklearn', 'seeded or sklearn');
   need('metrics', Array.isArray(task.metrics), 'a list of metric names');
   need('gates', Array.isArray(task.gates), 'a list of { metric, min?, max? }');
+  problems.push(...checkMonitoringSpec(task.monitoring));
   return problems;
 }
 
