@@ -34,7 +34,7 @@ export interface MonitorDriftJson extends Omit<DriftResult, 'source'> {
 }
 
 export function registerMonitorCommands(program: Command, context: CliContext): void {
-  const monitor = program.command('monitor').description('watch a deployed model: drift of its inputs and outputs against its training profile');
+  const monitor = program.command('monitor').description('watch a deployed model: drift of its inputs and output against its training profile');
   const drift = monitor
     .command('drift')
     .description('compare new data with the training profile kept in the model bundle: PSI per input (and Jensen–Shannon distance for categoricals), the share of drifted inputs and the drift of the model’s output')

@@ -18,6 +18,7 @@ import type { OutputMeaning } from '../bundle/output-meaning.js';
 import type { DataRecord } from '../datasets/dataset-spec.js';
 import { UsageError } from '../errors.js';
 import type { FittedPipeline } from '../features/pipeline-spec.js';
+import { validateRecords } from '../features/record-validation.js';
 import { createProfileBinner, slotSize, type ProfileBinner } from './profile-binner.js';
 
 export const PROFILE_KIND = 'mlctl.profile';
@@ -93,14 +94,18 @@ export function outputName(meaning: OutputMeaning): string {
 
 /** Builds the profile: cut points and categories from the rows, then counts by the same binner monitoring uses. */
 export function buildReferenceProfile(options: BuildReferenceProfileOptions): ReferenceProfile {
-  const { pipeline, records, meaning, outputs } = options;
+  const { pipeline, meaning, outputs } = options;
   const bins = options.bins ?? DEFAULT_PROFILE_BINS;
   if (!Number.isInteger(bins) || bins < MIN_PROFILE_BINS || bins > MAX_PROFILE_BINS) {
     throw new UsageError('PROFILE_BINS_INVALID', `monitoring.bins must be a whole number from ${MIN_PROFILE_BINS} to ${MAX_PROFILE_BINS}, got ${bins}`);
   }
-  if (outputs.length !== records.length * meaning.width) {
-    throw new RangeError(`${outputs.length} outputs for ${records.length} rows of width ${meaning.width}`);
+  if (outputs.length !== options.records.length * meaning.width) {
+    throw new RangeError(`${outputs.length} outputs for ${options.records.length} rows of width ${meaning.width}`);
   }
+  // The coercion monitoring applies to new rows (numeric strings to numbers, trimmed
+  // categories), so training and new values are read alike. Training rows fitted the pipeline,
+  // so nothing here is refused; a field that were would count as missing.
+  const records = validateRecords(pipeline, options.records).records;
   const features = pipeline.columns.map((column): BinnedDistribution => {
     if (column.type === 'numeric') {
       return numericShape(column.column, records.length, (i) => records[i]![column.column], bins);
