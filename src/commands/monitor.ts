@@ -53,6 +53,10 @@ export function registerMonitorCommands(program: Command, context: CliContext): 
     'mlctl monitor drift income@production --data this-week.csv --fail-over 0.2 --json > drift.json',
     'mlctl monitor drift <run-id> --data new.csv --psi-threshold 0.25,fnlwgt=0.5 --html drift.html',
   );
+  drift.addHelpText(
+    'after',
+    'Exit codes: 0 compared (drift or not, unless --fail-over says otherwise); 2 bad input: no profile in\nthe bundle, a CSV missing an input, fewer rows than --min-rows (nothing is written); 3 no rows;\n4 more inputs drifted than --fail-over allows.\n',
+  );
   drift.action(async (modelRef: string, flags: Record<string, unknown>, cmd: Command) => {
     const backend = typeof flags.backend === 'string' ? flags.backend : context.config.tfBackend;
     const options: MonitorDriftOptions = {
