@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
 import { parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
@@ -16,6 +16,8 @@ export interface MonitorDriftOptions {
   readonly jsThreshold?: string;
   readonly outputThreshold?: number;
   readonly minRows?: number;
+  /** Rows scored for the output distribution (a seeded sample when there are more); Infinity: all. */
+  readonly outputRows?: number;
   /** Exit 4 when the share of drifted inputs exceeds this (0…1). */
   readonly failOver?: number;
   /** Where to write the HTML page. */
@@ -44,6 +46,7 @@ export function registerMonitorCommands(program: Command, context: CliContext): 
     .option('--js-threshold <value|input=value,...>', 'Jensen–Shannon distance (0…1) above which a categorical input counts as drifted too (default: none; it is reported either way)')
     .option('--output-threshold <psi>', 'PSI above which the output distribution counts as drifted (default: the PSI threshold)', parseFloatFlag('--output-threshold'))
     .option('--min-rows <n>', 'refuse data with fewer rows: PSI on small samples is mostly noise (default 100)', parseIntFlag('--min-rows'))
+    .option('--output-rows <n|all>', 'score at most n rows, a seeded random sample, for the output distribution (default 20000; every input is counted on every row)', parseOutputRows)
     .option('--fail-over <share>', 'exit 4 when the share of drifted inputs exceeds this, 0…1 (0: any drifted input fails)', parseFloatFlag('--fail-over'))
     .option('--html <file>', 'also write a self-contained HTML page: reference and current distributions side by side per input')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend, for a model the lean scorer cannot run').choices(['node', 'wasm', 'cpu']));
@@ -66,6 +69,7 @@ export function registerMonitorCommands(program: Command, context: CliContext): 
       ...(typeof flags.jsThreshold === 'string' ? { jsThreshold: flags.jsThreshold } : {}),
       ...(typeof flags.outputThreshold === 'number' ? { outputThreshold: flags.outputThreshold } : {}),
       ...(typeof flags.minRows === 'number' ? { minRows: flags.minRows } : {}),
+      ...(typeof flags.outputRows === 'number' ? { outputRows: flags.outputRows } : {}),
       ...(typeof flags.failOver === 'number' ? { failOver: flags.failOver } : {}),
       ...(typeof flags.html === 'string' ? { html: flags.html } : {}),
       ...(backend === undefined ? {} : { backend }),
@@ -109,6 +113,7 @@ async function runDrift(options: MonitorDriftOptions, context: CliContext, outpu
       model,
       dataPath: location.dataPath!,
       ...(options.minRows === undefined ? {} : { minRows: options.minRows }),
+      ...(options.outputRows === undefined ? {} : { outputRows: options.outputRows }),
       thresholds: flags,
       onPhase: (phase) => progress.update(phase === 'read' ? `reading ${options.data}` : phase === 'bin' ? 'binning against the profile' : phase === 'score' ? 'scoring for the output distribution' : 'comparing'),
     });
@@ -160,6 +165,14 @@ async function runDrift(options: MonitorDriftOptions, context: CliContext, outpu
   if (!passed) throw driftGateError(GateError, document);
 }
 
+/** `--output-rows`: a whole number ≥ 1, or "all". */
+function parseOutputRows(value: string): number {
+  if (value.trim().toLowerCase() === 'all') return Number.POSITIVE_INFINITY;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--output-rows must be a whole number ≥ 1 or "all", got "${value}"`);
+  return n;
+}
+
 function percent(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
@@ -199,7 +212,8 @@ async function renderHuman(document: MonitorDriftJson, output: Output): Promise<
     '',
   );
   const o = document.output;
-  lines.push(`output ${o.feature}: ${describeMeasures(o)}: ${o.drifted ? output.style('red', 'drifted') : 'stable'}`);
+  const sample = document.outputSample === null ? '' : ` (a seeded sample of ${o.rows.toLocaleString('en-US')} rows)`;
+  lines.push(`output ${o.feature}${sample}: ${describeMeasures(o)}: ${o.drifted ? output.style('red', 'drifted') : 'stable'}`);
   const verdict = `${document.drifted.length} of ${document.features.length} inputs drifted (${percent(document.driftedShare)})`;
   if (document.failOver === null) lines.push(verdict);
   else lines.push(document.passed ? output.style('green', `${verdict}, not over --fail-over ${percent(document.failOver)}`) : output.style('red', `${verdict}, over --fail-over ${percent(document.failOver)}`));

@@ -21,6 +21,7 @@ const cli = (args: string[]): Promise<CliResult> => runCli(args, { cwd: ws.dir, 
 interface FeatureJson {
   feature: string;
   kind: string;
+  rows: number;
   psi: number;
   js: number | null;
   drifted: boolean;
@@ -37,6 +38,7 @@ interface DriftJson {
   driftedShare: number;
   passed: boolean;
   html: string | null;
+  outputSample: { rows: number; seed: number } | null;
   thresholds: { psi: number; features: Record<string, { psi?: number }> };
 }
 
@@ -112,6 +114,8 @@ describe('mlctl monitor drift --data (income)', () => {
     expect(json.drifted).toEqual([]);
     for (const f of json.features) expect(f.psi, f.feature).toBeLessThan(0.02);
     expect(json.output.psi).toBeLessThan(0.05);
+    // 16,281 rows: all of them scored for the output distribution.
+    expect(json.outputSample).toBeNull();
     expect(json.passed).toBe(true);
   });
 
@@ -153,6 +157,15 @@ describe('mlctl monitor drift --data (income)', () => {
     const tableGated = await cli(['monitor', 'drift', bundle, '--data', old, '--fail-over', '0.9']);
     expect(tableGated.code, tableGated.stderr).toBe(0);
     expect(tableGated.stdout).toMatch(/not over --fail-over 90\.0%/);
+
+    // Every row scored for the output unless there are more than --output-rows: then a seeded sample, the same each run.
+    expect(json.output.rows).toBe(json.rows);
+    const sampled = await cli(['monitor', 'drift', bundle, '--data', old, '--output-rows', '500', '--json']);
+    const sampledJson = driftJson(sampled);
+    expect(sampledJson.outputSample).toMatchObject({ rows: 500 });
+    expect(sampledJson.output.rows).toBe(500);
+    expect(sampledJson.features.map((f) => f.psi)).toEqual(json.features.map((f) => f.psi));
+    expect(driftJson(await cli(['monitor', 'drift', bundle, '--data', old, '--output-rows', '500', '--json'])).output.psi).toBe(sampledJson.output.psi);
 
     // A per-input threshold from a flag.
     const lenient = driftJson(await cli(['monitor', 'drift', bundle, '--data', old, '--psi-threshold', 'age=100', '--json']));

@@ -21,6 +21,8 @@ export interface BinComparison {
 export interface FeatureDrift {
   readonly feature: string;
   readonly kind: 'numeric' | 'categorical';
+  /** Current rows counted in this distribution (the output may be measured on a sample of the rows). */
+  readonly rows: number;
   readonly psi: number;
   /** Jensen–Shannon distance (base 2, 0…1), for categorical distributions; null for numeric ones. */
   readonly js: number | null;
@@ -48,8 +50,10 @@ export interface DriftComparison {
   readonly thresholds: DriftThresholds;
 }
 
-function compareSlot(slot: HistogramSlot, counts: Float64Array, rows: number, referenceRows: number, threshold: FeatureDrift['threshold']): FeatureDrift {
+function compareSlot(slot: HistogramSlot, counts: Float64Array, referenceRows: number, threshold: FeatureDrift['threshold']): FeatureDrift {
   const current = counts.subarray(slot.offset, slot.offset + slot.size);
+  let rows = 0;
+  for (let i = 0; i < current.length; i++) rows += current[i]!;
   const psi = populationStabilityIndex(slot.reference, current);
   const js = slot.kind === 'categorical' ? jensenShannonDistance(slot.reference, current) : null;
   const exceeded: ('psi' | 'js')[] = [];
@@ -58,6 +62,7 @@ function compareSlot(slot: HistogramSlot, counts: Float64Array, rows: number, re
   return {
     feature: slot.name,
     kind: slot.kind,
+    rows,
     psi,
     js,
     threshold,
@@ -73,13 +78,17 @@ function compareSlot(slot: HistogramSlot, counts: Float64Array, rows: number, re
   };
 }
 
-/** Compares `counts` (laid out by `binner`, `rows` records binned) with the binner's profile. */
+/**
+ * Compares `counts` (laid out by `binner`, `rows` records binned) with the binner's profile.
+ * Each distribution's shares are of its own total, so an output measured on a sample of the
+ * rows compares as fairly as the inputs.
+ */
 export function compareWithProfile(binner: ProfileBinner, counts: Float64Array, rows: number, thresholds: DriftThresholds): DriftComparison {
   if (counts.length !== binner.size) throw new RangeError(`a histogram of ${counts.length} counters for a profile of ${binner.size}`);
   const referenceRows = binner.profile.rows;
   const features = binner.features.map((slot) => {
     const override = thresholds.features[slot.name];
-    return compareSlot(slot, counts, rows, referenceRows, {
+    return compareSlot(slot, counts, referenceRows, {
       psi: override?.psi ?? thresholds.psi,
       js: slot.kind === 'categorical' ? (override?.js ?? thresholds.js) : null,
     });
@@ -90,7 +99,7 @@ export function compareWithProfile(binner: ProfileBinner, counts: Float64Array, 
     rows,
     referenceRows,
     features,
-    output: compareSlot(binner.output, counts, rows, referenceRows, { psi: thresholds.output, js: null }),
+    output: compareSlot(binner.output, counts, referenceRows, { psi: thresholds.output, js: null }),
     drifted,
     driftedShare: features.length === 0 ? 0 : drifted.length / features.length,
     thresholds,

@@ -124,7 +124,7 @@ function outputSection(c: DriftComparison): string {
     'output',
     'The model’s output',
     `${table}${figures([distributionChart(o)])}`,
-    'The model scored every current row; its outputs are binned like its outputs on the training rows. Not counted among the inputs.',
+    `The model scored ${o.rows === c.rows ? 'every current row' : `a seeded random sample of ${rows(o.rows)} of the ${rows(c.rows)}`}; its outputs are binned like its outputs on the training rows. Not counted among the inputs.`,
   );
 }
 
