@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UsageError } from '../errors.js';
 import type { ColumnDef, ColumnType, CsvDialect, DataRecord, DatasetFile, DatasetSpec } from './dataset-spec.js';
+import { parseSimpleCsv } from './simple-csv.js';
 
 /** A parsed CSV: column names in file order and one record per data row. */
 export interface CsvTable {
@@ -147,6 +148,10 @@ function parseRaw(text: string, path: string, dialect: CsvDialect): RawTable {
 }
 
 function parseRecords(text: string, path: string, dialect: CsvDialect, lines: number[] | undefined): string[][] {
+  // Most files need no quoting: split them with the string built-ins (simple-csv.ts). Line
+  // numbers, wanted only to report a problem, still come from csv-parse.
+  const simple = lines === undefined ? parseSimpleCsv(text, dialect) : undefined;
+  if (simple !== undefined) return simple;
   try {
     return parse(text, {
       delimiter: dialect.delimiter,
