@@ -1,13 +1,13 @@
 /**
  * `mlctl monitor drift --data new.csv`: reads a CSV of model inputs, bins it against the
  * bundle's reference profile, scores it through the model for the output distribution, and
- * compares. Everything that can be wrong is checked before anything is computed: a bundle
- * without a profile, thresholds for inputs the model does not read, a CSV without some of
- * the model's inputs, no rows (exit 3), too few rows, values the model refuses (exit 2).
+ * compares. Everything that can be wrong is found before anything is written or scored: a
+ * bundle without a profile, thresholds for inputs the model does not read, a CSV without
+ * some of the model's inputs, no rows (exit 3), too few rows, values the model refuses (exit 2).
  */
 import type { LoadedModel } from '../bundle/load-model.js';
 import { readCsvFile } from '../datasets/csv-reader.js';
-import type { ColumnDef } from '../datasets/dataset-spec.js';
+import type { ColumnDef, DataRecord } from '../datasets/dataset-spec.js';
 import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
 import { isMlctlError, NotFoundError, UsageError } from '../errors.js';
 import { validateRecords } from '../features/record-validation.js';
@@ -27,6 +27,8 @@ export type DriftPhase = 'read' | 'bin' | 'score' | 'compare';
 export const DEFAULT_OUTPUT_ROWS = 20_000;
 /** The sample is the same for the same file, run after run. */
 const OUTPUT_SAMPLE_SEED = 15;
+/** Rows validated and binned at a time. */
+const CHUNK_ROWS = 4096;
 
 export interface DriftFromCsvOptions {
   /** The loaded bundle (scorer, pipeline, meaning and profile). */
@@ -100,22 +102,43 @@ export async function driftFromCsv(options: DriftFromCsvOptions): Promise<DriftR
       hint: `collect more rows, or pass --min-rows ${rows} to accept the noise knowingly`,
     });
   }
-  const { records, problems } = validateRecords(model.pipeline, table.records);
-  if (problems.length > 0) {
-    throw new UsageError('DRIFT_INPUT_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dataPath}: the model cannot score these rows; nothing was compared`, {
-      problems: problems.slice(0, 20).map((p) => `row ${p.record + 1}, field "${p.field}": ${p.message}`).concat(problems.length > 20 ? [`… and ${problems.length - 20} more`] : []),
-    });
-  }
   phase('read');
 
+  // Validated and binned a chunk at a time: the coerced copies die young, which keeps the
+  // garbage collector's work small on a large file; only the rows to score are kept.
   options.onPhase?.('bin');
   const binner = createProfileBinner(profile, model.meaning);
   const counts = binner.newCounts();
-  for (let i = 0; i < records.length; i++) binner.addRecord(records[i]!, counts);
+  const sample = rows > outputRows ? sampleIndices(rows, outputRows, OUTPUT_SAMPLE_SEED) : null;
+  const scored: DataRecord[] = [];
+  const problems: string[] = [];
+  let problemCount = 0;
+  let nextSampled = 0;
+  for (let start = 0; start < rows; start += CHUNK_ROWS) {
+    const chunk = validateRecords(model.pipeline, table.records.slice(start, start + CHUNK_ROWS));
+    for (const p of chunk.problems) {
+      problemCount++;
+      if (problems.length < 20) problems.push(`row ${start + p.record + 1}, field "${p.field}": ${p.message}`);
+    }
+    if (problemCount > 0) continue;
+    for (let i = 0; i < chunk.records.length; i++) {
+      const record = chunk.records[i]!;
+      binner.addRecord(record, counts);
+      if (sample === null) scored.push(record);
+      else if (sample[nextSampled] === start + i) {
+        scored.push(record);
+        nextSampled++;
+      }
+    }
+  }
+  if (problemCount > 0) {
+    throw new UsageError('DRIFT_INPUT_INVALID', `${problemCount} problem${problemCount === 1 ? '' : 's'} in ${dataPath}: the model cannot score these rows; nothing was compared`, {
+      problems: problemCount > problems.length ? [...problems, `… and ${problemCount - problems.length} more`] : problems,
+    });
+  }
   phase('bin');
 
   options.onPhase?.('score');
-  const scored = records.length > outputRows ? sampleRows(records, outputRows, OUTPUT_SAMPLE_SEED) : records;
   const raw = await model.scoreRecords(scored);
   for (let row = 0; row < scored.length; row++) binner.addOutput(raw, row, counts);
   phase('score');
@@ -123,18 +146,19 @@ export async function driftFromCsv(options: DriftFromCsvOptions): Promise<DriftR
   options.onPhase?.('compare');
   const comparison = compareWithProfile(binner, counts, rows, thresholds);
   phase('compare');
-  return { ...comparison, source: dataPath, outputSample: scored === records ? null : { rows: scored.length, seed: OUTPUT_SAMPLE_SEED }, timings };
+  return { ...comparison, source: dataPath, outputSample: sample === null ? null : { rows: scored.length, seed: OUTPUT_SAMPLE_SEED }, timings };
 }
 
-/** `count` of `items` drawn uniformly without replacement (a partial Fisher–Yates), in their own order. */
-function sampleRows<T>(items: readonly T[], count: number, seed: number): T[] {
+/** `count` of the indices 0…n−1 drawn uniformly without replacement (a partial Fisher–Yates), ascending. */
+function sampleIndices(n: number, count: number, seed: number): Uint32Array {
   const rng = createRng(seed);
-  const order = Uint32Array.from(items.keys());
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
   for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(rng() * (order.length - i));
+    const j = i + Math.floor(rng() * (n - i));
     const held = order[i]!;
     order[i] = order[j]!;
     order[j] = held;
   }
-  return Array.from(order.subarray(0, count).sort(), (i) => items[i]!);
+  return order.subarray(0, count).sort();
 }
