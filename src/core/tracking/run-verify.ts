@@ -210,9 +210,9 @@ function compareSummary(
       damage.push({ path: history, problem: `missing, but run.json records the final value ${final}` });
       continue;
     }
-    if (log === undefined) continue;
-    // Complete lines: points plus unreadable lines, not a torn tail.
-    const lines = log.points.length + log.badLines.length - (log.tornTail ? 1 : 0);
+    // A history with unreadable lines is reported as such; its counts say nothing more.
+    if (log === undefined || log.badLines.length > (log.tornTail ? 1 : 0)) continue;
+    const lines = log.points.length;
     const expected = metricPoints?.[key];
     const last = log.points.at(-1)?.value;
     if (final !== undefined && expected !== undefined && lines < expected) {
