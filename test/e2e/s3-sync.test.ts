@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +197,51 @@ describe('mlctl storage and sync against S3', () => {
 
     const noRemote = await mlctl(['sync', 'push'], { ...e.env, MLCTL_S3_BUCKET: '' });
     expectCleanFailure(noRemote, 2, /no remote to sync with/);
+  });
+});
+
+describe('S3 commands against an endpoint that accepts connections and never answers', () => {
+  let hanging: Server;
+  let hangingEndpoint: string;
+  const sockets = new Set<Socket>();
+  beforeAll(async () => {
+    hanging = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    hangingEndpoint = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => hanging?.close(resolve));
+  });
+
+  it('fail with exit 5 naming the endpoint once MLCTL_S3_TIMEOUT has passed on each attempt', async () => {
+    const h = await workspace('hanging');
+    await writeTree(h.dir, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`runs/x/0123abcd/f${i}.json`, `{"i":${i}}`])));
+    const env = { ...h.env, AWS_ENDPOINT_URL: hangingEndpoint, MLCTL_S3_TIMEOUT: '0.3' };
+    for (const args of [['storage', 'ls', `s3://${BUCKET}/`], ['sync', 'push', '--concurrency', '16']]) {
+      const r = await mlctl(args, env);
+      expectCleanFailure(r, 5, new RegExp(`S3 at ${hangingEndpoint.replace(/\./g, '\\.')} did not answer within 0\\.3 s while trying to list`));
+      expect(r.stderr).toContain('hint: is AWS_ENDPOINT_URL an S3 server that is up and answering? on a slow link raise MLCTL_S3_TIMEOUT (now 0.3 s)');
+      expect(r.stderr).not.toContain('MaxListenersExceededWarning');
+      expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    }
+  });
+
+  it('print no MaxListenersExceededWarning when many requests share one signal (s3rver)', async () => {
+    const m = await workspace('many');
+    await writeTree(m.dir, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`runs/x/0123abcd/f${i}.json`, `{"i":${i}}`])));
+    const remote = `s3://${BUCKET}/many`;
+    const push = await mlctl(['sync', 'push', 'runs', '--remote', remote, '--concurrency', '32'], m.env);
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.stderr).toBe('');
+    const ls = await mlctl(['storage', 'ls', `${remote}/`, '--recursive', '--json']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(JSON.parse(ls.stdout).objects).toHaveLength(40);
+    expect(ls.stderr).toBe('');
   });
 });
 
