@@ -127,7 +127,8 @@ describe('mlctl storage and sync against S3', () => {
     const pull = await mlctl(['sync', 'pull', 'all', '--json'], b.env);
     expect(pull.code, pull.stderr).toBe(0);
     expect(JSON.parse(pull.stdout)).toMatchObject({ direction: 'pull', downloaded: 3, skipped: 0, unverified: 0 });
-    expect(await listTree(join(b.dir, 'runs'))).toEqual(['income/0123abcd/run.json', 'models/income/model.json']);
+    // Beside the runs, only what sync keeps about the remote (hidden, git-ignored).
+    expect((await listTree(join(b.dir, 'runs'))).filter((path) => !path.startsWith('.sync/'))).toEqual(['income/0123abcd/run.json', 'models/income/model.json']);
     expect(await listTree(join(b.dir, 'data/raw'))).toEqual(['housing/housing.csv']);
     expect(await readFile(join(b.dir, 'runs/income/0123abcd/run.json'), 'utf8')).toBe('{"id":"0123abcd","status":"FINISHED"}');
 
@@ -154,6 +155,47 @@ describe('mlctl storage and sync against S3', () => {
     const list = await mlctl(['runs', 'list', '--json'], g.env);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(run.id);
+  });
+
+  it('push --delete from a fresh clone deletes none of the teammates’ objects; --dry-run says what would go', async () => {
+    const remote = `s3://${BUCKET}/team`;
+    const ana = await workspace('ana');
+    await writeTree(ana.dir, Object.fromEntries(Array.from({ length: 22 }, (_, i) => [`runs/income/r${String(i).padStart(2, '0')}/run.json`, `{"i":${i}}`])));
+    expect((await mlctl(['sync', 'push', 'runs', '--remote', remote], ana.env)).code).toBe(0);
+
+    const fresh = await workspace('fresh');
+    await writeTree(fresh.dir, { 'runs/income/mine/run.json': '{"mine":true}' });
+    const dry = await mlctl(['sync', 'push', 'runs', '--remote', remote, '--delete', '--dry-run'], fresh.env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('would upload runs/income/mine/run.json');
+    expect(dry.stdout).not.toContain('would delete');
+    expect(dry.stdout).toContain('would keep runs/income/r00/run.json: not pushed from this workspace');
+    expect(dry.stdout).toMatch(/dry run: 1 to upload, 0 skipped, 0 to delete/);
+    const push = await mlctl(['sync', 'push', 'runs', '--remote', remote, '--delete', '--json'], fresh.env);
+    expect(push.code, push.stderr).toBe(0);
+    expect(JSON.parse(push.stdout)).toMatchObject({ uploaded: 1, deleted: 0 });
+    expect(push.stderr).toMatch(/warning: 22 remote objects not deleted \(not pushed from this workspace\): runs\/income\/r00\/run\.json, .*--force deletes them too/);
+
+    // ana's own deletions do go, and only hers.
+    await rm(join(ana.dir, 'runs/income/r00'), { recursive: true });
+    const hers = await mlctl(['sync', 'push', 'runs', '--remote', remote, '--delete', '--json'], ana.env);
+    expect(JSON.parse(hers.stdout).scopes[0].changes).toEqual([{ action: 'delete', key: 'income/r00/run.json', bytes: 7 }]);
+  });
+
+  it('refuses (exit 4) a push that would overwrite another machine’s housing version 1', async () => {
+    const remote = `s3://${BUCKET}/registry-e2e`;
+    const model = (runId: string) => JSON.stringify({ name: 'housing', description: null, createdTime: '2026-01-01T00:00:00Z', updatedTime: '2026-01-01T00:00:00Z', versions: [{ version: 1, runId, experiment: 'housing', source: `runs:/${runId}`, manifestSha256: 'x', description: null, createdTime: '2026-01-01T00:00:00Z', user: 'u' }], aliases: {}, nextVersion: 2 });
+    const one = await workspace('machine-one');
+    const two = await workspace('machine-two');
+    await writeTree(one.dir, { 'runs/models/housing/model.json': model('01aaaaaaaaaaaaaaaaaa') });
+    await writeTree(two.dir, { 'runs/models/housing/model.json': model('01bbbbbbbbbbbbbbbbbb') });
+    expect((await mlctl(['sync', 'push', 'models', '--remote', remote], one.env)).code).toBe(0);
+    const refused = await mlctl(['sync', 'push', 'models', '--remote', remote], two.env);
+    expectCleanFailure(refused, 4, /refusing to overwrite the registry of model "housing" on s3:\/\/mlctl-e2e\/registry-e2e\/models\/: it changed there since this workspace last pulled it/);
+    expect(refused.stderr).toContain('  - housing version 1 is run 01bbbbbbbbbbbbbbbbbb here but run 01aaaaaaaaaaaaaaaaaa on');
+    expect(refused.stderr).toMatch(/hint: both sides changed it: `mlctl sync pull models --force` takes the remote's registry \(then register yours again: mlctl models register 01bbbbbbbbbbbbbbbbbb --name housing\)/);
+    const json = await mlctl(['sync', 'push', 'models', '--remote', remote, '--json'], two.env);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'SYNC_REGISTRY_CONFLICT', details: { models: ['housing'] } });
   });
 
   it('refuses a tampered object on pull with exit 4, leaving no file', async () => {

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, type Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { GateError, NotFoundError, UsageError } from '../errors.js';
 import { syncDirectory, temporaryPathFor } from '../fs/atomic.js';
+import { ignoreFolderInGit } from '../fs/git-ignore.js';
 import { sha256File } from '../fs/hash.js';
-import type { ArtifactBody, ArtifactEntry, ArtifactStore, PutArtifactOptions } from './artifact-store.js';
+import { stagingEntryName, temporaryWriterPid } from '../fs/temporary-names.js';
+import { isProcessAlive } from '../tracking/process-liveness.js';
+import type { ArtifactBody, ArtifactEntry, ArtifactStore, FolderReplacement, PutArtifactOptions } from './artifact-store.js';
 import type { HashCache } from './hash-cache.js';
 
 export interface LocalArtifactStoreOptions {
@@ -18,6 +21,14 @@ export interface LocalArtifactStoreOptions {
    * folders). Temporary files of atomic writes (`.<name>.<pid>.<hex>.tmp`) are always left out.
    */
   readonly exclude?: (key: string) => boolean;
+  /**
+   * A folder on the same file system, out of the listed keys (excluded), where writes are
+   * assembled before they are renamed into place: a file, or a whole folder
+   * (`replaceFolder`). Without it a file is written beside its final name. With it, a write
+   * that is killed leaves nothing among the store's files, only an entry here, named after
+   * its process (see fs/temporary-names.ts), that `removeStaleStaging` clears.
+   */
+  readonly stagingDir?: string;
 }
 
 const TEMPORARY_FILE = /^\..+\.tmp$/;
@@ -30,12 +41,38 @@ export class LocalArtifactStore implements ArtifactStore {
   private readonly root: string;
   private readonly hashCache: HashCache | undefined;
   private readonly exclude: (key: string) => boolean;
+  private readonly stagingDir: string | undefined;
 
   constructor(options: LocalArtifactStoreOptions) {
     this.root = resolve(options.root);
     this.location = this.root;
     this.hashCache = options.hashCache;
     this.exclude = options.exclude ?? (() => false);
+    this.stagingDir = options.stagingDir === undefined ? undefined : resolve(options.stagingDir);
+  }
+
+  /**
+   * Removes what killed writers left in the staging folder: entries whose process is gone
+   * (a younger process with the same pid is not the writer). Returns how many.
+   */
+  async removeStaleStaging(): Promise<number> {
+    if (this.stagingDir === undefined) return 0;
+    let names: string[];
+    try {
+      names = await readdir(this.stagingDir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const pid = temporaryWriterPid(name);
+      const path = join(this.stagingDir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (pid === undefined || info === undefined || isProcessAlive(pid, info.mtimeMs)) continue;
+      await rm(path, { recursive: true, force: true });
+      removed += 1;
+    }
+    return removed;
   }
 
   async list(): Promise<ArtifactEntry[]> {
@@ -125,43 +162,115 @@ export class LocalArtifactStore implements ArtifactStore {
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<ArtifactEntry> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
-    const tmp = temporaryPathFor(path);
+    let tmp: string;
+    if (this.stagingDir === undefined) tmp = temporaryPathFor(path);
+    else {
+      await this.ensureStagingDir();
+      tmp = join(this.stagingDir, stagingEntryName('tmp'));
+    }
     let sha256: string;
     try {
-      const hash = createHash('sha256');
-      let written = 0;
-      const handle = await open(tmp, 'w');
-      try {
-        for await (const chunk of body) {
-          options.signal?.throwIfAborted();
-          hash.update(chunk);
-          await handle.write(chunk);
-          written += chunk.byteLength;
-          options.onBytes?.(written);
-        }
-        options.signal?.throwIfAborted();
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      const actual = hash.digest('hex');
-      if (written !== options.size || (options.sha256 !== null && actual !== options.sha256)) {
-        throw new GateError(
-          'ARTIFACT_CHECKSUM_MISMATCH',
-          `${key}: received ${written} bytes with SHA-256 ${actual.slice(0, 12)}…, expected ${options.size} bytes with ${options.sha256?.slice(0, 12) ?? 'any hash'}…`,
-          { hint: 'the source changed or was corrupted in transit; nothing was written, run the command again' },
-        );
-      }
+      sha256 = await writeVerified(key, tmp, body, options);
       await rename(tmp, path);
-      sha256 = actual;
     } catch (error) {
       await rm(tmp, { force: true });
       throw error;
     }
     await syncDirectory(dirname(path));
+    return this.recordWritten(key, path, sha256);
+  }
+
+  private stagingReady = false;
+
+  private async ensureStagingDir(): Promise<void> {
+    if (this.stagingReady || this.stagingDir === undefined) return;
+    await mkdir(this.stagingDir, { recursive: true });
+    await ignoreFolderInGit(this.stagingDir);
+    this.stagingReady = true;
+  }
+
+  private async recordWritten(key: string, path: string, sha256: string): Promise<ArtifactEntry> {
     const info = await stat(path);
     this.hashCache?.record(key, fingerprint(info.size, info.mtimeMs), sha256);
     return { key, size: info.size, sha256, modified: info.mtime.toISOString() };
+  }
+
+  async extraFiles(folder: string, keys: ReadonlySet<string>): Promise<string[]> {
+    const dir = this.pathOf(folder.replace(/\/+$/, ''));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true, recursive: true });
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+    const extra: string[] = [];
+    for (const entry of entries) {
+      if (entry.isDirectory()) continue;
+      const key = relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/');
+      if (!keys.has(key)) extra.push(key);
+    }
+    return extra.sort();
+  }
+
+  async replaceFolder(folder: string): Promise<FolderReplacement> {
+    const prefix = folder.endsWith('/') ? folder : `${folder}/`;
+    const target = this.pathOf(prefix.slice(0, -1));
+    const stagingDir = this.stagingDir ?? dirname(target);
+    if (this.stagingDir === undefined) await mkdir(stagingDir, { recursive: true });
+    else await this.ensureStagingDir();
+    // Without a staging folder, a hidden temporary sibling (as a bundle is saved).
+    const staged = this.stagingDir === undefined ? `${temporaryPathFor(target)}` : join(stagingDir, stagingEntryName('dir'));
+    await mkdir(staged);
+    const written = new Map<string, string>();
+    const stagedPathOf = (key: string): string => {
+      if (!key.startsWith(prefix)) throw new UsageError('ARTIFACT_KEY_INVALID', `${key} is not inside ${prefix}`);
+      this.pathOf(key); // validates the key
+      return join(staged, ...key.slice(prefix.length).split('/'));
+    };
+    return {
+      put: async (key, body, options) => {
+        const path = stagedPathOf(key);
+        await mkdir(dirname(path), { recursive: true });
+        try {
+          written.set(key, await writeVerified(key, path, body, options));
+        } catch (error) {
+          await rm(path, { force: true });
+          throw error;
+        }
+        const info = await stat(path);
+        return { key, size: info.size, sha256: written.get(key) as string, modified: info.mtime.toISOString() };
+      },
+      keep: async (key) => {
+        const path = stagedPathOf(key);
+        await mkdir(dirname(path), { recursive: true });
+        // A hard link shares the bytes (and the mtime the hash cache knows); a copy where links fail.
+        await link(this.pathOf(key), path).catch(() => copyFile(this.pathOf(key), path));
+      },
+      commit: async () => {
+        await mkdir(dirname(target), { recursive: true });
+        const old = this.stagingDir === undefined ? `${temporaryPathFor(target)}` : join(stagingDir, stagingEntryName('old'));
+        let replaced = false;
+        try {
+          await rename(target, old);
+          replaced = true;
+        } catch (error) {
+          if (!isMissing(error)) throw error;
+        }
+        try {
+          await rename(staged, target);
+        } catch (error) {
+          if (replaced) await rename(old, target).catch(() => undefined);
+          throw error;
+        }
+        await syncDirectory(dirname(target));
+        if (replaced) await rm(old, { recursive: true, force: true });
+        for (const [key, sha256] of written) await this.recordWritten(key, this.pathOf(key), sha256);
+      },
+      discard: async () => {
+        await rm(staged, { recursive: true, force: true });
+      },
+    };
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -198,6 +307,38 @@ export class LocalArtifactStore implements ArtifactStore {
     }
     return join(this.root, ...parts);
   }
+}
+
+/**
+ * Writes `body` to `path` (fsynced), checking its size and SHA-256 against `options`;
+ * returns the SHA-256. The caller removes `path` on failure.
+ */
+async function writeVerified(key: string, path: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<string> {
+  const hash = createHash('sha256');
+  let written = 0;
+  const handle = await open(path, 'w');
+  try {
+    for await (const chunk of body) {
+      options.signal?.throwIfAborted();
+      hash.update(chunk);
+      await handle.write(chunk);
+      written += chunk.byteLength;
+      options.onBytes?.(written);
+    }
+    options.signal?.throwIfAborted();
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  const actual = hash.digest('hex');
+  if (written !== options.size || (options.sha256 !== null && actual !== options.sha256)) {
+    throw new GateError(
+      'ARTIFACT_CHECKSUM_MISMATCH',
+      `${key}: received ${written} bytes with SHA-256 ${actual.slice(0, 12)}…, expected ${options.size} bytes with ${options.sha256?.slice(0, 12) ?? 'any hash'}…`,
+      { hint: 'the source changed or was corrupted in transit; nothing was written, run the command again' },
+    );
+  }
+  return actual;
 }
 
 function fingerprint(size: number, mtimeMs: number): string {
