@@ -42,7 +42,7 @@ Examples:
   $ echo '{"age": 39, "workclass": "State-gov", ...}' | mlctl predict --model <run-id> --json
 
 Exit codes: 0 ok, 1 unexpected failure, 2 invalid usage or input, 3 not found,
-4 quality gate failed, 5 external service failed, 130 interrupted.`,
+4 quality gate or integrity check failed, 5 external service failed, 130 interrupted.`,
     );
   await registerCommands(program, context, { all: options.allCommands === true });
   return program;
