@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../fs/atomic.js';
 import { ignoreFolderInGit } from '../fs/git-ignore.js';
@@ -62,9 +62,12 @@ export class SyncState {
   async recordPush(key: string, sha256: string): Promise<void> {
     this.pushed.set(key, sha256);
     this.changes.push({ op: 'pushed', key, sha256 });
-    await mkdir(join(this.file, '..'), { recursive: true });
-    await appendFile(this.journal, `${JSON.stringify({ pushed: key, sha256 })}\n`);
+    // One O_APPEND write per line: a kill leaves whole lines, and at most a torn last one.
+    this.journalHandle ??= mkdir(join(this.file, '..'), { recursive: true }).then(() => open(this.journal, 'a'));
+    await (await this.journalHandle).write(`${JSON.stringify({ pushed: key, sha256 })}\n`);
   }
+
+  private journalHandle: Promise<FileHandle> | undefined;
 
   /** Both sides now hold this content for `key`. */
   agreed(key: string, sha256: string): void {
@@ -82,6 +85,10 @@ export class SyncState {
 
   /** Writes the state file: what is on disk (others' syncs, the journal) with this process's changes on top. */
   async save(): Promise<void> {
+    if (this.journalHandle !== undefined) {
+      await (await this.journalHandle).close();
+      this.journalHandle = undefined;
+    }
     if (this.changes.length === 0) return;
     await mkdir(join(this.file, '..'), { recursive: true });
     await ignoreFolderInGit(join(this.file, '..'));
