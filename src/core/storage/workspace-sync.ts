@@ -219,8 +219,9 @@ function scopePolicy(direction: 'push' | 'pull', definition: ScopeDefinition, st
 /**
  * Throws SYNC_REGISTRY_CONFLICT (exit 4) when a transfer would overwrite a registry file that
  * changed on the destination since both sides last agreed on it (or that the destination has
- * and this workspace never synced): the other side registered a version or moved an alias
- * that would be lost. Names each model and how the two copies differ.
+ * and this workspace never synced), unless the overwrite is a fast-forward: the other side
+ * registered a version or moved an alias that would be lost. Names each model and how the
+ * two copies differ.
  */
 async function refuseRegistryConflicts(
   direction: 'push' | 'pull',
@@ -238,6 +239,14 @@ async function refuseRegistryConflicts(
     const localHash = direction === 'push' ? await context.sourceHash(entry.key) : await context.destinationHash(entry.key);
     const previous = conflicting.get(name);
     conflicting.set(name, { localChanged: (previous?.localChanged ?? false) || base === undefined || localHash !== base });
+  }
+  // A fast-forward loses nothing: the destination's audit log (appended on every registry
+  // change) is where the source's begins, so every change made there is in the source too.
+  // It also covers a workspace that has no record of the remote yet (synced by an older mlctl).
+  for (const name of [...conflicting.keys()]) {
+    const key = `${name}/${REGISTRY_AUDIT_FILE}`;
+    const [theirs, ours] = await Promise.all([readText(context.destination, key), readText(context.source, key)]);
+    if (theirs !== undefined && theirs !== '' && ours !== undefined && ours.startsWith(theirs)) conflicting.delete(name);
   }
   if (conflicting.size === 0) return;
   const problems: string[] = [];
@@ -269,15 +278,26 @@ async function refuseRegistryConflicts(
   );
 }
 
-/** A registered model's file in the registry folder (see core/registry). */
+/** A registered model's files in the registry folder (see core/registry). */
 const REGISTRY_MODEL_FILE = 'model.json';
+const REGISTRY_AUDIT_FILE = 'audit.jsonl';
 
-async function readJson(store: ArtifactStore, key: string): Promise<unknown> {
+/** An artifact's text, or undefined when it is absent or cannot be read. */
+async function readText(store: ArtifactStore, key: string): Promise<string | undefined> {
   try {
     const body = await store.get(key);
     const chunks: Uint8Array[] = [];
     for await (const chunk of body.chunks) chunks.push(chunk);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return Buffer.concat(chunks).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+async function readJson(store: ArtifactStore, key: string): Promise<unknown> {
+  const text = await readText(store, key);
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
   } catch {
     return undefined;
   }

@@ -264,6 +264,25 @@ describe('the registry is never overwritten silently', () => {
     expect(JSON.parse(await readFile(join(a.dirs.runsDir, 'models', 'income', 'model.json'), 'utf8')).versions[0].runId).toBe(runA);
   });
 
+  it('lets a fast-forward through without any record of the remote (a workspace synced by an older mlctl)', async () => {
+    const remote = `s3://${BUCKET}/fast-forward`;
+    const a = workspaceAt('ff-a');
+    const b = workspaceAt('ff-b');
+    await register(a.dirs.runsDir, 'income');
+    await a.sync('push', remote, 'all');
+    await b.sync('pull', remote, 'all');
+    // Both forget what they knew of the remote.
+    await rm(join(a.dirs.runsDir, '.sync'), { recursive: true });
+    await rm(join(b.dirs.runsDir, '.sync'), { recursive: true });
+    // a registers version 2: the remote's audit log is where a's begins, so nothing is lost.
+    await register(a.dirs.runsDir, 'income');
+    expect((await a.sync('push', remote, 'models')).totals.transferred).toBe(2);
+    // b changed nothing: taking the remote's registry is a fast-forward too.
+    expect((await b.sync('pull', remote, 'models')).totals.transferred).toBe(2);
+    const model = JSON.parse(await readFile(join(b.dirs.runsDir, 'models', 'income', 'model.json'), 'utf8')) as { versions: unknown[] };
+    expect(model.versions).toHaveLength(2);
+  });
+
   it('keeps a model registered here and never pushed when pulling with --delete', async () => {
     const remote = `s3://${BUCKET}/keep-local`;
     const a = workspaceAt('keep-a');
