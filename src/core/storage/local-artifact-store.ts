@@ -171,7 +171,7 @@ export class LocalArtifactStore implements ArtifactStore {
     let sha256: string;
     try {
       sha256 = await writeVerified(key, tmp, body, options);
-      await rename(tmp, path);
+      await renameAcrossDevices(tmp, path);
     } catch (error) {
       await rm(tmp, { force: true });
       throw error;
@@ -306,6 +306,27 @@ export class LocalArtifactStore implements ArtifactStore {
       throw new UsageError('ARTIFACT_KEY_INVALID', `refusing artifact key "${key}": it is empty or leaves ${this.root}`);
     }
     return join(this.root, ...parts);
+  }
+}
+
+/**
+ * Renames `from` to `to`; when they lie on different file systems (a folder of the store
+ * mounted or linked elsewhere than the staging folder), copies to a sibling of `to` first.
+ */
+async function renameAcrossDevices(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    const sibling = temporaryPathFor(to);
+    try {
+      await copyFile(from, sibling);
+      await rename(sibling, to);
+    } catch (inner) {
+      await rm(sibling, { force: true });
+      throw inner;
+    }
+    await rm(from, { force: true });
   }
 }
 
