@@ -18,6 +18,11 @@ import type { ParamValue, RunInfo, RunStatus } from './run-store.js';
  *   <root>/<experiment>/<run-id>/deleted.json    present = soft-deleted
  *   <root>/models/<name>/…                        the model registry
  *   <root>/.index/                                derived, rebuildable, git-ignored
+ *   <root>/.sync/tmp/                             where `sync pull` stages files and bundles
+ *   <root>/.sync/remotes/                         what this workspace pushed to each remote,
+ *                                                 and the registry as both sides last agreed
+ *
+ * run.json gains `finalMetrics` and `metricPoints` when the run ends (see below).
  */
 export const RUN_FILE = 'run.json';
 export const PARAMS_FILE = 'params.json';
