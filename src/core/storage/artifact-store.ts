@@ -60,10 +60,10 @@ export interface ArtifactStore {
    */
   replaceFolder?(folder: string): Promise<FolderReplacement>;
   /**
-   * Optional, with `replaceFolder`: files under `folder` (keys, hidden and temporary files
-   * included) that are not among `keys`, i.e. what would make the folder differ from them.
+   * Optional, with `replaceFolder`: the files the most recent `list()` passed over (temporary
+   * files of writes, excluded hidden files), by key. A folder replaced whole drops them.
    */
-  extraFiles?(folder: string, keys: ReadonlySet<string>): Promise<string[]>;
+  unlistedFiles?(): readonly string[];
 }
 
 /** A folder being assembled by `replaceFolder`; nothing is visible before `commit`. */

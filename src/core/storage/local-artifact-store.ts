@@ -42,6 +42,8 @@ export class LocalArtifactStore implements ArtifactStore {
   private readonly hashCache: HashCache | undefined;
   private readonly exclude: (key: string) => boolean;
   private readonly stagingDir: string | undefined;
+  /** Files the last list() passed over (temporary or excluded), by key. */
+  private unlisted: string[] = [];
 
   constructor(options: LocalArtifactStoreOptions) {
     this.root = resolve(options.root);
@@ -77,6 +79,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async list(): Promise<ArtifactEntry[]> {
     const entries: ArtifactEntry[] = [];
+    this.unlisted = [];
     await this.walk(this.root, entries);
     entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.hashCache?.retainOnly(new Set(entries.map((entry) => entry.key)));
@@ -95,9 +98,12 @@ export class LocalArtifactStore implements ArtifactStore {
       dirents.map(async (dirent) => {
         const path = join(dir, dirent.name);
         const key = relative(this.root, path).split(sep).join('/');
-        if (this.exclude(key)) return;
-        if (dirent.isDirectory()) return this.walk(path, into);
-        if (!dirent.isFile() || TEMPORARY_FILE.test(dirent.name)) return;
+        if (dirent.isDirectory()) return this.exclude(key) ? undefined : this.walk(path, into);
+        if (this.exclude(key) || TEMPORARY_FILE.test(dirent.name)) {
+          this.unlisted.push(key);
+          return;
+        }
+        if (!dirent.isFile()) return;
         const info = await stat(path);
         const sha256 = this.hashCache?.lookup(key, fingerprint(info.size, info.mtimeMs)) ?? null;
         into.push({ key, size: info.size, sha256, modified: info.mtime.toISOString() });
@@ -195,22 +201,8 @@ export class LocalArtifactStore implements ArtifactStore {
     return { key, size: info.size, sha256, modified: info.mtime.toISOString() };
   }
 
-  async extraFiles(folder: string, keys: ReadonlySet<string>): Promise<string[]> {
-    const dir = this.pathOf(folder.replace(/\/+$/, ''));
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true, recursive: true });
-    } catch (error) {
-      if (isMissing(error)) return [];
-      throw error;
-    }
-    const extra: string[] = [];
-    for (const entry of entries) {
-      if (entry.isDirectory()) continue;
-      const key = relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/');
-      if (!keys.has(key)) extra.push(key);
-    }
-    return extra.sort();
+  unlistedFiles(): readonly string[] {
+    return this.unlisted;
   }
 
   async replaceFolder(folder: string): Promise<FolderReplacement> {

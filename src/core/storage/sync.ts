@@ -192,13 +192,14 @@ export async function syncStores(source: ArtifactStore, destination: ArtifactSto
     await policy.reviewTransfers?.(transfers, context);
 
     // Folders that arrive whole: their transfers (and extra files) are taken out of the per-file plan.
-    const folderPlans = await planFolders(sourceEntries, transfers, destination, options.atomicFolders);
+    const folderPlans = planFolders(sourceEntries, transfers, destinationEntries, destination, options.atomicFolders);
     const inFolder = new Set(folderPlans.flatMap((plan) => plan.transfers.map((entry) => entry.key)));
-    const replaced = (key: string): boolean => folderPlans.some((plan) => key.startsWith(plan.folder));
+    const droppedWithFolder = new Set(folderPlans.flatMap((plan) => plan.extras));
     const fileTransfers = transfers.filter((entry) => !inFolder.has(entry.key));
 
     const sourceKeys = new Set(sourceEntries.map((entry) => entry.key));
-    const extraneous = options.deleteExtraneous === true ? destinationEntries.filter((entry) => !sourceKeys.has(entry.key) && !replaced(entry.key)) : [];
+    const extraneous =
+      options.deleteExtraneous === true ? destinationEntries.filter((entry) => !sourceKeys.has(entry.key) && !droppedWithFolder.has(entry.key)) : [];
     const deletions: ArtifactEntry[] = [];
     const kept: { key: string; bytes: number; reason: string }[] = [];
     for (const entry of extraneous) {
@@ -309,26 +310,52 @@ function byKey(a: { key: string }, b: { key: string }): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-/** The atomic folders with something to change: a transfer, or a file the source lacks. */
-async function planFolders(
+/**
+ * The atomic folders with something to change: a transfer, or a file the source lacks
+ * (listed, or passed over by the destination's listing: the leftovers of a killed write).
+ * Keys are grouped by walking up their paths, so the cost grows with the number of keys.
+ */
+function planFolders(
   sourceEntries: readonly ArtifactEntry[],
   transfers: readonly ArtifactEntry[],
+  destinationEntries: readonly ArtifactEntry[],
   destination: ArtifactStore,
   atomicFolders: SyncOptions['atomicFolders'],
-): Promise<FolderPlan[]> {
-  if (atomicFolders === undefined || destination.replaceFolder === undefined || destination.extraFiles === undefined) return [];
-  const sourceKeys = sourceEntries.map((entry) => entry.key);
-  // Outermost folders only: a folder inside another one travels with it.
-  const folders = [...new Set(atomicFolders(sourceKeys))].sort();
-  const outermost = folders.filter((folder) => !folders.some((other) => other !== folder && folder.startsWith(other)));
+): FolderPlan[] {
+  if (atomicFolders === undefined || destination.replaceFolder === undefined) return [];
+  const folders = new Set(atomicFolders(sourceEntries.map((entry) => entry.key)));
+  if (folders.size === 0) return [];
+  // The outermost atomic folder holding a key: a folder inside another one travels with it.
+  const folderOf = (key: string): string | undefined => {
+    for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
+      const prefix = key.slice(0, slash + 1);
+      if (folders.has(prefix)) return prefix;
+    }
+    return undefined;
+  };
+  const groups = new Map<string, { keys: string[]; transfers: ArtifactEntry[]; extras: string[] }>();
+  for (const entry of sourceEntries) {
+    const folder = folderOf(entry.key);
+    if (folder === undefined) continue;
+    const group = groups.get(folder) ?? { keys: [], transfers: [], extras: [] };
+    group.keys.push(entry.key);
+    groups.set(folder, group);
+  }
+  for (const entry of transfers) {
+    const folder = folderOf(entry.key);
+    if (folder !== undefined) groups.get(folder)?.transfers.push(entry);
+  }
+  const sourceKeys = new Set(sourceEntries.map((entry) => entry.key));
+  const extra = [...destinationEntries.map((entry) => entry.key).filter((key) => !sourceKeys.has(key)), ...(destination.unlistedFiles?.() ?? [])];
+  for (const key of extra) {
+    const folder = folderOf(key);
+    if (folder !== undefined) groups.get(folder)?.extras.push(key);
+  }
   const plans: FolderPlan[] = [];
-  for (const folder of outermost) {
-    const keys = sourceKeys.filter((key) => key.startsWith(folder));
-    const folderTransfers = transfers.filter((entry) => entry.key.startsWith(folder));
-    const extras = await destination.extraFiles(folder, new Set(keys));
-    if (folderTransfers.length === 0 && extras.length === 0) continue;
-    const moving = new Set(folderTransfers.map((entry) => entry.key));
-    plans.push({ folder, transfers: folderTransfers, keep: keys.filter((key) => !moving.has(key)), extras });
+  for (const [folder, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (group.transfers.length === 0 && group.extras.length === 0) continue;
+    const moving = new Set(group.transfers.map((entry) => entry.key));
+    plans.push({ folder, transfers: group.transfers, keep: group.keys.filter((key) => !moving.has(key)), extras: group.extras.sort() });
   }
   return plans;
 }

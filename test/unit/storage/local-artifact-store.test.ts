@@ -32,7 +32,7 @@ describe('LocalArtifactStore with a staging folder', () => {
     expect(await readdir(join(dir, 'root', '.sync', 'tmp'))).toEqual(['.gitignore']);
   });
 
-  it('replaces a folder whole: carried-over files, new files, strays dropped; a discard changes nothing', async () => {
+  it('names the files its listing passed over; replaces a folder whole (carried-over files, new files, strays dropped); a discard changes nothing', async () => {
     const dir = tempDir();
     const root = join(dir, 'root');
     const store = new LocalArtifactStore({ root, stagingDir: join(dir, 'staging') });
@@ -40,7 +40,8 @@ describe('LocalArtifactStore with a staging folder', () => {
     await writeFile(join(root, 'b', 'manifest.json'), 'm1');
     await writeFile(join(root, 'b', 'model', 'w.bin'), 'old');
     await writeFile(join(root, 'b', 'model', '.w.bin.1.0a1b2c3d.tmp'), 'half');
-    expect(await store.extraFiles('b/', new Set(['b/manifest.json', 'b/model/w.bin']))).toEqual(['b/model/.w.bin.1.0a1b2c3d.tmp']);
+    expect((await store.list()).map((entry) => entry.key)).toEqual(['b/manifest.json', 'b/model/w.bin']);
+    expect(store.unlistedFiles()).toEqual(['b/model/.w.bin.1.0a1b2c3d.tmp']);
 
     const discarded = await store.replaceFolder('b/');
     await discarded.put('b/model/w.bin', bytes('new'), put('new'));
