@@ -86,8 +86,9 @@ A registry file (a model's versions and aliases) that changed on the remote sinc
 workspace last pulled it is not overwritten: the push exits 4 naming the model and versions;
 run \`mlctl sync pull models\` first.`
         : `
-Files and model bundles are downloaded into $MLCTL_RUNS_DIR/.sync/tmp and moved in whole: a pull
-that is interrupted leaves nothing half-written, and running it again completes it. A
+Files and model bundles are downloaded into $MLCTL_RUNS_DIR/.sync/tmp (data: into
+$MLCTL_DATA_DIR/cache/sync/tmp) and moved in whole: a pull that is interrupted leaves nothing
+half-written, and running it again completes it. A
 registry file changed here since the last sync is not overwritten by the remote's: the pull
 exits 4 naming the model and versions (--force takes the remote's).`,
     );
