@@ -141,6 +141,7 @@ export async function syncWorkspace(options: WorkspaceSyncOptions): Promise<Work
       ...(definition.atomicFolders === undefined ? {} : { atomicFolders: definition.atomicFolders }),
       policy: scopePolicy(options.direction, definition, state, options.force === true, remote),
     };
+    let failed = false;
     try {
       const result =
         options.direction === 'push'
@@ -149,10 +150,15 @@ export async function syncWorkspace(options: WorkspaceSyncOptions): Promise<Work
       results.push({ ...result, scope: definition.scope });
     } catch (error) {
       // With --delete, an empty remote scope (nothing pushed there yet) keeps the local files.
-      if (!(error instanceof MlctlError && error.code === 'SYNC_SOURCE_EMPTY' && options.direction === 'pull')) throw error;
+      failed = !(error instanceof MlctlError && error.code === 'SYNC_SOURCE_EMPTY' && options.direction === 'pull');
+      if (failed) throw error;
       results.push({ ...emptyResult(remote, definition.localDir, options.dryRun === true), scope: definition.scope, note: `nothing under ${remote}; local files kept` });
     } finally {
-      if (options.dryRun !== true) await state?.save();
+      // Saved even when the sync failed: what was pushed before the failure is ours. A failure
+      // to save must not hide the sync's own error (the journal still holds the pushes).
+      if (options.dryRun !== true) await state?.save().catch((error: unknown) => {
+        if (!failed) throw error;
+      });
     }
   }
   const sum = (pick: (result: ScopeSyncResult) => number): number => results.reduce((total, result) => total + pick(result), 0);
