@@ -267,7 +267,7 @@ describe('S3 commands against an endpoint that accepts connections and never ans
     for (const args of [['storage', 'ls', `s3://${BUCKET}/`], ['sync', 'push', '--concurrency', '16']]) {
       const r = await mlctl(args, env);
       expectCleanFailure(r, 5, new RegExp(`S3 at ${hangingEndpoint.replace(/\./g, '\\.')} did not answer within 0\\.3 s while trying to list`));
-      expect(r.stderr).toContain('hint: is AWS_ENDPOINT_URL an S3 server that is up and answering? on a slow link raise MLCTL_S3_TIMEOUT (now 0.3 s)');
+      expect(r.stderr).toContain('hint: check that AWS_ENDPOINT_URL is an S3 server that is up and answering; on a slow link, raise MLCTL_S3_TIMEOUT (now 0.3 s)');
       expect(r.stderr).not.toContain('MaxListenersExceededWarning');
       expect(r.stderr.trim().split('\n')).toHaveLength(2);
     }

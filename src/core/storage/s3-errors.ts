@@ -94,9 +94,9 @@ export function toS3Error(error: unknown, context: S3ErrorContext): unknown {
     const patience = context.timeoutMs === undefined ? '' : ` within ${formatSeconds(context.timeoutMs)}`;
     const tries = attempts === undefined || attempts < 2 ? '' : ` (${attempts} attempts)`;
     const server = context.endpoint === undefined ? `S3${context.region === undefined ? '' : ` (AWS, ${context.region})`}` : `S3 at ${context.endpoint}`;
-    const raise = `on a slow link raise MLCTL_S3_TIMEOUT${context.timeoutMs === undefined ? '' : ` (now ${formatSeconds(context.timeoutMs)})`}`;
+    const raise = `on a slow link, raise MLCTL_S3_TIMEOUT${context.timeoutMs === undefined ? '' : ` (now ${formatSeconds(context.timeoutMs)})`}`;
     return new ExternalError('S3_TIMEOUT', `${server} did not answer${patience} while trying to ${action}${tries}`, {
-      hint: context.endpoint === undefined ? `check the network; ${raise}` : `is AWS_ENDPOINT_URL an S3 server that is up and answering? ${raise}`,
+      hint: context.endpoint === undefined ? `check the network; ${raise}` : `check that AWS_ENDPOINT_URL is an S3 server that is up and answering; ${raise}`,
       cause: error,
     });
   }
