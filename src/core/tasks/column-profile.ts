@@ -71,6 +71,9 @@ export function profileColumn(name: string, records: readonly DataRecord[]): Col
   let withTime = false;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
+  // Whether the numbers rise row after row, as a row number does.
+  let rising = true;
+  let previous = Number.NEGATIVE_INFINITY;
   const distinct = new Map<string, number | undefined>();
   for (const record of records) {
     const value = record[name];
@@ -96,6 +99,8 @@ export function profileColumn(name: string, records: readonly DataRecord[]): Col
       integer = false;
     } else {
       if (!Number.isInteger(n)) integer = false;
+      if (n <= previous) rising = false;
+      previous = n;
       if (n < min) min = n;
       if (n > max) max = n;
     }
@@ -115,19 +120,19 @@ export function profileColumn(name: string, records: readonly DataRecord[]): Col
   };
   if (present === 0) return { ...base, kind: 'empty', reason: 'every value is missing' };
   if (distinct.size === 1) return { ...base, kind: 'constant', reason: `every value is ${JSON.stringify(sorted[0])}` };
-  if (distinct.size === 2) {
-    const lower = sorted.map((v) => v.toLowerCase());
+  // Yes/no in any case: "Yes", "no" and "YES" are one flag.
+  const lower = new Set(sorted.map((v) => v.toLowerCase()));
+  if (lower.size === 2) {
     for (const [yes, no] of YES_NO_PAIRS) {
-      if (lower.includes(yes) && lower.includes(no)) {
-        return { ...base, kind: 'boolean', yesNo: { yes: sorted[lower.indexOf(yes)]!, no: sorted[lower.indexOf(no)]! }, reason: `${sorted.join('/')}` };
-      }
+      if (lower.has(yes) && lower.has(no)) return { ...base, kind: 'boolean', yesNo: { yes, no }, reason: `${yes}/${no}` };
     }
   }
   const allDistinct = distinct.size === present && present >= MIN_ROWS_FOR_ID;
   if (numeric) {
-    const consecutive = integer && max - min + 1 === distinct.size;
-    if (allDistinct && integer && (ID_NAME.test(name) || consecutive)) {
-      return { ...base, kind: 'id-like', reason: consecutive ? `a run of distinct whole numbers ${min}…${max} (a row number)` : 'every value is a different whole number (an identifier)' };
+    // A row number: 0…n-1 or 1…n, in file order.
+    const rowNumber = integer && rising && (min === 0 || min === 1) && max - min + 1 === distinct.size;
+    if (allDistinct && integer && (ID_NAME.test(name) || rowNumber)) {
+      return { ...base, kind: 'id-like', reason: rowNumber ? `the row number ${min}…${max}` : 'every value is a different whole number, and the name says identifier' };
     }
     return { ...base, kind: 'numeric', reason: integer ? 'whole numbers' : 'numbers' };
   }

@@ -150,7 +150,7 @@ export interface ResolvedTask {
 /** A task name from a file name: `My Data (2024).csv` → `My-Data-2024`. */
 export function taskNameFromPath(path: string): string {
   const stem = basename(path.replace(/[?#].*$/, '')).replace(/\.[^.]*$/, '');
-  const name = stem.normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+|-+$/g, '');
+  const name = stem.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+|-+$/g, '');
   return name === '' ? 'task' : name;
 }
 
