@@ -73,7 +73,7 @@ export async function resolveTaskFlags(flags: TaskFlags, context: CliContext, co
   const store = { ...datasetStoreOptions(context), ...location };
   const resolved = await registry.resolveTask(file, {
     readData: (name, missing) => readInferenceData(name, missing, store),
-    ...(source === undefined ? {} : { locate: source.locate }),
+    ...(source === undefined ? {} : { locate: source.locate, source: `task file ${flags.config}` }),
   });
   return { task: resolved.task, notes: resolved.notes, location };
 }

@@ -139,6 +139,8 @@ export interface ResolveTaskOptions {
   /** Reads the data when something must be inferred (and only then). */
   readonly readData: (dataset: string, missing: readonly string[] | undefined) => Promise<InferenceData>;
   readonly locate?: Locate;
+  /** What to call the task in messages ("task file x.json"). */
+  readonly source?: string;
 }
 
 /** A task and what was inferred to complete it. */
@@ -162,7 +164,7 @@ export function taskNameFromPath(path: string): string {
 export async function resolveTask(file: TaskFile, options: ResolveTaskOptions): Promise<ResolvedTask> {
   const locate = options.locate ?? ((pointer: string) => pointer);
   const fail = (problems: readonly { pointer: string; message: string }[]): never => {
-    throw problemsError('TASK_INVALID', `the task has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map((p) => `${locate(p.pointer)}: ${p.message}`));
+    throw problemsError(options.source === undefined ? 'TASK_INVALID' : 'TASK_FILE_INVALID', `${options.source ?? 'the task'} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map((p) => `${locate(p.pointer)}: ${p.message}`));
   };
   const dataset = file.data ?? file.dataset;
   const targetSpec: TargetSpec | undefined = typeof file.target === 'string' ? { column: file.target } : file.target;
@@ -174,8 +176,9 @@ export async function resolveTask(file: TaskFile, options: ResolveTaskOptions): 
   const notes: InferenceNote[] = [];
   const sensitive = file.sensitive ?? [];
   const needsLabels = file.problemType !== 'multiclass-classification' && file.problemType !== 'regression' && (targetSpec!.positiveLabel === undefined || targetSpec!.negativeLabel === undefined);
-  const needsData = file.features === undefined || file.problemType === undefined || needsLabels;
-  let problemType = file.problemType;
+  const needsData = file.features === undefined || (file.problemType === undefined && targetSpec!.positiveLabel === undefined && targetSpec!.negativeLabel === undefined) || needsLabels;
+  // Labels for a positive and a negative class say the task is binary.
+  let problemType = file.problemType ?? (targetSpec!.positiveLabel !== undefined || targetSpec!.negativeLabel !== undefined ? 'binary-classification' : undefined);
   let target: TargetSpec = targetSpec!;
   let features = file.features;
   if (needsData) {
@@ -237,14 +240,9 @@ export async function resolveTask(file: TaskFile, options: ResolveTaskOptions): 
  * Reads and resolves a task file (readTaskFile, then resolveTask). Problems found after
  * inference (a gate on a metric the inferred problem type lacks) are located in the file too.
  */
-export async function loadTaskFile(path: string, options: Omit<ResolveTaskOptions, 'locate'>): Promise<ResolvedTask> {
+export async function loadTaskFile(path: string, options: Omit<ResolveTaskOptions, 'locate' | 'source'>): Promise<ResolvedTask> {
   const source = await readTaskFile(path);
-  try {
-    return await resolveTask(source.file, { ...options, locate: source.locate });
-  } catch (error) {
-    if (error instanceof UsageError && error.code === 'TASK_INVALID') throw new UsageError('TASK_FILE_INVALID', `task file ${path}: ${error.message.replace(/^the task /, '')}`, { problems: error.problems, ...(error.hint === undefined ? {} : { hint: error.hint }) });
-    throw error;
-  }
+  return resolveTask(source.file, { ...options, locate: source.locate, source: `task file ${path}` });
 }
 
 /**

@@ -58,7 +58,7 @@ describe('problem type', () => {
 
 describe('inferred features', () => {
   it('leaves out the target, sensitive, id-like and constant columns, each with a note', () => {
-    const records = range(40, (i) => i).map((i) => ({ id: String(i + 1), x: String(i % 7), same: 'k', group: i % 2 === 0 ? 'a' : 'b', y: String(i % 2) }));
+    const records = Array.from({ length: 40 }, (_, i) => ({ id: String(i + 1), x: String(i % 7), same: 'k', group: i % 2 === 0 ? 'a' : 'b', y: String(i % 2) }));
     const { features, notes } = inferFeatures(['id', 'x', 'same', 'group', 'y'], records, { target: 'y', sensitive: ['group'] });
     expect(features.columns.map((c) => c.column)).toEqual(['x']);
     expect(notes.map((n) => n.message)).toEqual([
