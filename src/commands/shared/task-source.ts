@@ -59,7 +59,7 @@ export async function resolveTaskFlags(flags: TaskFlags, context: CliContext, co
       ...(flags.data !== undefined ? { hint: `which column of ${flags.data} should be predicted? add --target <column>` } : {}),
     });
   }
-  const source = flags.config === undefined ? undefined : await registry.readTaskFile(resolve(context.config.cwd, flags.config));
+  const source = flags.config === undefined ? undefined : await registry.readTaskFile(resolve(context.config.cwd, flags.config), { display: flags.config });
   let file: TaskFile = source?.file ?? {};
   // Flags are relative to the working folder, and replace what the file says.
   if (flags.data !== undefined) {

@@ -76,13 +76,14 @@ function problemsError(code: string, message: string, problems: readonly string[
  * naming a known metric and a number), `"extends"` is merged in depth over the built-in
  * task, and a relative `data`/`dataset` path is made relative to the file's folder.
  */
-export async function readTaskFile(path: string): Promise<TaskFileSource> {
+export async function readTaskFile(path: string, options: { readonly display?: string } = {}): Promise<TaskFileSource> {
+  const shown = options.display ?? path;
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('TASK_FILE_NOT_FOUND', `task file ${path} does not exist`);
-    throw new UsageError('TASK_FILE_UNREADABLE', `cannot read task file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('TASK_FILE_NOT_FOUND', `task file ${shown} does not exist`);
+    throw new UsageError('TASK_FILE_UNREADABLE', `cannot read task file ${shown}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let raw: unknown;
@@ -91,21 +92,21 @@ export async function readTaskFile(path: string): Promise<TaskFileSource> {
   } catch (error) {
     const position = /position (\d+)/.exec((error as Error).message)?.[1];
     const line = position === undefined ? undefined : text.slice(0, Number(position)).split('\n').length;
-    throw new UsageError('TASK_FILE_INVALID_JSON', `task file ${path}${line === undefined ? '' : ` line ${line}`} is not valid JSON: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, '')}`);
+    throw new UsageError('TASK_FILE_INVALID_JSON', `task file ${shown}${line === undefined ? '' : ` line ${line}`} is not valid JSON: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, '')}`);
   }
   const lines = jsonPointerLines(text);
   const locate: Locate = (pointer) => {
     const line = lineOfPointer(lines, pointer);
     return `${line === undefined ? '' : `line ${line}, `}${pointer === '' ? '(top level)' : pointer}`;
   };
-  if (!isPlainObject(raw)) throw new UsageError('TASK_FILE_INVALID', `task file ${path} must hold a JSON object, like {"data": "file.csv", "target": "column"}`);
+  if (!isPlainObject(raw)) throw new UsageError('TASK_FILE_INVALID', `task file ${shown} must hold a JSON object, like {"data": "file.csv", "target": "column"}`);
   const problems = checkTaskFile(raw);
   if (typeof raw.extends === 'string' && findTask(raw.extends) === undefined) {
     problems.push({ pointer: '/extends', message: `"${raw.extends}" is not a built-in task${didYouMean(raw.extends, BUILTIN_TASKS.map((t) => t.name))}; use one of ${BUILTIN_TASKS.map((t) => t.name).join(', ')}` });
   }
   if (raw.data !== undefined && raw.dataset !== undefined) problems.push({ pointer: '/data', message: 'give "data" (a CSV) or "dataset" (a built-in dataset), not both' });
   if (problems.length > 0) {
-    throw problemsError('TASK_FILE_INVALID', `task file ${path} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map((p) => `${locate(p.pointer)}: ${p.message}`));
+    throw problemsError('TASK_FILE_INVALID', `task file ${shown} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map((p) => `${locate(p.pointer)}: ${p.message}`));
   }
   let file = raw as TaskFile;
   if (file.extends !== undefined) {
@@ -204,7 +205,7 @@ export async function resolveTask(file: TaskFile, options: ResolveTaskOptions): 
   const type = problemType!;
   const family = findModelFamily(file.model?.family ?? DEFAULT_FAMILY[type]);
   const resolvedModel = resolveModelSpec({ family: file.model?.family ?? DEFAULT_FAMILY[type], params: file.model?.params ?? {} }, type);
-  if (file.model?.family === undefined) notes.push({ key: 'model', message: `model ${resolvedModel.model.family} (the default for ${type}) with its default parameters${file.model?.params === undefined ? '' : ' and yours'}` });
+  if (file.model?.family === undefined) notes.push({ key: 'model', message: `${resolvedModel.model.family} (the default for ${type}) with its default parameters${file.model?.params === undefined ? '' : ' and yours'}` });
   const classification = type !== 'regression';
   const split: SplitSpec = {
     method: 'seeded',
