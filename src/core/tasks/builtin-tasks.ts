@@ -71,7 +71,7 @@ export const INCOME_TASK: TaskSpec = {
     { metric: 'accuracy', min: 0.85 },
     { metric: 'auc', min: 0.905 },
   ],
-  sensitive: ['race', 'sex'],
+  sensitive: ['sex', 'race'],
 };
 
 /**

@@ -10,7 +10,7 @@ import { INCOME_TASK } from '../../../src/core/tasks/builtin-tasks.js';
 
 describe('sensitive columns', () => {
   it('are what a report slices by; a bundle from before `sensitive` slices by its sex and race inputs', () => {
-    expect(defaultSliceColumns(INCOME_TASK)).toEqual(['race', 'sex']);
+    expect(defaultSliceColumns(INCOME_TASK)).toEqual(['sex', 'race']);
     expect(INCOME_TASK.features.columns.map((c) => c.column)).not.toContain('race');
     const legacy = { features: { columns: [{ column: 'age' }, { column: 'sex' }] } };
     expect(defaultSliceColumns(legacy)).toEqual(['sex']);

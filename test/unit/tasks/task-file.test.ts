@@ -106,7 +106,7 @@ describe('task files', () => {
     expect(task.model.params.learningRate).toBe(0.004);
     expect(task.model.params.batchSize).toBe(512);
     expect(task.split).toEqual({ method: 'seeded', validation: 0.1, test: 0.2, stratify: true, seed: 7 });
-    expect(task.sensitive).toEqual(['race', 'sex']);
+    expect(task.sensitive).toEqual(['sex', 'race']);
     expect(task.dataset).toBe('income');
     expect(deepMerge({ a: { b: 1, c: [1, 2] } }, { a: { c: [3] } })).toEqual({ a: { b: 1, c: [3] } });
   });
