@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MlctlError } from '../../../src/core/errors.js';
 import { readInferenceData } from '../../../src/core/training/task-data.js';
 import { deepMerge, loadTaskFile, readTaskFile, taskNameFromPath } from '../../../src/core/tasks/task-registry.js';
+import { interpretOutput, METRICS_BY_PROBLEM_TYPE } from '../../../src/core/bundle/output-meaning.js';
+import { checkGates } from '../../../src/core/training/train-task.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlctl-task-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,6 +133,22 @@ describe('task files', () => {
     const { task, notes } = await loadTaskFile(write('sens2.json', '{"data": "houses.csv", "target": "price", "sensitive": ["garden"]}'), { readData });
     expect(task.features.columns.map((c) => c.column)).toEqual(['size', 'rooms']);
     expect(notes.some((n) => n.message.includes('"garden" left out: sensitive'))).toBe(true);
+  });
+
+  it('gates a multiclass task on its own metrics', async () => {
+    write('three.csv', ['x,kind', ...Array.from({ length: 30 }, (_, i) => `${i % 3},${['a', 'b', 'c'][i % 3]}`)].join('\n'));
+    const path = write('three.json', '{"data": "three.csv", "target": "kind", "gates": [{"metric": "macro_f1", "min": 0.9}, {"metric": "log_loss", "max": 0.5}]}');
+    const { task } = await loadTaskFile(path, { readData });
+    expect(task.problemType).toBe('multiclass-classification');
+    const meaning = interpretOutput({ kind: 'class-probabilities', target: 'kind', classes: ['a', 'b', 'c'] });
+    const evaluation = meaning.evaluate([0, 1, 2, 2], Float32Array.from([0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8, 0.6, 0.2, 0.2]));
+    expect(Object.keys(evaluation.metrics)).toEqual(METRICS_BY_PROBLEM_TYPE['multiclass-classification']);
+    expect(checkGates(task.gates, evaluation.metrics).map((g) => [g.metric, g.passed])).toEqual([
+      ['macro_f1', false],
+      ['log_loss', false],
+    ]);
+    const perfect = meaning.evaluate([0, 1, 2], Float32Array.from([0.9, 0.05, 0.05, 0.05, 0.9, 0.05, 0.05, 0.05, 0.9]));
+    expect(checkGates(task.gates, perfect.metrics).every((g) => g.passed)).toBe(true);
   });
 
   it('makes a task name out of any file name', () => {
