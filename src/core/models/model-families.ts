@@ -12,6 +12,20 @@ import { mlpFamily } from './mlp/mlp-family.js';
 
 const FAMILIES = new Map<string, ModelFamily>([mlpFamily, linearFamily].map((family) => [family.name, family]));
 
+/**
+ * The family a task gets when it names none, per problem type: the one place to change when
+ * a better default lands (boosted trees for tables).
+ */
+export const DEFAULT_FAMILY: Readonly<Record<ProblemType, string>> = {
+  'binary-classification': 'mlp',
+  'multiclass-classification': 'mlp',
+  regression: 'linear',
+};
+
+export function defaultModelFamily(problemType: ProblemType): ModelFamily {
+  return getModelFamily(DEFAULT_FAMILY[problemType]);
+}
+
 export function listModelFamilies(): readonly ModelFamily[] {
   return [...FAMILIES.values()];
 }
