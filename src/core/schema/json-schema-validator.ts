@@ -1,15 +1,12 @@
 /**
- * Checks a JSON value against a JSON Schema (draft 2020-12), for the keywords mlctl's own
- * schemas use: type, properties, additionalProperties, required, enum, const, the numeric
- * and length bounds, pattern, items, minItems, uniqueItems, local $ref, anyOf and oneOf.
- * Every problem is returned, each with the JSON pointer of the value and a message a person
- * can act on: an unknown key says which keys are allowed and which one was probably meant;
- * a `oneOf` of objects told apart by a `kind` constant reports against the branch the value
- * names. Other keywords are ignored (the schema stays valid for editors and other validators).
- *
- * This is the one seam where a general validator (ajv) can replace it: same input, same
- * SchemaProblem list.
+ * Checks a JSON value against a JSON Schema (draft 2020-12) with ajv, and words ajv's errors
+ * for a person: every problem with the JSON pointer of the value and a message that says what
+ * is allowed — an unknown key names the allowed keys and the one probably meant, a value off
+ * a list names the closest allowed value, alternatives (`anyOf`) report against the form the
+ * value was meant to have, and a `oneOf` told apart by a `kind` (ajv's `discriminator`)
+ * reports against the branch the value names.
  */
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { didYouMean } from '../text/near-names.js';
 
 /** One problem: where (RFC 6901 pointer, '' for the document) and what. */
@@ -34,11 +31,6 @@ function jsonType(value: unknown): string {
   return typeof value;
 }
 
-function matchesType(value: unknown, type: string): boolean {
-  const actual = jsonType(value);
-  return actual === type || (type === 'number' && actual === 'integer');
-}
-
 const ARTICLE: Readonly<Record<string, string>> = {
   string: 'a string',
   number: 'a number',
@@ -59,123 +51,122 @@ function got(value: unknown): string {
   return type === 'object' || type === 'array' ? `got ${ARTICLE[type]}` : `got ${shown(value)}`;
 }
 
+function typesOf(type: unknown): string[] {
+  return (Array.isArray(type) ? type : String(type).split(',')).map(String);
+}
+
+const COMPARISON: Readonly<Record<string, string>> = { '>=': '≥', '<=': '≤', '>': '>', '<': '<' };
+
+/** A branch of an alternative that only requires keys (`{"required": ["min"]}`). */
+function isRequiredOnly(schema: unknown): boolean {
+  return typeof schema === 'object' && schema !== null && Object.keys(schema).length === 1 && Array.isArray((schema as Schema).required);
+}
+
+/** One ajv error as a person reads it; undefined for errors that only summarise others. */
+function describe(error: ErrorObject): SchemaProblem | undefined {
+  const pointer = error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  const data = error.data;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const known = Object.keys(((error.parentSchema as Schema | undefined)?.properties as Schema | undefined) ?? {});
+      return { pointer: `${pointer}/${pointerSegment(key)}`, message: `unknown key "${key}"${didYouMean(key, known)}; allowed here: ${known.join(', ')}` };
+    }
+    case 'required':
+      return { pointer, message: `"${String(params.missingProperty)}" is required` };
+    case 'type':
+      return { pointer, message: `expected ${typesOf(params.type).map((t) => ARTICLE[t] ?? t).join(' or ')}, ${got(data)}` };
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]) ?? [];
+      const hint = typeof data === 'string' ? didYouMean(data, allowed.filter((v): v is string => typeof v === 'string')) : '';
+      return { pointer, message: `${shown(data)} is not allowed${hint}; use one of ${allowed.map((v) => shown(v)).join(', ')}` };
+    }
+    case 'const':
+      return { pointer, message: `expected ${shown(params.allowedValue)}, ${got(data)}` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { pointer, message: `must be ${COMPARISON[String(params.comparison)] ?? params.comparison} ${String(params.limit)}, got ${shown(data)}` };
+    case 'minLength':
+      return { pointer, message: params.limit === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters` };
+    case 'pattern':
+      return { pointer, message: `${shown(data)} does not match ${String(params.pattern)}` };
+    case 'minItems':
+      return { pointer, message: params.limit === 1 ? 'must not be empty' : `needs at least ${String(params.limit)} items` };
+    case 'uniqueItems': {
+      const later = Math.max(Number(params.i), Number(params.j));
+      return { pointer: `${pointer}/${later}`, message: `${shown((data as unknown[])[later])} is listed twice` };
+    }
+    case 'discriminator': {
+      const tag = String(params.tag);
+      const branches = ((error.parentSchema as Schema | undefined)?.oneOf as Schema[] | undefined) ?? [];
+      const kinds = branches.map((b) => ((b.properties as Schema | undefined)?.[tag] as Schema | undefined)?.const).filter((k): k is string => typeof k === 'string');
+      const value = params.tagValue;
+      if (value === undefined) return { pointer, message: `"${tag}" is required: one of ${kinds.join(', ')}` };
+      return { pointer: `${pointer}/${pointerSegment(tag)}`, message: `unknown ${tag} ${shown(value)}${typeof value === 'string' ? didYouMean(value, kinds) : ''}; use one of ${kinds.join(', ')}` };
+    }
+    case 'anyOf':
+    case 'oneOf':
+      return undefined;
+    default:
+      return { pointer, message: error.message ?? `fails ${error.keyword}` };
+  }
+}
+
+/**
+ * ajv reports every branch of a failed alternative. Keep what the user meant: when the value
+ * failed inside a branch whose type it has, the other branches' type mismatches go; when it
+ * has none of the branches' types, one message lists them; branches that only require keys
+ * read as one "needs … or …".
+ */
+function wordAlternatives(errors: readonly ErrorObject[]): SchemaProblem[] {
+  // Each problem is placed after the last error it explains, so a value's own problems come
+  // before what its alternatives needed, as a reader goes through the file.
+  const placed: { problem: SchemaProblem; order: number }[] = [];
+  const failedAt = new Set(errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.instancePath));
+  const within = (pointer: string, at: string): boolean => pointer === at || pointer.startsWith(`${at}/`);
+  const lastWithin = (at: string): number => errors.reduce((last, e, i) => (within(e.instancePath, at) ? i : last), -1);
+  const handled = new Set<ErrorObject>();
+  errors.forEach((error, index) => {
+    if (handled.has(error)) return;
+    const at = error.instancePath;
+    if (!failedAt.has(at) || (error.keyword !== 'type' && !(error.keyword === 'required' && isRequiredOnly(error.parentSchema)))) {
+      handled.add(error);
+      const problem = describe(error);
+      if (problem !== undefined) placed.push({ problem, order: index });
+      return;
+    }
+    const group = errors.filter((e) => e.instancePath === at && !handled.has(e));
+    group.forEach((e) => handled.add(e));
+    const order = lastWithin(at) + 0.5;
+    const types = group.filter((e) => e.keyword === 'type');
+    const needs = group.filter((e) => e.keyword === 'required' && isRequiredOnly(e.parentSchema));
+    // The value failed inside a branch whose type it has: the other branches' types are noise.
+    const elsewhere = errors.some((e) => within(e.instancePath, at) && !types.includes(e) && !needs.includes(e) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+    if (needs.length > 0) placed.push({ order, problem: { pointer: at, message: `needs ${needs.map((e) => `"${String((e.params as Record<string, unknown>).missingProperty)}"`).join(' or ')}` } });
+    if (types.length > 0 && !elsewhere && needs.length === 0) {
+      const names = [...new Set(types.flatMap((e) => typesOf((e.params as Record<string, unknown>).type)))];
+      placed.push({ order, problem: { pointer: at, message: `expected ${names.map((t) => ARTICLE[t] ?? t).join(' or ')}, ${got(types[0]!.data)}` } });
+    }
+    for (const e of group) {
+      if (e.keyword === 'type' || needs.includes(e)) continue;
+      const problem = describe(e);
+      if (problem !== undefined) placed.push({ order: errors.indexOf(e), problem });
+    }
+  });
+  // An alternative nothing else explains.
+  errors.forEach((error, index) => {
+    if ((error.keyword === 'anyOf' || error.keyword === 'oneOf') && !placed.some((p) => within(p.problem.pointer, error.instancePath))) {
+      placed.push({ order: index, problem: { pointer: error.instancePath, message: `does not match any allowed form (${got(error.data)})` } });
+    }
+  });
+  return placed.sort((a, b) => a.order - b.order).map((p) => p.problem);
+}
+
 export function createSchemaValidator(root: Schema): SchemaValidator {
-  const resolve = (schema: Schema): Schema => {
-    const ref = schema.$ref;
-    if (typeof ref !== 'string') return schema;
-    if (!ref.startsWith('#/')) throw new Error(`only local $ref is supported, got ${ref}`);
-    let target: unknown = root;
-    for (const part of ref.slice(2).split('/')) target = (target as Schema)[part.replaceAll('~1', '/').replaceAll('~0', '~')];
-    if (typeof target !== 'object' || target === null) throw new Error(`$ref ${ref} points at nothing`);
-    return resolve(target as Schema);
-  };
-
-  const check = (value: unknown, raw: Schema, pointer: string, out: SchemaProblem[]): void => {
-    const schema = resolve(raw);
-    const problem = (message: string, at = pointer): void => {
-      out.push({ pointer: at, message });
-    };
-    if (schema.type !== undefined) {
-      const types = (Array.isArray(schema.type) ? schema.type : [schema.type]) as string[];
-      if (!types.some((t) => matchesType(value, t))) {
-        problem(`expected ${types.map((t) => ARTICLE[t] ?? t).join(' or ')}, ${got(value)}`);
-        return;
-      }
-    }
-    if (schema.const !== undefined && value !== schema.const) problem(`expected ${shown(schema.const)}, ${got(value)}`);
-    if (Array.isArray(schema.enum) && !schema.enum.includes(value)) {
-      const hint = typeof value === 'string' ? didYouMean(value, schema.enum.filter((v): v is string => typeof v === 'string')) : '';
-      problem(`${shown(value)} is not allowed${hint}; use one of ${schema.enum.map((v) => shown(v)).join(', ')}`);
-    }
-    if (typeof value === 'number') {
-      if (typeof schema.minimum === 'number' && value < schema.minimum) problem(`must be ≥ ${schema.minimum}, got ${value}`);
-      if (typeof schema.maximum === 'number' && value > schema.maximum) problem(`must be ≤ ${schema.maximum}, got ${value}`);
-      if (typeof schema.exclusiveMinimum === 'number' && value <= schema.exclusiveMinimum) problem(`must be > ${schema.exclusiveMinimum}, got ${value}`);
-      if (typeof schema.exclusiveMaximum === 'number' && value >= schema.exclusiveMaximum) problem(`must be < ${schema.exclusiveMaximum}, got ${value}`);
-    }
-    if (typeof value === 'string') {
-      if (typeof schema.minLength === 'number' && value.length < schema.minLength) problem(schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters`);
-      if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) problem(`${shown(value)} does not match ${schema.pattern}`);
-    }
-    if (Array.isArray(value)) {
-      if (typeof schema.minItems === 'number' && value.length < schema.minItems) problem(schema.minItems === 1 ? 'must not be empty' : `needs at least ${schema.minItems} items`);
-      if (schema.uniqueItems === true) {
-        const seen = new Set<string>();
-        value.forEach((item, i) => {
-          const key = JSON.stringify(item);
-          if (seen.has(key)) problem(`${shown(item)} is listed twice`, `${pointer}/${i}`);
-          seen.add(key);
-        });
-      }
-      if (typeof schema.items === 'object' && schema.items !== null) value.forEach((item, i) => check(item, schema.items as Schema, `${pointer}/${i}`, out));
-    }
-    if (jsonType(value) === 'object') {
-      const object = value as Record<string, unknown>;
-      const properties = (schema.properties ?? {}) as Record<string, Schema>;
-      if (Array.isArray(schema.required)) {
-        for (const key of schema.required as string[]) if (!(key in object)) problem(`"${key}" is required`);
-      }
-      for (const [key, item] of Object.entries(object)) {
-        const at = `${pointer}/${pointerSegment(key)}`;
-        const property = properties[key];
-        if (property !== undefined) check(item, property, at, out);
-        else if (schema.additionalProperties === false) {
-          const known = Object.keys(properties);
-          problem(`unknown key "${key}"${didYouMean(key, known)}; allowed here: ${known.join(', ')}`, at);
-        } else if (typeof schema.additionalProperties === 'object' && schema.additionalProperties !== null) {
-          check(item, schema.additionalProperties as Schema, at, out);
-        }
-      }
-    }
-    if (Array.isArray(schema.anyOf)) checkAlternatives(value, schema.anyOf as Schema[], pointer, out, 'any');
-    if (Array.isArray(schema.oneOf)) checkAlternatives(value, schema.oneOf as Schema[], pointer, out, 'one');
-  };
-
-  const checkAlternatives = (value: unknown, branches: readonly Schema[], pointer: string, out: SchemaProblem[], mode: 'any' | 'one'): void => {
-    const results = branches.map((branch) => {
-      const found: SchemaProblem[] = [];
-      check(value, branch, pointer, found);
-      return found;
-    });
-    const passing = results.filter((r) => r.length === 0).length;
-    if (passing === 1 || (mode === 'any' && passing > 1)) return;
-    if (passing > 1) {
-      out.push({ pointer, message: 'matches more than one form; the schema is ambiguous here' });
-      return;
-    }
-    // Objects told apart by a constant `kind`: report against the branch the value names.
-    const resolved = branches.map(resolve);
-    const kinds = resolved.map((b) => ((b.properties as Record<string, Schema> | undefined)?.kind?.const as string | undefined));
-    if (jsonType(value) === 'object' && kinds.every((k) => typeof k === 'string')) {
-      const kind = (value as Record<string, unknown>).kind;
-      const index = kinds.indexOf(kind as string);
-      if (index >= 0) out.push(...results[index]!);
-      else if (kind === undefined) out.push({ pointer, message: `"kind" is required: one of ${kinds.join(', ')}` });
-      else out.push({ pointer: `${pointer}/kind`, message: `unknown kind ${shown(kind)}${typeof kind === 'string' ? didYouMean(kind, kinds as string[]) : ''}; use one of ${kinds.join(', ')}` });
-      return;
-    }
-    // Branches of different types: report against the one whose type the value has.
-    const typed = results.filter((_, i) => {
-      const type = resolved[i]!.type;
-      if (type === undefined) return true;
-      return ((Array.isArray(type) ? type : [type]) as string[]).some((t) => matchesType(value, t));
-    });
-    if (typed.length === 1) {
-      out.push(...typed[0]!);
-      return;
-    }
-    const requiredOnly = resolved.every((b) => Array.isArray(b.required) && Object.keys(b).length === 1);
-    if (requiredOnly) {
-      out.push({ pointer, message: `needs ${resolved.map((b) => (b.required as string[]).map((k) => `"${k}"`).join(' and ')).join(' or ')}` });
-      return;
-    }
-    const types = resolved.map((b) => b.type).filter((t): t is string => typeof t === 'string');
-    out.push({ pointer, message: types.length === resolved.length ? `expected ${types.map((t) => ARTICLE[t] ?? t).join(' or ')}, ${got(value)}` : `does not match any allowed form (${got(value)})` });
-  };
-
-  return (value) => {
-    const out: SchemaProblem[] = [];
-    check(value, root, '', out);
-    return out;
-  };
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, strict: false });
+  const validate = ajv.compile(root);
+  return (value) => (validate(value) ? [] : wordAlternatives(validate.errors ?? []));
 }

@@ -2,7 +2,7 @@
  * The JSON Schema of a task file, published as `schemas/task.schema.json` (written from this
  * object by `npm run schema`; test/unit/tasks/task-schema.test.ts fails when the file, this
  * object and the TaskFile type drift apart). Editors validate task files with it; mlctl
- * validates every task file against it before anything else (task-schema-validator.ts).
+ * validates every task file against it, with ajv, before anything else (src/core/schema/json-schema-validator.ts).
  */
 import { allMetricNames } from '../bundle/output-meaning.js';
 import { DATE_PARTS } from '../features/dates.js';
@@ -81,6 +81,7 @@ export const TASK_FILE_SCHEMA = {
       },
     },
     step: {
+      discriminator: { propertyName: 'kind' },
       oneOf: [
         step('impute', 'Fill missing values.', { strategy: { enum: [...IMPUTE_STRATEGIES] }, value: { type: ['string', 'number'] } }, ['strategy']),
         step('standardize', 'z-score on the training rows.'),
