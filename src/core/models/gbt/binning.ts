@@ -144,17 +144,13 @@ export function isCode(v: number, cardinality: number): boolean {
   return v >= 0 && v < cardinality && Math.floor(v) === v;
 }
 
-/**
- * The bins of `data` as a column-major Uint8Array (cols × rows): histogram building reads one
- * feature's bins for a node's rows, in ascending row order.
- */
+/** The bins of `x` as a row-major Uint8Array (rows × cols), the layout histogram building reads fastest. */
 export function binDataset(mapper: BinMapper, x: Float32Array, rows: number, cols: number): Uint8Array {
   const binned = new Uint8Array(rows * cols);
   for (let c = 0; c < cols; c++) {
     const bins = mapper.features[c]!;
-    const column = binned.subarray(c * rows, (c + 1) * rows);
-    if (bins.kind === 'numeric') binNumericColumn(bins, x, rows, cols, c, column);
-    else binCategoricalColumn(bins, x, rows, cols, c, column);
+    if (bins.kind === 'numeric') binNumericColumn(bins, x, rows, cols, c, binned);
+    else binCategoricalColumn(bins, x, rows, cols, c, binned);
   }
   return binned;
 }
@@ -165,7 +161,7 @@ function binNumericColumn(bins: NumericBins, x: Float32Array, rows: number, cols
   for (let r = 0; r < rows; r++) {
     const v = x[r * cols + c]!;
     if (v !== v) {
-      out[r] = valueBins;
+      out[r * cols + c] = valueBins;
       continue;
     }
     // First edge ≥ v (searchsorted left), i.e. the number of edges < v.
@@ -176,7 +172,7 @@ function binNumericColumn(bins: NumericBins, x: Float32Array, rows: number, cols
       if (edges[mid]! < v) lo = mid + 1;
       else hi = mid;
     }
-    out[r] = lo;
+    out[r * cols + c] = lo;
   }
 }
 
@@ -185,6 +181,6 @@ function binCategoricalColumn(bins: CategoricalBins, x: Float32Array, rows: numb
   for (let r = 0; r < rows; r++) {
     const v = x[r * cols + c]!;
     const bin = isCode(v, cardinality) ? codeToBin[v]! : -1;
-    out[r] = bin < 0 ? valueBins : bin;
+    out[r * cols + c] = bin < 0 ? valueBins : bin;
   }
 }

