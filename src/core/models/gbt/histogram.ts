@@ -23,18 +23,10 @@ export function createHistogram(mapper: BinMapper): Float64Array {
   return new Float64Array(mapper.totalSlots * SLOT_WIDTH);
 }
 
-/** The range of histogram values that belongs to feature `f`. */
-export function featureSpan(mapper: BinMapper, f: number): { start: number; end: number } {
-  const start = mapper.offsets[f]! * SLOT_WIDTH;
-  return { start, end: start + (mapper.features[f]!.valueBins + 1) * SLOT_WIDTH };
-}
-
-/** Sets the spans of the features in `active` to zero. */
-function clearActive(hist: Float64Array, mapper: BinMapper, active: Int32Array): void {
-  for (let a = 0; a < active.length; a++) {
-    const { start, end } = featureSpan(mapper, active[a]!);
-    hist.fill(0, start, end);
-  }
+/** Sets the histogram values of the selected features to zero. */
+function clearSelected(hist: Float64Array, selection: FeatureSelection): void {
+  const { valueStart, valueEnd } = selection;
+  for (let a = 0; a < valueStart.length; a++) hist.fill(0, valueStart[a]!, valueEnd[a]!);
 }
 
 /**
@@ -46,7 +38,6 @@ function clearActive(hist: Float64Array, mapper: BinMapper, active: Int32Array):
 export function buildHistogram(
   hist: Float64Array,
   spare: Float64Array,
-  mapper: BinMapper,
   selection: FeatureSelection,
   binned: Uint8Array,
   cols: number,
@@ -58,10 +49,10 @@ export function buildHistogram(
 ): void {
   const { features: active, slotBase } = selection;
   const features = active.length;
-  clearActive(hist, mapper, active);
+  clearSelected(hist, selection);
   let i = start;
   if (end - start >= PAIRED_MIN_ROWS) {
-    clearActive(spare, mapper, active);
+    clearSelected(spare, selection);
     for (; i + 1 < end; i += 2) {
       const r = rows === null ? i : rows[i]!;
       const q = rows === null ? i + 1 : rows[i + 1]!;
@@ -85,8 +76,8 @@ export function buildHistogram(
       }
     }
     for (let a = 0; a < features; a++) {
-      const span = featureSpan(mapper, active[a]!);
-      for (let j = span.start; j < span.end; j++) hist[j]! += spare[j]!;
+      const end = selection.valueEnd[a]!;
+      for (let j = selection.valueStart[a]!; j < end; j++) hist[j]! += spare[j]!;
     }
   }
   for (; i < end; i++) {
@@ -103,21 +94,32 @@ export function buildHistogram(
   }
 }
 
-/** The features a tree may split on, with the first histogram slot of each. */
+/** The features a tree may split on, with where each one's part of a histogram lies. */
 export interface FeatureSelection {
   /** Ascending feature indices. */
   readonly features: Int32Array;
+  /** First slot of each selected feature. */
   readonly slotBase: Int32Array;
+  /** Each selected feature's histogram values are hist[valueStart[a] .. valueEnd[a]). */
+  readonly valueStart: Int32Array;
+  readonly valueEnd: Int32Array;
 }
 
 export function selectFeatures(mapper: BinMapper, features: Int32Array): FeatureSelection {
-  return { features, slotBase: Int32Array.from(features, (f) => mapper.offsets[f]!) };
+  const slotBase = Int32Array.from(features, (f) => mapper.offsets[f]!);
+  return {
+    features,
+    slotBase,
+    valueStart: slotBase.map((slot) => slot * SLOT_WIDTH),
+    valueEnd: Int32Array.from(features, (f) => (mapper.offsets[f]! + mapper.features[f]!.valueBins + 1) * SLOT_WIDTH),
+  };
 }
 
-/** `out = parent − child` for the features in `active` (the sibling's histogram; `out` may be `parent`). */
-export function subtractHistogram(out: Float64Array, parent: Float64Array, child: Float64Array, mapper: BinMapper, active: Int32Array): void {
-  for (let a = 0; a < active.length; a++) {
-    const { start, end } = featureSpan(mapper, active[a]!);
-    for (let i = start; i < end; i++) out[i] = parent[i]! - child[i]!;
+/** `out = parent − child` for the selected features (the sibling's histogram; `out` may be `parent`). */
+export function subtractHistogram(out: Float64Array, parent: Float64Array, child: Float64Array, selection: FeatureSelection): void {
+  const { valueStart, valueEnd } = selection;
+  for (let a = 0; a < valueStart.length; a++) {
+    const end = valueEnd[a]!;
+    for (let i = valueStart[a]!; i < end; i++) out[i] = parent[i]! - child[i]!;
   }
 }

@@ -75,6 +75,7 @@ export async function trainBooster(train: GbtDataset, validation: GbtDataset | u
   const grad = new Float64Array(rows * k);
   const hess = new Float64Array(rows * k);
   const sampled = new Uint8Array(rows);
+  const sampleRows = params.rowFraction < 1 ? new Uint32Array(rows) : null;
   const allFeatures = selectFeatures(mapper, Int32Array.from({ length: train.cols }, (_, i) => i));
 
   const trees: GbtTree[] = [];
@@ -90,7 +91,7 @@ export async function trainBooster(train: GbtDataset, validation: GbtDataset | u
     const trainLoss = objective.gradients(train.y, raw, grad, hess);
     if (pending !== undefined) report(options, params, pending, trainLoss);
 
-    const sample = params.rowFraction < 1 ? drawRows(rows, params.rowFraction, rng, sampled) : null;
+    const sample = sampleRows === null ? null : drawRows(rows, params.rowFraction, rng, sampled, sampleRows);
     for (let output = 0; output < k; output++) {
       throwIfAborted(options.signal);
       const active = params.featureFraction < 1 ? selectFeatures(mapper, drawFeatures(train.cols, params.featureFraction, rng)) : allFeatures;
@@ -168,10 +169,9 @@ function addTreeToRows(tree: GbtTree, cardinality: Int32Array, data: GbtDataset,
 
 /**
  * A Bernoulli sample of the rows, each kept with probability `fraction` (at least one row),
- * ascending; `sampled` is set to 1 for the rows taken and 0 for the others.
+ * ascending, as a view of `picked`; `sampled` is set to 1 for the rows taken and 0 for the others.
  */
-function drawRows(rows: number, fraction: number, rng: () => number, sampled: Uint8Array): Uint32Array {
-  const picked = new Uint32Array(rows);
+function drawRows(rows: number, fraction: number, rng: () => number, sampled: Uint8Array, picked: Uint32Array): Uint32Array {
   let n = 0;
   for (let r = 0; r < rows; r++) {
     const take = rng() < fraction;
