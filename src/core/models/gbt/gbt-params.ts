@@ -38,22 +38,26 @@ export interface GbtParams {
 }
 
 /**
- * Defaults: LightGBM's tree shape (31 leaves, 20 rows a leaf, 255 bins and its categorical
- * knobs) with more rounds at learning rate 0.1 than its 100, since early stopping on the
- * validation set decides how many are kept. Measured on Adult (bench/gbt-engine.mjs).
+ * Defaults, chosen on Adult (bench/gbt-engine.mjs, 5 seeds, against LightGBM's shape of 31
+ * leaves, all features, patience 20): smaller trees (15 leaves) on 60 % of the features per
+ * tree, stopped after 10 rounds without a better validation loss (scikit-learn's
+ * n_iter_no_change), gave the best accuracy and AUC (0.8738 / 0.9286 against 0.8713 / 0.9271)
+ * and the shortest fit. The rest is LightGBM's: learning rate 0.1, 20 rows a leaf, no L2,
+ * 255 bins and its categorical knobs. `trees` is a ceiling that early stopping rarely reaches
+ * (about 150 rounds on Adult); without a validation set every round runs.
  */
 export const GBT_DEFAULTS: GbtParams = Object.freeze({
   trees: 500,
   learningRate: 0.1,
-  maxLeaves: 31,
+  maxLeaves: 15,
   maxDepth: 0,
   minSamplesLeaf: 20,
   l2: 0,
   minGainToSplit: 0,
   maxBins: 255,
-  featureFraction: 1,
+  featureFraction: 0.6,
   rowFraction: 1,
-  earlyStoppingRounds: 20,
+  earlyStoppingRounds: 10,
   maxCatThreshold: 32,
   catSmooth: 10,
   catL2: 10,
