@@ -43,11 +43,12 @@ export interface GbtParams {
  * tree, stopped after 10 rounds without a better validation loss (scikit-learn's
  * n_iter_no_change), gave the best accuracy and AUC (0.8738 / 0.9286 against 0.8713 / 0.9271)
  * and the shortest fit. The rest is LightGBM's: learning rate 0.1, 20 rows a leaf, no L2,
- * 255 bins and its categorical knobs. `trees` is a ceiling that early stopping rarely reaches
- * (about 150 rounds on Adult); without a validation set every round runs.
+ * 255 bins and its categorical knobs. `trees` is a ceiling early stopping rarely reaches
+ * (Adult stops after about 150 rounds); without a validation set all 200 rounds run, which on
+ * the housing data (436 training rows) fits as well as scikit-learn's 100 (R² 0.63 both).
  */
 export const GBT_DEFAULTS: GbtParams = Object.freeze({
-  trees: 500,
+  trees: 200,
   learningRate: 0.1,
   maxLeaves: 15,
   maxDepth: 0,
