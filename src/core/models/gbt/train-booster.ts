@@ -87,8 +87,8 @@ export async function trainBooster(train: GbtDataset, validation: GbtDataset | u
   let lastYield = performance.now();
 
   for (let round = 0; round < params.trees; round++) {
-    // The gradient pass also gives the training loss of the previous round's model.
-    const trainLoss = objective.gradients(train.y, raw, grad, hess);
+    // The gradient pass also gives the training loss of the previous round's model, when reported.
+    const trainLoss = objective.gradients(train.y, raw, grad, hess, options.onIteration !== undefined);
     if (pending !== undefined) report(options, params, pending, trainLoss);
 
     const sample = sampleRows === null ? null : drawRows(rows, params.rowFraction, rng, sampled, sampleRows);
