@@ -12,9 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, median, round, SHARED_DATA } from './lib.mjs';
-import { trainBooster } from '../dist/core/models/gbt/train-booster.js';
-import { createBoosterScorer } from '../dist/core/models/gbt/booster-scorer.js';
-import { validateGbtParams } from '../dist/core/models/gbt/gbt-params.js';
+import { createBoosterScorer, trainBooster, validateGbtParams } from '../dist/core/models/gbt/gbt-engine.js';
 import { classificationMetrics, logLoss, rocAuc } from '../dist/core/metrics/classification.js';
 import { createRng, shuffleInPlace } from '../dist/core/random.js';
 

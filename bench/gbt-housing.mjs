@@ -8,9 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, round, SHARED_DATA } from './lib.mjs';
-import { trainBooster } from '../dist/core/models/gbt/train-booster.js';
-import { createBoosterScorer } from '../dist/core/models/gbt/booster-scorer.js';
-import { GBT_DEFAULTS } from '../dist/core/models/gbt/gbt-params.js';
+import { createBoosterScorer, GBT_DEFAULTS, trainBooster } from '../dist/core/models/gbt/gbt-engine.js';
 import { regressionMetrics } from '../dist/core/metrics/regression.js';
 import { createRng, shuffleInPlace } from '../dist/core/random.js';
 

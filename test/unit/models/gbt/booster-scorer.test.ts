@@ -30,6 +30,23 @@ describe('createBoosterScorer', () => {
     }
   });
 
+  it('gives multiclass probabilities as the softmax of each class’s trees', async () => {
+    const data = mixedBinary(900, 4);
+    const y = Float32Array.from({ length: data.rows }, (_, r) => (Number.isNaN(data.x[r * 3 + 1]!) ? 0 : data.x[r * 3 + 1]! % 3));
+    const booster = await trainBooster({ ...data, y }, undefined, params({ trees: 4 }), { objective: 'multiclass', classes: 3, seed: 1 });
+    const cardinality = featureCardinalities(booster.features);
+    const rows = 9;
+    const p = createBoosterScorer(booster).score(data.x.subarray(0, rows * 3), rows);
+    expect(p.length).toBe(rows * 3);
+    for (let r = 0; r < rows; r++) {
+      const raw = Array.from(booster.baseScores);
+      booster.trees.forEach((tree, t) => (raw[t % 3]! += tree.leafValue[leafOf(tree, cardinality, data.x, r * 3)]!));
+      const max = Math.max(...raw);
+      const total = raw.reduce((sum, v) => sum + Math.exp(v - max), 0);
+      for (let c = 0; c < 3; c++) expect(p[r * 3 + c]).toBe(Math.fround(Math.exp(raw[c]! - max) / total));
+    }
+  });
+
   it('returns a view of its own buffer, valid until the next call', async () => {
     const data = mixedBinary(500, 3);
     const booster = await trainBooster(data, undefined, params({ trees: 3 }), { objective: 'regression', seed: 1 });
