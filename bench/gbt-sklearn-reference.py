@@ -4,7 +4,9 @@ and native categorical splits for the string columns, on the Adult files.
 
 Run with the system Python that has scikit-learn: /usr/bin/python3 bench/gbt-sklearn-reference.py [seed]
 Prints one JSON document with the same keys as bench/gbt-engine.mjs, plus wallMs (the whole
-script, Python start-up included; measured from the interpreter's start).
+script from its first line, imports and CSV reading included; interpreter start-up is not).
+On a machine busy with other work, OpenMP's spinning threads can make the fit 30x slower:
+compare with OMP_NUM_THREADS=1 there (the engine is single-threaded too).
 """
 import time
 
