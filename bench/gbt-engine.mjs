@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, median, round, SHARED_DATA } from './lib.mjs';
-import { createBoosterScorer, trainBooster, validateGbtParams } from '../dist/core/models/gbt/gbt-engine.js';
+import { createBoosterScorer, trainBooster, readGbtParams } from '../dist/core/models/gbt/gbt-engine.js';
 import { classificationMetrics, logLoss, rocAuc } from '../dist/core/metrics/classification.js';
 import { createRng, shuffleInPlace } from '../dist/core/random.js';
 
@@ -21,7 +21,7 @@ const CATEGORICAL = new Set(['workclass', 'education', 'marital_status', 'occupa
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const firstSeed = Number(process.env.BENCH_SEED ?? 0);
-const { params, problems } = validateGbtParams(JSON.parse(process.argv[2] ?? '{}'));
+const { params, problems } = readGbtParams(JSON.parse(process.argv[2] ?? '{}'));
 if (problems.length > 0) throw new Error(problems.map((p) => p.message).join('\n'));
 
 /** Rows of trimmed fields; `?` stays as is; the label's trailing '.' (adult.test) is dropped. */

@@ -103,6 +103,7 @@ export interface Scorer {
   readonly kind: string;
   /** Raw outputs per row. */
   readonly outputs: number;
+  /** `features` holds at least `rows` rows (a caller's reusable buffer may be longer). */
   score(features: Float32Array, rows: number): Float32Array | Promise<Float32Array>;
   dispose(): void;
 }

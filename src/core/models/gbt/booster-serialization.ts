@@ -12,7 +12,7 @@
  * with the tree fields as in GbtTree (gbt-tree.ts), each a plain array.
  */
 import { createBooster, type Booster, type BoosterFeature } from './gbt-booster.js';
-import { validateGbtParams } from './gbt-params.js';
+import { readGbtParams } from './gbt-params.js';
 import { bitsetWords, type GbtTree } from './gbt-tree.js';
 import type { GbtObjectiveName } from './objectives.js';
 
@@ -66,8 +66,8 @@ export function parseBooster(bytes: Uint8Array): Booster {
   if (baseScores.length !== outputs) throw new Error(`gbt model: baseScores has ${baseScores.length} values for ${outputs} outputs`);
   const bestIteration = wholeNumber(root.bestIteration, 'bestIteration', 0);
   const iterationsRun = wholeNumber(root.iterationsRun, 'iterationsRun', bestIteration);
-  const { params, problems } = validateGbtParams(record(root.params, 'params'));
-  if (problems.length > 0) throw new Error(`gbt model: params: ${problems.map((p) => p.message).join('; ')}`);
+  const { params, problems } = readGbtParams(record(root.params, 'params'));
+  if (problems.length > 0) throw new Error(`gbt model: params: ${problems.map((p) => `${p.param}: ${p.message}`).join('; ')}`);
   const trees = list(root.trees, 'trees').map((item, t) => parseTree(item, `trees[${t}]`, features));
   if (trees.length !== bestIteration * outputs) throw new Error(`gbt model: ${trees.length} trees for ${bestIteration} rounds of ${outputs} outputs`);
   return createBooster({ objective: objective as GbtObjectiveName, outputs, features, baseScores, trees, bestIteration, iterationsRun, params });

@@ -5,7 +5,7 @@
 export { trainBooster, type GbtIterationReport, type TrainBoosterOptions } from './train-booster.js';
 export { createBoosterScorer, type BoosterScorer } from './booster-scorer.js';
 export { parseBooster, serializeBooster, BOOSTER_FORMAT, BOOSTER_FORMAT_VERSION } from './booster-serialization.js';
-export { GBT_DEFAULTS, validateGbtParams, type GbtParamProblem, type GbtParams } from './gbt-params.js';
+export { GBT_DEFAULTS, GBT_PARAMS, readGbtParams, type GbtParams } from './gbt-params.js';
 export type { Booster, BoosterFeature } from './gbt-booster.js';
 export type { GbtDataset, GbtFeature, GbtFeatureKind } from './gbt-dataset.js';
 export type { GbtTree } from './gbt-tree.js';

@@ -1,8 +1,10 @@
 /**
- * Hyperparameters of the histogram gradient-boosted trees engine, their defaults and their
- * validation. Names follow mlctl's camelCase; the comment on each says which LightGBM or
- * scikit-learn parameter it corresponds to.
+ * Hyperparameters of the histogram gradient-boosted trees engine. Names follow mlctl's
+ * camelCase; the comment on each says which LightGBM or scikit-learn parameter it corresponds
+ * to. Defaults, ranges and flags are declared once, as data (GBT_PARAMS), and checked by the
+ * family seam's resolveParams like every family's.
  */
+import { defaultParams, resolveParams, type ParamProblem, type ParamSpecs } from '../model-params.js';
 
 export interface GbtParams {
   /** Maximum boosting rounds (LightGBM num_iterations, scikit-learn max_iter); multiclass grows one tree per class per round. */
@@ -47,122 +49,28 @@ export interface GbtParams {
  * (Adult stops after about 150 rounds); without a validation set all 200 rounds run, which on
  * the housing data (436 training rows) fits as well as scikit-learn's 100 (R² 0.63 both).
  */
-export const GBT_DEFAULTS: GbtParams = Object.freeze({
-  trees: 200,
-  learningRate: 0.1,
-  maxLeaves: 15,
-  maxDepth: 0,
-  minSamplesLeaf: 20,
-  l2: 0,
-  minGainToSplit: 0,
-  maxBins: 255,
-  featureFraction: 0.6,
-  rowFraction: 1,
-  earlyStoppingRounds: 10,
-  maxCatThreshold: 32,
-  catSmooth: 10,
-  catL2: 10,
-  minDataPerGroup: 100,
-});
-
-/** One parameter that failed validation; `message` starts with the parameter's name. */
-export interface GbtParamProblem {
-  readonly param: string;
-  readonly message: string;
-}
-
-interface ParamRule {
-  readonly whole: boolean;
-  readonly min: number;
-  readonly minExclusive?: boolean;
-  readonly max?: number;
-  /** The allowed range, as the message states it. */
-  readonly range: string;
-}
-
-const RULES: Readonly<Record<keyof GbtParams, ParamRule>> = {
-  trees: { whole: true, min: 1, range: 'a whole number ≥ 1' },
-  learningRate: { whole: false, min: 0, minExclusive: true, max: 1, range: 'a number > 0 and ≤ 1' },
-  maxLeaves: { whole: true, min: 2, max: 131_072, range: 'a whole number from 2 to 131072' },
-  maxDepth: { whole: true, min: 0, max: 1_000, range: 'a whole number from 0 (unlimited) to 1000' },
-  minSamplesLeaf: { whole: true, min: 1, range: 'a whole number ≥ 1' },
-  l2: { whole: false, min: 0, range: 'a number ≥ 0' },
-  minGainToSplit: { whole: false, min: 0, range: 'a number ≥ 0' },
-  maxBins: { whole: true, min: 2, max: 255, range: 'a whole number from 2 to 255' },
-  featureFraction: { whole: false, min: 0, minExclusive: true, max: 1, range: 'a number > 0 and ≤ 1' },
-  rowFraction: { whole: false, min: 0, minExclusive: true, max: 1, range: 'a number > 0 and ≤ 1' },
-  earlyStoppingRounds: { whole: true, min: 0, range: 'a whole number ≥ 0 (0 = off)' },
-  maxCatThreshold: { whole: true, min: 1, max: 255, range: 'a whole number from 1 to 255' },
-  catSmooth: { whole: false, min: 0, range: 'a number ≥ 0' },
-  catL2: { whole: false, min: 0, range: 'a number ≥ 0' },
-  minDataPerGroup: { whole: true, min: 1, range: 'a whole number ≥ 1' },
+export const GBT_PARAMS: ParamSpecs = {
+  trees: { type: 'int', default: 200, min: 1, max: 100_000, description: 'most boosting rounds (early stopping keeps the best)' },
+  learningRate: { type: 'number', default: 0.1, min: 0, max: 1, exclusiveMin: true, description: 'shrinkage of every leaf value' },
+  maxLeaves: { type: 'int', default: 15, min: 2, max: 131_072, description: 'leaves per tree, grown best-first' },
+  maxDepth: { type: 'int', default: 0, min: 0, max: 1_000, description: 'depth limit of a tree (0: unlimited)' },
+  minSamplesLeaf: { type: 'int', default: 20, min: 1, max: 1_000_000_000, description: 'fewest training rows in a leaf' },
+  l2: { type: 'number', default: 0, min: 0, max: 1_000_000, description: 'L2 penalty on leaf values' },
+  minGainToSplit: { type: 'number', default: 0, min: 0, max: 1_000_000, description: 'least loss reduction a split must bring' },
+  maxBins: { type: 'int', default: 255, min: 2, max: 255, description: 'value bins per numeric feature (and most categories kept)' },
+  featureFraction: { type: 'number', default: 0.6, min: 0, max: 1, exclusiveMin: true, description: 'share of features each tree may split on (seeded)' },
+  rowFraction: { type: 'number', default: 1, min: 0, max: 1, exclusiveMin: true, description: 'share of rows each round is grown on (seeded)' },
+  earlyStoppingRounds: { type: 'int', default: 10, min: 0, max: 100_000, description: 'rounds without a lower validation loss before stopping (0: off)' },
+  maxCatThreshold: { type: 'int', default: 32, min: 1, max: 255, description: 'most categories on the smaller side of a categorical split' },
+  catSmooth: { type: 'number', default: 10, min: 0, max: 1_000_000, description: 'smoothing of category statistics in categorical splits' },
+  catL2: { type: 'number', default: 10, min: 0, max: 1_000_000, description: 'extra L2 penalty in categorical splits' },
+  minDataPerGroup: { type: 'int', default: 100, min: 1, max: 1_000_000_000, description: 'fewest rows per group of categories in a categorical split' },
 };
 
-const PARAM_NAMES = Object.keys(RULES) as (keyof GbtParams)[];
+export const GBT_DEFAULTS: GbtParams = Object.freeze(defaultParams(GBT_PARAMS) as unknown as GbtParams);
 
-/**
- * Merges `input` over GBT_DEFAULTS and checks every parameter. Returns all problems found
- * (unknown names with a suggestion when one is close, values outside their range), each
- * naming the parameter and its allowed range; `params` holds the merged values either way
- * and is only meaningful when `problems` is empty.
- */
-export function validateGbtParams(input: Readonly<Record<string, unknown>>): { params: GbtParams; problems: GbtParamProblem[] } {
-  const problems: GbtParamProblem[] = [];
-  const merged: Record<string, number> = { ...GBT_DEFAULTS };
-  for (const [name, value] of Object.entries(input)) {
-    if (value === undefined) continue;
-    if (!Object.hasOwn(RULES, name)) {
-      const suggestion = closestName(name);
-      problems.push({ param: name, message: `${name}: unknown parameter${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}; known: ${PARAM_NAMES.join(', ')}` });
-      continue;
-    }
-    const rule = RULES[name as keyof GbtParams];
-    if (!isAllowed(value, rule)) {
-      problems.push({ param: name, message: `${name}: must be ${rule.range}, got ${describeValue(value)}` });
-      continue;
-    }
-    merged[name] = value as number;
-  }
-  return { params: Object.freeze(merged) as unknown as GbtParams, problems };
-}
-
-function isAllowed(value: unknown, rule: ParamRule): boolean {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
-  if (rule.whole && !Number.isInteger(value)) return false;
-  if (rule.minExclusive === true ? value <= rule.min : value < rule.min) return false;
-  return rule.max === undefined || value <= rule.max;
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-}
-
-/** The known name closest to `name` by edit distance (case-insensitive), if close enough to be a typo. */
-function closestName(name: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of PARAM_NAMES) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      bestDistance = distance;
-      best = candidate;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
+/** Parameters read from a task or a booster file: merged over the defaults and checked. */
+export function readGbtParams(input: Readonly<Record<string, unknown>>): { params: GbtParams; problems: ParamProblem[] } {
+  const { params, problems } = resolveParams(GBT_PARAMS, input);
+  return { params: params as unknown as GbtParams, problems };
 }

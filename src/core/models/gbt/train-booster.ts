@@ -47,7 +47,7 @@ const YIELD_EVERY_MS = 25;
 /**
  * Trains a booster. Throws a plain Error when the data do not fit the objective (labels,
  * shapes) and an Error named AbortError when `signal` aborts. Params are taken as given: run
- * them through validateGbtParams first.
+ * them through readGbtParams (the family seam's resolveParams) first.
  */
 export async function trainBooster(train: GbtDataset, validation: GbtDataset | undefined, params: GbtParams, options: TrainBoosterOptions): Promise<Booster> {
   const objective = createObjective(options.objective, options.classes);
