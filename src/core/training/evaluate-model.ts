@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import type { Predictor } from '../predict/predictor.js';
 import type { Evaluation } from '../bundle/output-meaning.js';
 import { basename } from 'node:path';
-import { checkTargets, encodeTarget, loadTaskData, taskColumns, type DroppedRows, type TaskDataOptions } from './task-data.js';
+import { checkTargets, encodeTarget, loadTestRows, taskColumns, type DroppedRows, type TaskDataOptions } from './task-data.js';
 
 export interface EvaluateModelOptions {
   /** A labelled CSV; default: the task's own test rows. */
@@ -45,9 +45,7 @@ export async function evaluateModel(predictor: Predictor, options: EvaluateModel
     dropped = checked.dropped;
     source = options.dataPath;
   } else {
-    const data = await loadTaskData(task, options.data);
-    records = data.test;
-    source = data.testSource === 'file' ? `${data.dataset} test file` : `${data.dataset} held-out split (seed ${task.split.seed})`;
+    ({ records, source } = await loadTestRows(task, options.data));
   }
   if (records.length === 0) throw new UsageError('EVALUATE_NO_ROWS', `${source} has no rows to evaluate on`);
   const yTrue = encodeTarget(predictor.meaning, records, source);
@@ -61,6 +59,8 @@ export async function evaluateModel(predictor: Predictor, options: EvaluateModel
   const evaluation = predictor.meaning.evaluate(yTrue, scores, options.threshold === undefined ? {} : { threshold: options.threshold });
   // Sensitive columns are no input of the model, but the report slices by them.
   const sensitive = task.sensitive ?? [];
-  const evaluated = sensitive.length === 0 ? valid : valid.map((record, i) => ({ ...record, ...Object.fromEntries(sensitive.map((c) => [c, records[i]![c] ?? null])) }));
+  // The coerced records are ours: the sensitive columns (kept for report slices) go in place.
+  for (const column of sensitive) valid.forEach((record, i) => (record[column] = records[i]![column] ?? null));
+  const evaluated = valid;
   return { ...evaluation, rows: records.length, source, yTrue, scores, records: evaluated, ...(dropped === null ? {} : { dropped }) };
 }

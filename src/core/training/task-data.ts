@@ -148,6 +148,25 @@ export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Pr
   };
 }
 
+/**
+ * The rows a task is tested on, reading no more than that: a dataset's own test file alone
+ * when it has one (evaluate needs no training rows), else the task's held-out split.
+ */
+export async function loadTestRows(task: TaskSpec, options: TaskDataOptions): Promise<{ records: readonly DataRecord[]; source: string }> {
+  if (options.dataPath === undefined && isBuiltinDataset(task.dataset)) {
+    const spec = getDatasetSpec(task.dataset);
+    const testSpec = spec.files.find((f) => f.role === 'test');
+    if (testSpec !== undefined) {
+      const testFile = (await ensureDataset(spec, options)).file('test')!;
+      const missing = task.missing === undefined ? {} : { missing: task.missing };
+      const checked = checkTargets(task, await readDatasetFile(testFile.path, spec, testSpec, missing), testFile.name);
+      return { records: checked.records, source: `${spec.name} test file` };
+    }
+  }
+  const data = await loadTaskData(task, options);
+  return { records: data.test, source: data.testSource === 'file' ? `${data.dataset} test file` : `${data.dataset} held-out split (seed ${task.split.seed})` };
+}
+
 /** The rows a task is inferred from: the user's CSV, or a built-in dataset's training file (pulled when missing). */
 export async function readInferenceData(
   dataset: string,
