@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, mergeDotEnv, readDotEnv } from './config.js';
-import { EXIT_CODES, isMlctlError } from './core/errors.js';
+import { loadConfig, mergeDotEnv, readDotEnv, type Config } from './config.js';
+import { EXIT_CODES, isMlctlError, type MlctlError } from './core/errors.js';
 import { createOutput, type CliContext } from './ui/context.js';
-import type { OutputStreams } from './ui/output.js';
+import { escapeControlCharacters, Output, type OutputStreams } from './ui/output.js';
 import { registerCommands } from './commands/index.js';
 
 function readVersion(): string {
@@ -30,7 +30,8 @@ export async function buildProgram(context: CliContext, options: { allCommands?:
     .exitOverride()
     .configureOutput({
       writeOut: (s) => context.streams.stdout.write(s),
-      writeErr: (s) => context.streams.stderr.write(s),
+      // commander's own errors echo what was typed (an unknown option, a bad value).
+      writeErr: (s) => context.streams.stderr.write(escapeControlCharacters(s)),
     })
     .addHelpText(
       'after',
@@ -41,7 +42,7 @@ Examples:
   $ echo '{"age": 39, "workclass": "State-gov", ...}' | mlctl predict --model <run-id> --json
 
 Exit codes: 0 ok, 1 unexpected failure, 2 invalid usage or input, 3 not found,
-4 quality gate failed, 5 external service failed, 130 interrupted.`,
+4 quality gate or integrity check failed, 5 external service failed, 130 interrupted.`,
     );
   await registerCommands(program, context, { all: options.allCommands === true });
   return program;
@@ -59,21 +60,24 @@ export function exitCodeFor(error: unknown, context: CliContext, program: Comman
     output.error('interrupted');
     return INTERRUPTED_EXIT_CODE;
   }
-  if (isMlctlError(error)) {
-    output.error(error.message);
-    for (const problem of error.problems) output.stderrWrite(`  - ${problem}\n`);
-    if (error.hint !== undefined) output.stderrWrite(`hint: ${error.hint}\n`);
-    if (output.json) {
-      context.streams.stdout.write(
-        `${JSON.stringify({ error: { code: error.code, message: error.message, problems: error.problems, hint: error.hint, ...(error.details === undefined ? {} : { details: error.details }) } })}\n`,
-      );
-    }
-    return EXIT_CODES[error.category];
-  }
+  if (isMlctlError(error)) return reportMlctlError(error, output, context.streams);
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   output.error('unexpected failure (this is a bug in mlctl; please report it with the trace below)');
   output.stderrWrite(`${stack}\n`);
   return EXIT_CODES.internal;
+}
+
+/** Prints a known error (message, problems, hint; the JSON document with --json) and returns its exit code. */
+function reportMlctlError(error: MlctlError, output: Output, streams: OutputStreams): number {
+  output.error(error.message);
+  for (const problem of error.problems) output.stderrWrite(`  - ${problem}\n`);
+  if (error.hint !== undefined) output.stderrWrite(`hint: ${error.hint}\n`);
+  if (output.json) {
+    streams.stdout.write(
+      `${JSON.stringify({ error: { code: error.code, message: error.message, problems: error.problems, hint: error.hint, ...(error.details === undefined ? {} : { details: error.details }) } })}\n`,
+    );
+  }
+  return EXIT_CODES[error.category];
 }
 
 function isAbortError(error: unknown): boolean {
@@ -85,13 +89,29 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   const env = mergeDotEnv(process.env, readDotEnv(cwd));
   // The AWS SDK reads its own variables from process.env; let .env reach it too.
   for (const [key, value] of Object.entries(env)) if (process.env[key] === undefined && value !== undefined) process.env[key] = value;
-  const config = loadConfig(env, cwd);
   const streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr };
-  // `mlctl … | head` closes the pipe early: stop quietly, as Unix tools do.
+  // The exit code of an error already reported: a closed pipe must not turn it into another.
+  let failure = 0;
+  // `mlctl … | head` closes the pipe early: stop quietly, as Unix tools do (with the error's
+  // code if the output was an error document).
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
+    if (error.code === 'EPIPE') process.exit(failure);
     throw error;
   });
+  // Nobody is left to read a message on a closed stderr; the exit code still tells.
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  let config: Config;
+  try {
+    config = loadConfig(env, cwd);
+  } catch (error) {
+    if (!isMlctlError(error)) throw error;
+    // No command line parsed yet: --json is honoured if it is there at all.
+    const output = new Output({ json: argv.includes('--json'), quiet: false, verbose: false, color: false }, streams, true);
+    failure = reportMlctlError(error, output, streams);
+    return failure;
+  }
   const abort = new AbortController();
   let interruptedBy: NodeJS.Signals | undefined;
   // The first Ctrl-C or SIGTERM asks long operations to clean up and stop (training marks its
@@ -117,7 +137,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     // A command that finished its work after SIGTERM (serve drains, then returns) exits 0.
     return interruptedBy === 'SIGINT' ? INTERRUPTED_EXIT_CODE : 0;
   } catch (error) {
-    return exitCodeFor(error, context, program);
+    failure = exitCodeFor(error, context, program);
+    return failure;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

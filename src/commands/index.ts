@@ -27,6 +27,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     register: async (p, c) => (await import('./preprocess.js')).registerPreprocessCommands(p, c),
   },
   {
+    name: 'task',
+    summary: 'write and check task files: infer one from a CSV (task init), validate one',
+    register: async (p, c) => (await import('./task.js')).registerTaskCommands(p, c),
+  },
+  {
     name: 'train',
     summary: 'train a task end to end: data → preprocessing → model → evaluation → a recorded run and bundle',
     register: async (p, c) => (await import('./train.js')).registerTrainCommands(p, c),

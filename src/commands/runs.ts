@@ -321,8 +321,12 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
 
   const gc = runs
     .command('gc')
-    .description('Purge soft-deleted runs from disk for good (runs used by a registered model version are kept).')
-    .option('--dry-run', 'only say what would be purged')
+    .description(
+      'Purge soft-deleted runs from disk for good (runs used by a registered model version are kept), and remove the temporary files and folders ' +
+        'that interrupted writes left behind (a kill during training, a bundle save or `sync pull`); files still being written are left alone. ' +
+        'Like `git gc`, it acts at once: look first with --dry-run.',
+    )
+    .option('--dry-run', 'only say what would be purged and removed')
     .action(async (opts: { dryRun?: boolean }, command: Command) => {
       const output = context.output(command);
       const { gcRuns } = await import('../core/tracking/run-operations.js');
@@ -332,7 +336,9 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       output.result(result, () => {
         const lines = result.purged.map((r) => `${result.dryRun ? 'Would purge' : 'Purged'} ${r.id} (${r.experiment})`);
         for (const k of result.kept) lines.push(`Kept ${k.id}: ${k.reason}`);
-        if (lines.length === 0) lines.push('No deleted runs to purge.');
+        for (const l of result.leftovers) lines.push(`${result.dryRun ? 'Would remove' : 'Removed'} ${l.path} (temporary ${l.kind} of an interrupted ${l.origin}, ${formatBytes(l.bytes)})`);
+        for (const l of result.inUse) lines.push(`Left ${l.path}: still being written`);
+        if (lines.length === 0) lines.push('No deleted runs to purge and no leftovers of interrupted writes.');
         return lines.join('\n');
       });
     });
@@ -378,7 +384,10 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
 
   const verify = runs
     .command('verify')
-    .description('Check every run file and artifact hash, list damage, rebuild the index; exit 4 when damaged.')
+    .description(
+      'Check every run file and artifact hash, list damage and leftover temporary files of interrupted writes, rebuild the index; exit 4 when damaged ' +
+        '(a leftover inside a model bundle is damage: the bundle fails to load until `runs gc` removes it).',
+    )
     .action(async (_opts: unknown, command: Command) => {
       const output = context.output(command);
       const { verifyStore } = await import('../core/tracking/run-verify.js');
@@ -399,9 +408,10 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
         if (!output.json) {
           output.result(null, () => [summary, ...report.warnings.map((w) => `warning: ${describe(w)}`)].join('\n'));
         }
+        const strays = report.leftovers.some((leftover) => leftover.inBundle);
         throw new GateError('STORE_DAMAGED', `${report.damage.length} damaged file(s) in ${report.root}`, {
           problems: report.damage.map(describe),
-          hint: 'restore the damaged files from a copy (git, sync pull) or delete the affected runs',
+          hint: `${strays ? '`mlctl runs gc` removes leftover temporary files; ' : ''}restore the damaged files from a copy (git, sync pull) or delete the affected runs`,
         });
       }
       output.result(report, () => [`${summary}. No damage.`, ...report.warnings.map((w) => `warning: ${describe(w)}`)].join('\n'));

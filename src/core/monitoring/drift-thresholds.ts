@@ -77,52 +77,6 @@ export function parseThresholdFlag(flag: string, measure: Measure, text: string)
   return { ...(all === undefined ? {} : { all }), features };
 }
 
-/** Structural checks of a task's `monitoring` section; every problem names its JSON path. */
-export function checkMonitoringSpec(value: unknown, path = 'monitoring'): string[] {
-  if (value === undefined) return [];
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${path}: an object { bins?, psiThreshold?, jsThreshold?, features?, output? }`];
-  const spec = value as Record<string, unknown>;
-  const problems: string[] = [];
-  const known = ['bins', 'psiThreshold', 'jsThreshold', 'features', 'output'];
-  for (const key of Object.keys(spec)) if (!known.includes(key)) problems.push(`${path}.${key}: not a monitoring setting${didYouMean(key, known)}`);
-  if (spec.bins !== undefined && !(Number.isInteger(spec.bins) && (spec.bins as number) >= 2 && (spec.bins as number) <= 100)) {
-    problems.push(`${path}.bins: a whole number from 2 to 100`);
-  }
-  const check = (at: string, measure: Measure, v: unknown): void => {
-    const problem = rangeProblem(measure, v);
-    if (problem !== undefined) problems.push(`${at}: ${problem}`);
-  };
-  if (spec.psiThreshold !== undefined) check(`${path}.psiThreshold`, 'psi', spec.psiThreshold);
-  if (spec.jsThreshold !== undefined) check(`${path}.jsThreshold`, 'js', spec.jsThreshold);
-  if (spec.features !== undefined) {
-    if (typeof spec.features !== 'object' || spec.features === null || Array.isArray(spec.features)) {
-      problems.push(`${path}.features: an object of input name → { psi?, js? }`);
-    } else {
-      for (const [name, override] of Object.entries(spec.features as Record<string, unknown>)) {
-        if (typeof override !== 'object' || override === null || Array.isArray(override)) {
-          problems.push(`${path}.features.${name}: an object { psi?, js? }`);
-          continue;
-        }
-        for (const [key, v] of Object.entries(override)) {
-          if (key === 'psi' || key === 'js') check(`${path}.features.${name}.${key}`, key, v);
-          else problems.push(`${path}.features.${name}.${key}: expected psi or js`);
-        }
-      }
-    }
-  }
-  if (spec.output !== undefined) {
-    const output = spec.output as Record<string, unknown> | null;
-    if (typeof output !== 'object' || output === null || Array.isArray(output)) problems.push(`${path}.output: an object { psi? }`);
-    else {
-      for (const [key, v] of Object.entries(output)) {
-        if (key === 'psi') check(`${path}.output.psi`, 'psi', v);
-        else problems.push(`${path}.output.${key}: expected psi`);
-      }
-    }
-  }
-  return problems;
-}
-
 /** Defaults, overridden by the task's section, overridden by flags. */
 export function resolveThresholds(spec: MonitoringSpec | undefined, flags: ThresholdFlags = {}): DriftThresholds {
   const psi = flags.psi?.all ?? spec?.psiThreshold ?? DEFAULT_PSI_THRESHOLD;

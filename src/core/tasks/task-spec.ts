@@ -19,6 +19,21 @@ export interface TaskSpec {
   /** Metric names reported for the task, headline first. */
   readonly metrics: readonly string[];
   readonly gates: readonly QualityGate[];
+  /**
+   * Field values read as missing in the task's CSV; replaces the default list (the empty
+   * field, NA, N/A, NaN, null, ? and .). Built-in datasets use their own dialect's markers.
+   */
+  readonly missing?: readonly string[];
+  /**
+   * Rows whose target is missing or unparseable: 'drop' (default) leaves them out before the
+   * split and reports how many and where; 'error' refuses the data.
+   */
+  readonly onMissingTarget?: 'drop' | 'error';
+  /**
+   * Columns never used as features (data minimisation) but kept for the report's fairness
+   * slices, read from the evaluated rows.
+   */
+  readonly sensitive?: readonly string[];
   /** Drift monitoring: the reference profile's bins and the thresholds `mlctl monitor drift` applies. */
   readonly monitoring?: MonitoringSpec;
 }
@@ -89,4 +104,34 @@ export interface MonitoringSpec {
 export interface DriftThresholdOverride {
   readonly psi?: number;
   readonly js?: number;
+}
+
+/**
+ * A task file as written (schemas/task.schema.json is its JSON Schema): only the data and the
+ * target are needed; every section left out is inferred from the data (task-inference.ts)
+ * or taken from the task it `extends`. Resolving it gives a complete TaskSpec.
+ */
+export interface TaskFile {
+  readonly $schema?: string;
+  /** A built-in task whose sections this file changes (merged in depth). */
+  readonly extends?: string;
+  readonly name?: string;
+  readonly description?: string;
+  /** A CSV (relative paths are relative to the task file), or an https:// or s3:// URL. */
+  readonly data?: string;
+  /** A built-in dataset name (or a CSV, as `data`). */
+  readonly dataset?: string;
+  /** The column to predict, or the full target section. */
+  readonly target?: string | TargetSpec;
+  readonly problemType?: ProblemType;
+  readonly missing?: readonly string[];
+  readonly onMissingTarget?: 'drop' | 'error';
+  readonly sensitive?: readonly string[];
+  readonly features?: PipelineSpec;
+  /** The family defaults to the problem type's; params left out take the family's defaults. */
+  readonly model?: { readonly family?: string; readonly params?: Readonly<Record<string, ParamValue>> };
+  readonly split?: Partial<SplitSpec>;
+  readonly metrics?: readonly string[];
+  readonly gates?: readonly QualityGate[];
+  readonly monitoring?: MonitoringSpec;
 }

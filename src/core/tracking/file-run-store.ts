@@ -14,6 +14,7 @@ import {
   DELETED_FILE,
   EXPERIMENT_FILE,
   FINAL_METRICS_FIELD,
+  METRIC_POINTS_FIELD,
   METRICS_DIR,
   METRIC_SUFFIX,
   PARAMS_FILE,
@@ -283,6 +284,8 @@ class FileActiveRun implements ActiveRun {
   private readonly knownKeys = new Set<string>();
   /** Last value logged per metric, written into run.json at end() (see run-files.ts). */
   private readonly lastValues = new Map<string, number>();
+  /** Points logged per metric, written into run.json at end() beside the last values. */
+  private readonly pointCounts = new Map<string, number>();
   private lastFlush = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -336,6 +339,7 @@ class FileActiveRun implements ActiveRun {
       }
       if (typeof value !== 'number') throw new UsageError('INVALID_METRIC_VALUE', `metric "${key}" must be a number`);
       this.lastValues.set(key, value);
+      this.pointCounts.set(key, (this.pointCounts.get(key) ?? 0) + 1);
       const line = encodeMetricLine(step, value, timestamp);
       this.pending.set(key, (this.pending.get(key) ?? '') + line);
       this.pendingBytes += line.length;
@@ -418,11 +422,12 @@ class FileActiveRun implements ActiveRun {
     }
   }
 
-  /** run.json's content: RunInfo, plus the final metrics once the run has ended. */
-  private runFile(): RunInfo & { [FINAL_METRICS_FIELD]?: Record<string, number | string> } {
+  /** run.json's content: RunInfo, plus the final metrics and point counts once the run has ended. */
+  private runFile(): RunInfo & { [FINAL_METRICS_FIELD]?: Record<string, number | string>; [METRIC_POINTS_FIELD]?: Record<string, number> } {
     if (this.info.status === 'RUNNING') return this.info;
     const sorted = [...this.lastValues].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return { ...this.info, [FINAL_METRICS_FIELD]: encodeFinalMetrics(Object.fromEntries(sorted)) };
+    const counts = [...this.pointCounts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return { ...this.info, [FINAL_METRICS_FIELD]: encodeFinalMetrics(Object.fromEntries(sorted)), [METRIC_POINTS_FIELD]: Object.fromEntries(counts) };
   }
 
   private assertOpen(): void {

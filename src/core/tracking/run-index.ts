@@ -19,7 +19,8 @@ import type { ParamValue, RunInfo, RunRecord, RunStatus } from './run-store.js';
  *   changes the run folder's mtime);
  * - mlctl's own changes to existing runs (tags, delete, restore) touch the experiment
  *   folder too (see FileRunStore), so they are seen at once;
- * - RUNNING runs are re-read every time, since metric appends change no folder's mtime;
+ * - RUNNING runs are re-read every time, since metric appends change no folder's mtime, and
+ *   so are runs that could not be read (their repair may be an in-place write);
  * - every FULL_SWEEP_INTERVAL_MS, every run folder's mtime is compared, which catches
  *   edits made in place by other tools; `runs verify` rebuilds everything.
  */
@@ -338,7 +339,9 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
         if (!relisted.has(experiment)) remove.push(id);
         continue;
       }
-      if (stats.mtimeMs !== recorded) read.push({ experiment, id });
+      // An unreadable run is read again every time: a file repaired in place (an editor, a
+      // restore from a copy) changes no folder's mtime, and the run must reappear at once.
+      if (broken !== null || stats.mtimeMs !== recorded) read.push({ experiment, id });
     }
     return { read, remove, experiments, goneExperiments, fullSweep };
   }

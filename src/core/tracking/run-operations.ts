@@ -10,6 +10,7 @@ import { ARTIFACTS_DIR, METRICS_DIR, METRIC_SUFFIX } from './run-files.js';
 import { parseOrderBy, parseRunFilter } from './run-filter.js';
 import { openRunIndex, type Lifecycle, type RefreshStats, type RunIndex } from './run-index.js';
 import type { MetricPoint, ParamValue, RunRecord } from './run-store.js';
+import { findLeftovers, removeLeftovers, type Leftover } from './store-leftovers.js';
 
 /** The queries and maintenance behind `mlctl runs …`, on top of the file store and its index. */
 
@@ -177,10 +178,18 @@ export interface GcResult {
   readonly purged: readonly { id: string; experiment: string }[];
   /** Deleted runs kept because a registered model version uses them. */
   readonly kept: readonly { id: string; experiment: string; reason: string }[];
+  /** Temporary files and folders of interrupted writes, removed (or, in a dry run, to remove). */
+  readonly leftovers: readonly Leftover[];
+  /** Temporary files still being written by a live process: left alone. */
+  readonly inUse: readonly Leftover[];
   readonly dryRun: boolean;
 }
 
-/** Purges soft-deleted runs for good, except those a registered model version points at. */
+/**
+ * Purges soft-deleted runs for good, except those a registered model version points at,
+ * then removes the leftovers of interrupted writes (see store-leftovers.ts) whose writer is
+ * gone. With `dryRun`, only says what it would remove.
+ */
 export async function gcRuns(store: FileRunStore, registry: ModelRegistry, options: { dryRun?: boolean } = {}): Promise<GcResult> {
   const listed = listRuns(store, { lifecycle: 'deleted' });
   const referenced = await registry.referencedRunIds();
@@ -199,5 +208,8 @@ export async function gcRuns(store: FileRunStore, registry: ModelRegistry, optio
     if (options.dryRun !== true) await rm(run.dir, { recursive: true, force: true });
     purged.push(entry);
   }
-  return { purged, kept, dryRun: options.dryRun === true };
+  const found = existsSync(store.root) ? await findLeftovers(store) : [];
+  const stray = found.filter((leftover) => !leftover.inUse);
+  const leftovers = options.dryRun === true ? stray : await removeLeftovers(store, stray);
+  return { purged, kept, leftovers, inUse: found.filter((leftover) => leftover.inUse), dryRun: options.dryRun === true };
 }

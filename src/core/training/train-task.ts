@@ -11,7 +11,7 @@ import type { BundleManifest } from '../bundle/bundle-manifest.js';
 import type { Evaluation, OutputMeaning } from '../bundle/output-meaning.js';
 import type { ParamValue, RunStore } from '../tracking/run-store.js';
 import type { QualityGate, TaskSpec } from '../tasks/task-spec.js';
-import { loadTaskData, type TaskDataOptions } from './task-data.js';
+import { loadTaskData, type DroppedRows, type TaskDataOptions } from './task-data.js';
 import { prepareSets } from './prepare-sets.js';
 
 export type TrainPhase = 'load' | 'preprocess' | 'fit' | 'evaluate' | 'save';
@@ -31,6 +31,8 @@ export interface TrainTaskOptions {
   readonly clock?: () => number;
   readonly onRunCreated?: (run: { id: string; name: string; dir: string }) => void;
   readonly onPhase?: (phase: TrainPhase, ms: number) => void;
+  /** Told of rows left out for a missing or unparseable target (also tagged on the run). */
+  readonly onDroppedRows?: (dropped: DroppedRows) => void;
   readonly onIteration?: (report: IterationReport) => void;
 }
 
@@ -47,6 +49,8 @@ export interface TrainTaskResult {
   readonly modelFamily: string;
   readonly rows: { readonly train: number; readonly validation: number; readonly test: number };
   readonly testSource: 'file' | 'split';
+  /** Rows left out before the split for a missing or unparseable target, per file. */
+  readonly dropped: readonly DroppedRows[];
   readonly pipeline: PipelineSummary;
   readonly evaluation: Evaluation;
   readonly gates: readonly GateResult[];
@@ -74,6 +78,8 @@ function flattenParams(task: TaskSpec): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = {
     task: task.name,
     dataset: task.dataset,
+    target: task.target.column,
+    problem_type: task.problemType,
     model_family: task.model.family,
     seed: task.split.seed,
     validation_fraction: task.split.validation,
@@ -127,9 +133,17 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     const data = await loadTaskData(task, { ...options.data, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     const datasetSha256 = Object.values(data.files).join(',');
     await run.updateInfo({ datasetSha256 });
+    const dropped = data.dropped ?? [];
+    if (dropped.length > 0) {
+      for (const d of dropped) options.onDroppedRows?.(d);
+      await run.setTags({
+        'mlctl.dropped_target_rows': String(dropped.reduce((sum, d) => sum + d.count, 0)),
+        'mlctl.dropped_target_lines': dropped.map((d) => `${d.file}: ${d.lines.join(', ')}${d.count > d.lines.length ? ', …' : ''}`).join('; '),
+      });
+    }
     endPhase('load');
 
-    const sets = prepareSets(task, data, family.adaptFeatures?.(task.features) ?? task.features);
+    const sets = prepareSets(task, data, family.adaptFeatures?.(task.features, task.model.params) ?? task.features);
     const { pipeline, meaning } = sets;
     endPhase('preprocess');
 
@@ -208,6 +222,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       modelFamily: family.name,
       rows: sets.rows,
       testSource: data.testSource,
+      dropped: data.dropped ?? [],
       pipeline: summary,
       evaluation,
       gates,

@@ -4,7 +4,6 @@ import { MlctlError } from '../../../src/core/errors.js';
 import { compareWithProfile } from '../../../src/core/monitoring/compare-drift.js';
 import { populationStabilityIndex } from '../../../src/core/monitoring/drift-measures.js';
 import {
-  checkMonitoringSpec,
   checkThresholdNames,
   parseThresholdFlag,
   resolveThresholds,
@@ -121,17 +120,6 @@ describe('thresholds', () => {
     expect(error.problems).toEqual(['"agee" is not an input of this model (did you mean "age"?)', '"age" is numeric: the Jensen–Shannon distance is measured on categorical inputs only']);
   });
 
-  it('checks a task file’s monitoring section, naming each JSON path', () => {
-    expect(checkMonitoringSpec(undefined)).toEqual([]);
-    expect(checkMonitoringSpec({ bins: 10, psiThreshold: 0.2, features: { age: { psi: 0.3, js: 0.1 } }, output: { psi: 0.25 } })).toEqual([]);
-    expect(checkMonitoringSpec({ bins: 1, jsThreshold: 3, psiTreshold: 0.2, features: { age: { psy: 1 } }, output: 5 })).toEqual([
-      'monitoring.psiTreshold: not a monitoring setting (did you mean "psiThreshold" or "jsThreshold"?)',
-      'monitoring.bins: a whole number from 2 to 100',
-      'monitoring.jsThreshold: a Jensen–Shannon distance is at most 1, got 3',
-      'monitoring.features.age.psy: expected psi or js',
-      'monitoring.output: an object { psi? }',
-    ]);
-  });
 });
 
 describe('histogram windows (the seam serve will fill)', () => {
