@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
@@ -269,7 +269,10 @@ const METRIC_FLUSH_BYTES = 256 * 1024;
  * appended in batches: a call that comes more than METRIC_FLUSH_INTERVAL_MS after the last
  * write flushes at once (so a trainer logging once per epoch writes every epoch), bursts are
  * coalesced, and a timer flushes what is left. Each batch is one O_APPEND write of whole
- * lines, so a kill leaves at most a torn last line, which readers skip.
+ * lines, so a kill leaves at most a torn last line, which readers skip. No file stays open
+ * between batches (at most one batch per metric every METRIC_FLUSH_INTERVAL_MS, so reopening
+ * costs nothing measurable): a run its caller never ends (a crashed trainer, a test's stand-in
+ * for a dead process) holds no file handle for the garbage collector to close (DEP0137).
  */
 class FileActiveRun implements ActiveRun {
   readonly id: string;
@@ -279,7 +282,6 @@ class FileActiveRun implements ActiveRun {
   private params: Record<string, ParamValue> = {};
   private readonly pending = new Map<string, string>();
   private pendingBytes = 0;
-  private readonly handles = new Map<string, FileHandle>();
   private readonly knownKeys = new Set<string>();
   /** Last value logged per metric, written into run.json at end() (see run-files.ts). */
   private readonly lastValues = new Map<string, number>();
@@ -369,7 +371,7 @@ class FileActiveRun implements ActiveRun {
       await Promise.all(
         batch.map(async ([key, text]) => {
           try {
-            await (await this.handleFor(key)).appendFile(text);
+            await appendFile(join(this.dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`), text);
           } catch (error) {
             // Put the lines back in order so that a later flush can retry them.
             this.pending.set(key, text + (this.pending.get(key) ?? ''));
@@ -381,15 +383,6 @@ class FileActiveRun implements ActiveRun {
     };
     this.flushing = this.flushing.then(run, run);
     return this.flushing;
-  }
-
-  private async handleFor(key: string): Promise<FileHandle> {
-    let handle = this.handles.get(key);
-    if (handle === undefined) {
-      handle = await open(join(this.dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`), 'a');
-      this.handles.set(key, handle);
-    }
-    return handle;
   }
 
   setTags(tags: Readonly<Record<string, string>>): Promise<void> {
@@ -411,8 +404,6 @@ class FileActiveRun implements ActiveRun {
     try {
       await this.flush();
     } finally {
-      await Promise.all([...this.handles.values()].map((h) => h.close().catch(() => undefined)));
-      this.handles.clear();
       this.info = { ...this.info, status, endTime: new Date(this.clock()).toISOString() };
       await writeJsonAtomic(join(this.dir, RUN_FILE), this.runFile());
     }
