@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
-import { parseIntFlag, withExamples } from '../ui/context.js';
+import { POSITIVE_COUNT_RANGE, parseIntFlag, withExamples } from '../ui/context.js';
 import { formatNumber, renderTable } from '../ui/table.js';
 
 export interface PredictCommandOptions {
@@ -23,7 +23,7 @@ export function registerPredictCommands(program: Command, context: CliContext): 
     .description('predict with a model bundle, from a file, stdin (JSON object, array or JSON lines) or a stored user')
     .requiredOption('-m, --model <ref>', 'run id, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix')
     .option('-i, --input <file>', 'records to score: .csv, .json or .jsonl (default: stdin)')
-    .option('--user <id>', 'predict for a user stored in the database (mlctl db users)', parseIntFlag('--user'))
+    .option('--user <id>', 'predict for a user stored in the database (mlctl db users)', parseIntFlag('--user', POSITIVE_COUNT_RANGE))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['node', 'wasm', 'cpu']));
   withExamples(
     command,

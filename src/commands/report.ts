@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
-import { parseIntFlag, withExamples } from '../ui/context.js';
+import { POSITIVE_COUNT_RANGE, SEED_RANGE, parseIntFlag, withExamples } from '../ui/context.js';
 import type { ReportEvaluation } from '../core/report/collect-run-report.js';
 
 export interface ReportCommandOptions {
@@ -32,8 +32,8 @@ export function registerReportCommands(program: Command, context: CliContext): v
     .option('--data <csv>', "evaluate on this labelled CSV instead of the task's test rows")
     .option('--slices <columns>', 'columns for the fairness view, comma-separated (default: sex,race when the task has them)')
     .option('--no-importance', 'skip permutation feature importance (it scores the test rows once per input column)')
-    .option('--importance-rows <n>', 'compute permutation importance on at most n test rows (seeded sample)', parseIntFlag('--importance-rows'))
-    .option('--importance-seed <n>', "seed of the shuffles (default: the task's split seed)", parseIntFlag('--importance-seed'))
+    .option('--importance-rows <n>', 'compute permutation importance on at most n test rows (seeded sample)', parseIntFlag('--importance-rows', POSITIVE_COUNT_RANGE))
+    .option('--importance-seed <n>', "seed of the shuffles (default: the task's split seed)", parseIntFlag('--importance-seed', SEED_RANGE))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['node', 'wasm', 'cpu']));
   withExamples(
     command,
@@ -57,9 +57,6 @@ export function registerReportCommands(program: Command, context: CliContext): v
     const { UsageError } = await import('../core/errors.js');
     if (options.compare === undefined && options.ref === undefined) {
       throw new UsageError('REPORT_NOTHING_TO_REPORT', 'name a run or model to report on, or --compare two or more runs', { hint: 'mlctl report <run-id>' });
-    }
-    if (options.importanceRows !== undefined && options.importanceRows < 1) {
-      throw new UsageError('REPORT_IMPORTANCE_ROWS_INVALID', `--importance-rows must be at least 1, got ${options.importanceRows}`);
     }
     const output = context.output(cmd);
     if (options.compare !== undefined) await compareRuns(options, context, output);

@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import type { FileRunStore } from '../core/tracking/file-run-store.js';
 import type { Lifecycle } from '../core/tracking/run-index.js';
 import type { RunRecord } from '../core/tracking/run-store.js';
-import { parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
+import { COUNT_RANGE, parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes, formatDuration, formatNumber, renderTable } from '../ui/table.js';
 
@@ -104,7 +104,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       'e.g. "metrics.auc > 0.9 and (params.optimizer = \'adam\' or tags.team LIKE \'ml%\')"; fields: metrics.<key>, params.<key>, tags.<key>, status, name, experiment, start_time, end_time, duration, user, host, dataset, backend, task; operators = != < <= > >= LIKE ILIKE; AND, OR, ()',
     )
     .option('-o, --order-by <terms>', 'e.g. "metrics.auc desc, start_time"')
-    .option('-n, --limit <n>', `at most this many runs (0: all; default ${DEFAULT_LIST_LIMIT})`, parseIntFlag('--limit'))
+    .option('-n, --limit <n>', `at most this many runs (0: all; default ${DEFAULT_LIST_LIMIT})`, parseIntFlag('--limit', COUNT_RANGE))
     .option('--all', 'include deleted runs')
     .option('--deleted', 'only deleted runs')
     .action(async (opts: { experiment?: string; filter?: string; orderBy?: string; limit?: number; all?: boolean; deleted?: boolean }, command: Command) => {

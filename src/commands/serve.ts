@@ -1,6 +1,6 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../ui/context.js';
-import { parseFloatFlag, withExamples } from '../ui/context.js';
+import { SECONDS_RANGE, parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
 
 /** `mlctl serve` as typed options, built from its flags and the configuration. */
 export interface ServeOptions {
@@ -19,21 +19,15 @@ export interface ServeOptions {
   readonly backend?: string;
 }
 
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535, got "${value}"`);
-  return n;
-}
-
 export function registerServeCommands(program: Command, context: CliContext): void {
   const command = program
     .command('serve')
     .description('serve a model over HTTP: /predict_income, /predict (MLflow shapes), /metrics, /docs, /users with a database')
     .option('-m, --model <ref>', 'run id, name@alias, name/<version>, a bundle path or s3://bucket/prefix', 'income@production')
-    .option('-p, --port <port>', 'TCP port (0 picks a free one)', parsePort, 8500)
+    .option('-p, --port <port>', 'TCP port (0 picks a free one)', parseIntFlag('--port'), 8500)
     .option('--host <address>', 'address to bind (0.0.0.0 exposes the daemon to the network)', '127.0.0.1')
-    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved; 0 turns it off', parseFloatFlag('--reload-interval'), 2)
-    .option('--drain-timeout <seconds>', 'how long SIGTERM waits for requests in flight', parseFloatFlag('--drain-timeout'), 10)
+    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved; 0 turns it off', parseFloatFlag('--reload-interval', SECONDS_RANGE), 2)
+    .option('--drain-timeout <seconds>', 'how long SIGTERM waits for requests in flight', parseFloatFlag('--drain-timeout', SECONDS_RANGE), 10)
     .option('--no-access-log', 'no JSON line per request on stderr')
     .option('--no-database', 'ignore DATABASE_URL: no /users routes, predictions are not stored')
     .option('--ip-key-file <file>', 'HMAC key for client IP pseudonyms in the log (default: random per process)')

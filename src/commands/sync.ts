@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { Argument, InvalidArgumentError, type Command } from 'commander';
-import { withExamples, type CliContext } from '../ui/context.js';
+import { Argument, type Command } from 'commander';
+import { parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes, formatDuration, renderTable } from '../ui/table.js';
 import { UsageError } from '../core/errors.js';
@@ -47,7 +47,7 @@ export function registerSyncCommands(program: Command, context: CliContext): voi
         direction === 'push' ? 'delete remote objects that no longer exist locally' : 'delete local files (under the synced folders) that no longer exist remotely',
         false,
       )
-      .option('--concurrency <n>', `transfers in flight at once (1-${MAX_CONCURRENCY})`, parseConcurrency, 8)
+      .option('--concurrency <n>', `transfers in flight at once (1-${MAX_CONCURRENCY})`, parseIntFlag('--concurrency', { min: 1, max: MAX_CONCURRENCY }), 8)
       .action(async (scope: SyncScope | 'all', flags: { remote?: string; dryRun: boolean; delete: boolean; concurrency: number }, cmd: Command) => {
         await runSync(context, cmd, {
           direction,
@@ -65,14 +65,6 @@ export function registerSyncCommands(program: Command, context: CliContext): voi
       `mlctl sync ${direction} all --dry-run --delete --json`,
     );
   }
-}
-
-function parseConcurrency(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
-    throw new InvalidArgumentError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got "${value}"`);
-  }
-  return n;
 }
 
 function resolveRemote(flag: string | undefined, bucket: string | undefined): string {
