@@ -148,7 +148,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     list,
     'mlctl runs list',
     'mlctl runs list --experiment income --filter "status = \'FINISHED\' and metrics.auc >= 0.9" --order-by "metrics.auc desc" --limit 5',
-    'mlctl runs list --filter "params.optimizer LIKE \'ad%\' or tags.note = \'baseline\'" --json',
+    'mlctl runs list --filter "params.optimizer LIKE \'ad%\' or tags.mlctl.gates = \'passed\'" --json',
   );
 
   const show = runs

@@ -142,6 +142,10 @@ export interface RunIndex {
   query(query: RunQuery): RunQueryResult;
   /** Runs (deleted ones too) with exactly this name, oldest first. Call refresh() first. */
   findByName(name: string): readonly NamedRun[];
+  /** The metric, param or tag keys at least one run (deleted ones too) has. Call refresh() first. */
+  knownKeys(kind: 'metric' | 'param' | 'tag'): readonly string[];
+  /** How many runs the index holds, deleted ones too. */
+  runCount(): number;
   close(): void;
 }
 
@@ -425,6 +429,13 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
         startTime: row.start_time === null ? null : new Date(row.start_time).toISOString(),
         deleted: row.deleted === 1,
       }));
+    },
+    knownKeys(kind) {
+      const table = kind === 'metric' ? 'metrics' : kind === 'param' ? 'params' : 'tags';
+      return (database.prepare(`SELECT k.name FROM keys k WHERE EXISTS (SELECT 1 FROM ${table} t WHERE t.kid = k.kid) ORDER BY k.name`).raw(true).all() as [string][]).map(([name]) => name);
+    },
+    runCount() {
+      return (database.prepare('SELECT count(*) FROM runs WHERE broken IS NULL').raw(true).get() as [number])[0];
     },
     close() {
       database.close();
