@@ -58,7 +58,7 @@ export function registerPredictCommands(program: Command, context: CliContext): 
       records = inputs.requireObjects(inputs.parseJsonRecords(await readStdin(process.stdin), 'stdin'), 'stdin');
     }
     const resolved = await resolveModel(options.model, context);
-    const predictor = await loadPredictor(resolved.bundleDir, options.backend === undefined ? {} : { backend: options.backend });
+    const predictor = await loadPredictor(resolved.bundleDir, { reference: options.model, ...(options.backend === undefined ? {} : { backend: options.backend }) });
     const unseen = createUnseenReporter((m) => output.warn(m));
     const predictions = await predictor.predict(records, { onUnseen: unseen.onUnseen });
     unseen.flush((column) => {

@@ -274,7 +274,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       pairs.forEach((pair, i) => {
         const eq = pair.indexOf('=');
         if (eq <= 0) {
-          throw new UsageError('INVALID_TAG', `tag ${i + 1} ("${pair}") is not key=value`, { hint: 'e.g. mlctl runs tag fair-bison-54 stage=candidate owner=ana' });
+          throw new UsageError('INVALID_TAG', `tag ${i + 1} ("${pair}") is not key=value`, { hint: 'e.g. `mlctl runs tag fair-bison-54 stage=candidate owner=ana`' });
         }
         tags[pair.slice(0, eq)] = pair.slice(eq + 1);
       });

@@ -36,7 +36,18 @@ export interface Predictor {
   dispose(): void;
 }
 
-export async function loadPredictor(bundleDir: string, options: { backend?: string } = {}): Promise<Predictor> {
+/** `value` as one shell word: bare when it is safe to paste, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+export interface LoadPredictorOptions {
+  readonly backend?: string;
+  /** The model as the user named it (income@production), for the hints of errors. */
+  readonly reference?: string;
+}
+
+export async function loadPredictor(bundleDir: string, options: LoadPredictorOptions = {}): Promise<Predictor> {
   const bundle = await loadBundle(bundleDir);
   const pipeline = parsePipeline(bundle.pipelineJson);
   const family = await getModelFamily(bundle.manifest.modelFamily);
@@ -60,7 +71,7 @@ export async function loadPredictor(bundleDir: string, options: { backend?: stri
         if (problems.length > 50) listed.push(`… and ${problems.length - 50} more`);
         throw new UsageError('PREDICT_INPUT_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the input records; nothing was predicted`, {
           problems: listed,
-          hint: `each record needs the fields of the model's input schema (see \`mlctl models show\` or the bundle's manifest.json)`,
+          hint: `each record needs the fields of the model's input schema; \`mlctl models show ${shellWord(options.reference ?? bundleDir)}\` lists them`,
         });
       }
       const raw = await score(valid, opts);

@@ -139,7 +139,7 @@ export async function resolveModelReference(ref: string, options: ResolveModelOp
       const dir = runBundleDir(location.dir);
       if (!(await isFile(join(dir, 'manifest.json')))) {
         throw new NotFoundError('RUN_HAS_NO_BUNDLE', `run ${location.id} has no model bundle (${dir} holds no manifest.json)`, {
-          hint: 'the run may have failed before saving its model; see `mlctl runs show ' + location.id + '`',
+          hint: `the run may have failed before saving its model; see \`mlctl runs show ${location.id}\``,
         });
       }
       return { bundleDir: dir, source: { kind: 'run', runId: location.id } };
