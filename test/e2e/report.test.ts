@@ -119,10 +119,10 @@ describe('mlctl report <run-id> (classifier)', () => {
   let file: string;
   beforeAll(async () => {
     result = await cli(['report', income.run.id, '--importance-rows', '4000', '--json']);
-    file = join(ws.dir, `report-${income.run.id}.html`);
+    file = join(ws.dir, 'reports', `report-${income.run.id}.html`);
   }, 300_000);
 
-  it('writes report-<run-id>.html in the working folder and describes it in one JSON document', () => {
+  it('writes reports/report-<run-id>.html under the working folder and describes it in one JSON document', () => {
     expect(result.stderr).not.toMatch(/unexpected failure/);
     expect(result.code, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout) as { out: string; run: string; charts: string[]; fairness: { column: string; largestGap: { gap: number } | null }[]; importance: { column: string; drop: number }[]; evaluation: { metrics: Record<string, number> } };
