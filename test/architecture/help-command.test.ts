@@ -42,7 +42,8 @@ describe('mlctl help <command>', () => {
     expect(helpCommandAsFlag(['runs', 'note', 'fair-bison-54', 'help'])).toEqual(['runs', 'note', 'fair-bison-54', 'help']);
   });
 
-  it.each([[[] as string[]], ...commands.map((c) => [c.path] as const)])('mlctl help %j prints what --help prints', async (path) => {
+  const paths: (readonly string[])[] = [[], ...commands.map((c) => c.path)];
+  it.each(paths.map((path) => [path]))('mlctl help %j prints what --help prints', async (path) => {
     const viaHelp = await run(['help', ...path]);
     const viaFlag = await run([...path, '--help']);
     expect(viaHelp).toEqual(viaFlag);

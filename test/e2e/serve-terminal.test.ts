@@ -22,7 +22,7 @@ const quote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 describe('mlctl serve', () => {
   it.skipIf(noTerminal)('prints one human line on a terminal, besides its JSON logs', async () => {
     const command = [process.execPath, MLCTL_BIN, 'serve', '--port', '0', '--model', bundle.dir, '--no-database'].map(quote).join(' ');
-    const env = { ...process.env, MLCTL_RUNS_DIR: join(bundle.root, 'runs'), NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, MLCTL_RUNS_DIR: join(bundle.root, 'runs'), NO_COLOR: '1' };
     delete env.CI;
     delete env.MLCTL_API_TOKEN;
     const child = spawn(locateTool('script')!, ['-qec', command, '/dev/null'], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
