@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { withExamples, type CliContext } from '../ui/context.js';
+import { Option, type Command } from 'commander';
+import { POSITIVE_COUNT_RANGE, parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { datasetStoreOptions } from './shared/data-location.js';
 import { formatBytes, formatNumber, renderTable } from '../ui/table.js';
@@ -64,7 +64,7 @@ export function registerDataCommands(program: Command, context: CliContext): voi
       .description('per-column statistics: type, missing, distinct, min/mean/max or top values')
       .argument('<name>', 'a dataset name, or a path to a CSV file with a header')
       .addOption(new Option('--file <role>', 'which file of the dataset').choices(['train', 'test']).default('train'))
-      .option('--top <n>', 'top values listed per text column', parsePositiveInt('--top'), 5)
+      .option('--top <n>', 'top values listed per text column', parseIntFlag('--top', POSITIVE_COUNT_RANGE), 5)
       .option('--missing <markers>', 'comma-separated values read as missing, replacing the defaults ("", NA, N/A, NaN, null, ?, .), as a task\'s "missing" does')
       .action(async (name: string, flags: { file: 'train' | 'test'; top: number; missing?: string }, command: Command) => {
         await runDescribe(context, command, { name, file: flags.file, top: flags.top, ...(flags.missing === undefined ? {} : { missing: flags.missing.split(',') }) });
@@ -74,14 +74,6 @@ export function registerDataCommands(program: Command, context: CliContext): voi
     'mlctl data describe ./my-data.csv',
     "mlctl data describe ./my-data.csv --missing ',-,n/a'",
   );
-}
-
-function parsePositiveInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number of at least 1, got "${value}"`);
-    return n;
-  };
 }
 
 /**
