@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { UsageError } from './core/errors.js';
 
 /**
  * Everything mlctl reads from the environment, read once at the edge and frozen.
@@ -30,6 +31,12 @@ export interface Config {
     secretAccessKey: string | undefined;
     /** Temporary (STS, SSO) credentials come with one. */
     sessionToken?: string | undefined;
+    /**
+     * MLCTL_S3_TIMEOUT (seconds) in milliseconds: how long any S3 request may wait for an
+     * answer, and a connection may stay silent, before the attempt fails (and is retried).
+     * Undefined: the default of `createS3Client`.
+     */
+    timeoutMs?: number | undefined;
   }>;
   /** CI=true or no TTY: nothing animated. */
   readonly ci: boolean;
@@ -61,14 +68,51 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
+/** `scheme://…` (s3://, https://, postgres://): not a path. */
+const URI = /^[A-Za-z][A-Za-z0-9+.-]+:\/\//;
+
+/**
+ * A variable that names a local folder. A URI there (`s3://bucket/runs`) would otherwise
+ * become a folder named `s3:` in the working directory, silently: it is refused.
+ */
+function localFolder(env: Env, name: 'MLCTL_RUNS_DIR' | 'MLCTL_DATA_DIR', cwd: string, fallback: string): string {
+  const value = nonEmpty(env[name]);
+  if (value !== undefined && URI.test(value)) {
+    throw new UsageError('CONFIG_NOT_A_FOLDER', `${name} must be a local folder, not a URI: "${value}"`, {
+      hint:
+        name === 'MLCTL_RUNS_DIR'
+          ? 'runs live in a local folder; share them through S3 with `mlctl sync push --remote s3://bucket/prefix`. ' +
+            'Storing runs and artifacts remotely is what MLCTL_TRACKING_URI and MLCTL_ARTIFACT_URI are for (coming; see docs/design.md)'
+          : 'datasets are kept in a local folder; to read them from S3 set MLCTL_DATA_MIRROR=s3://bucket/prefix, or pass --data s3://…',
+    });
+  }
+  return resolve(cwd, value ?? fallback);
+}
+
+/** MLCTL_S3_TIMEOUT: a positive number of seconds (fractions allowed), in milliseconds. */
+function s3TimeoutMs(env: Env): number | undefined {
+  const value = nonEmpty(env.MLCTL_S3_TIMEOUT);
+  if (value === undefined) return undefined;
+  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(seconds > 0) || seconds > 86_400) {
+    throw new UsageError('CONFIG_INVALID', `MLCTL_S3_TIMEOUT must be a number of seconds above 0 (e.g. 30 or 2.5), got "${value}"`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/**
+ * Reads the configuration. Throws UsageError (exit 2) for a value that cannot be right,
+ * naming the variable: the CLI refuses to run on it rather than guess.
+ */
 export function loadConfig(env: Env, cwd: string): Config {
-  const dataDir = resolve(cwd, nonEmpty(env.MLCTL_DATA_DIR) ?? 'data');
+  const dataDir = localFolder(env, 'MLCTL_DATA_DIR', cwd, 'data');
   const mirror = nonEmpty(env.MLCTL_DATA_MIRROR);
   return Object.freeze({
     cwd,
-    runsDir: resolve(cwd, nonEmpty(env.MLCTL_RUNS_DIR) ?? 'runs'),
+    runsDir: localFolder(env, 'MLCTL_RUNS_DIR', cwd, 'runs'),
     dataDir,
-    dataMirror: mirror === undefined ? undefined : resolve(cwd, mirror),
+    // A folder is resolved against the working directory; an s3:// or https:// prefix is kept as is.
+    dataMirror: mirror === undefined ? undefined : URI.test(mirror) ? mirror : resolve(cwd, mirror),
     databaseUrl: nonEmpty(env.DATABASE_URL) ?? 'sqlite:./data/mlctl.db',
     s3Bucket: nonEmpty(env.MLCTL_S3_BUCKET),
     apiToken: nonEmpty(env.MLCTL_API_TOKEN),
@@ -79,6 +123,7 @@ export function loadConfig(env: Env, cwd: string): Config {
       accessKeyId: nonEmpty(env.AWS_ACCESS_KEY_ID),
       secretAccessKey: nonEmpty(env.AWS_SECRET_ACCESS_KEY),
       sessionToken: nonEmpty(env.AWS_SESSION_TOKEN),
+      timeoutMs: s3TimeoutMs(env),
     }),
     ci: env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0',
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',

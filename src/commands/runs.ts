@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import type { FileRunStore } from '../core/tracking/file-run-store.js';
 import type { Lifecycle } from '../core/tracking/run-index.js';
 import type { RunRecord } from '../core/tracking/run-store.js';
-import { parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
+import { COUNT_RANGE, parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes, formatDuration, formatNumber, renderTable } from '../ui/table.js';
 
@@ -89,8 +89,8 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
   const runs = program.command('runs').description('Query and maintain tracked runs (the store is MLCTL_RUNS_DIR, default ./runs).');
   withExamples(
     runs,
-    'mlctl runs list --filter "metrics.accuracy > 0.85 and params.lr = 0.001" --order-by "metrics.auc desc"',
-    'mlctl runs show 01a2b3c4d5e6',
+    'mlctl runs list --filter "metrics.accuracy > 0.85 and params.learningRate = 0.004" --order-by "metrics.auc desc"',
+    'mlctl runs show fair-bison-54',
     'mlctl runs verify',
   );
 
@@ -104,7 +104,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       'e.g. "metrics.auc > 0.9 and (params.optimizer = \'adam\' or tags.team LIKE \'ml%\')"; fields: metrics.<key>, params.<key>, tags.<key>, status, name, experiment, start_time, end_time, duration, user, host, dataset, backend, task; operators = != < <= > >= LIKE ILIKE; AND, OR, ()',
     )
     .option('-o, --order-by <terms>', 'e.g. "metrics.auc desc, start_time"')
-    .option('-n, --limit <n>', `at most this many runs (0: all; default ${DEFAULT_LIST_LIMIT})`, parseIntFlag('--limit'))
+    .option('-n, --limit <n>', `at most this many runs (0: all; default ${DEFAULT_LIST_LIMIT})`, parseIntFlag('--limit', COUNT_RANGE))
     .option('--all', 'include deleted runs')
     .option('--deleted', 'only deleted runs')
     .action(async (opts: { experiment?: string; filter?: string; orderBy?: string; limit?: number; all?: boolean; deleted?: boolean }, command: Command) => {
@@ -148,13 +148,13 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     list,
     'mlctl runs list',
     'mlctl runs list --experiment income --filter "status = \'FINISHED\' and metrics.auc >= 0.9" --order-by "metrics.auc desc" --limit 5',
-    'mlctl runs list --filter "params.optimizer LIKE \'ad%\' or tags.note = \'baseline\'" --json',
+    'mlctl runs list --filter "params.optimizer LIKE \'ad%\' or tags.mlctl.gates = \'passed\'" --json',
   );
 
   const show = runs
     .command('show')
     .description('Show one run: params, final metrics with a chart of each history, tags, artifacts.')
-    .argument('<run-id>', 'a run id (or at least 6 leading characters of one)')
+    .argument('<run>', 'a run id (or 6 or more of its first characters) or a run name, e.g. fair-bison-54')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const output = context.output(command);
       const { showRun } = await import('../core/tracking/run-operations.js');
@@ -229,12 +229,12 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       }
       output.result(null, () => lines.join('\n'));
     });
-  withExamples(show, 'mlctl runs show 01a2b3c4d5e6f7a8b9c0', 'mlctl runs show 01a2b3 --json');
+  withExamples(show, 'mlctl runs show 01a22e7dae891172f41a', 'mlctl runs show fair-bison-54', 'mlctl runs show 01a22e --json');
 
   const compare = runs
     .command('compare')
     .description('Params and final metrics of several runs side by side; rows that differ are marked with *.')
-    .argument('<run-ids...>', 'two or more run ids')
+    .argument('<runs...>', 'two or more runs: ids, id prefixes or names')
     .option('--diff-only', 'only rows that differ')
     .action(async (ids: string[], opts: { diffOnly?: boolean }, command: Command) => {
       const output = context.output(command);
@@ -265,7 +265,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
   const tag = runs
     .command('tag')
     .description('Set tags on a run (finished or not); --remove deletes tags.')
-    .argument('<run-id>', 'the run')
+    .argument('<run>', 'a run id (or 6 or more of its first characters) or a run name, e.g. fair-bison-54')
     .argument('[key=value...]', 'tags to set')
     .option('--remove <key...>', 'tag keys to delete')
     .action(async (id: string, pairs: string[], opts: { remove?: string[] }, command: Command) => {
@@ -274,7 +274,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       pairs.forEach((pair, i) => {
         const eq = pair.indexOf('=');
         if (eq <= 0) {
-          throw new UsageError('INVALID_TAG', `tag ${i + 1} ("${pair}") is not key=value`, { hint: 'e.g. mlctl runs tag <id> stage=candidate owner=ana' });
+          throw new UsageError('INVALID_TAG', `tag ${i + 1} ("${pair}") is not key=value`, { hint: 'e.g. `mlctl runs tag fair-bison-54 stage=candidate owner=ana`' });
         }
         tags[pair.slice(0, eq)] = pair.slice(eq + 1);
       });
@@ -291,7 +291,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
   const note = runs
     .command('note')
     .description('Set the note of a run that has ended (an empty text clears it).')
-    .argument('<run-id>', 'the run')
+    .argument('<run>', 'a run id (or 6 or more of its first characters) or a run name, e.g. fair-bison-54')
     .argument('<text>', 'the note')
     .action(async (id: string, text: string, _opts: unknown, command: Command) => {
       const output = context.output(command);
@@ -305,7 +305,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     const sub = runs
       .command(action)
       .description(action === 'delete' ? 'Soft-delete runs: hidden from lists until `runs gc` purges them; `runs restore` undoes it.' : 'Restore soft-deleted runs.')
-      .argument('<run-ids...>', 'run ids')
+      .argument('<runs...>', 'run ids, id prefixes or names')
       .action(async (ids: string[], _opts: unknown, command: Command) => {
         const output = context.output(command);
         const store = await openStore(context);
@@ -321,8 +321,12 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
 
   const gc = runs
     .command('gc')
-    .description('Purge soft-deleted runs from disk for good (runs used by a registered model version are kept).')
-    .option('--dry-run', 'only say what would be purged')
+    .description(
+      'Purge soft-deleted runs from disk for good (runs used by a registered model version are kept), and remove the temporary files and folders ' +
+        'that interrupted writes left behind (a kill during training, a bundle save or `sync pull`); files still being written are left alone. ' +
+        'Like `git gc`, it acts at once: look first with --dry-run.',
+    )
+    .option('--dry-run', 'only say what would be purged and removed')
     .action(async (opts: { dryRun?: boolean }, command: Command) => {
       const output = context.output(command);
       const { gcRuns } = await import('../core/tracking/run-operations.js');
@@ -332,7 +336,9 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       output.result(result, () => {
         const lines = result.purged.map((r) => `${result.dryRun ? 'Would purge' : 'Purged'} ${r.id} (${r.experiment})`);
         for (const k of result.kept) lines.push(`Kept ${k.id}: ${k.reason}`);
-        if (lines.length === 0) lines.push('No deleted runs to purge.');
+        for (const l of result.leftovers) lines.push(`${result.dryRun ? 'Would remove' : 'Removed'} ${l.path} (temporary ${l.kind} of an interrupted ${l.origin}, ${formatBytes(l.bytes)})`);
+        for (const l of result.inUse) lines.push(`Left ${l.path}: still being written`);
+        if (lines.length === 0) lines.push('No deleted runs to purge and no leftovers of interrupted writes.');
         return lines.join('\n');
       });
     });
@@ -378,7 +384,10 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
 
   const verify = runs
     .command('verify')
-    .description('Check every run file and artifact hash, list damage, rebuild the index; exit 4 when damaged.')
+    .description(
+      'Check every run file and artifact hash, list damage and leftover temporary files of interrupted writes, rebuild the index; exit 4 when damaged ' +
+        '(a leftover inside a model bundle is damage: the bundle fails to load until `runs gc` removes it).',
+    )
     .action(async (_opts: unknown, command: Command) => {
       const output = context.output(command);
       const { verifyStore } = await import('../core/tracking/run-verify.js');
@@ -399,9 +408,10 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
         if (!output.json) {
           output.result(null, () => [summary, ...report.warnings.map((w) => `warning: ${describe(w)}`)].join('\n'));
         }
+        const strays = report.leftovers.some((leftover) => leftover.inBundle);
         throw new GateError('STORE_DAMAGED', `${report.damage.length} damaged file(s) in ${report.root}`, {
           problems: report.damage.map(describe),
-          hint: 'restore the damaged files from a copy (git, sync pull) or delete the affected runs',
+          hint: `${strays ? '`mlctl runs gc` removes leftover temporary files; ' : ''}restore the damaged files from a copy (git, sync pull) or delete the affected runs`,
         });
       }
       output.result(report, () => [`${summary}. No damage.`, ...report.warnings.map((w) => `warning: ${describe(w)}`)].join('\n'));

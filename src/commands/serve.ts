@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../ui/context.js';
-import { parseFloatFlag, withExamples } from '../ui/context.js';
+import { POSITIVE_COUNT_RANGE, SECONDS_RANGE, parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
 
 /** `mlctl serve` as typed options, built from its flags and the configuration. */
 export interface ServeOptions {
@@ -29,11 +29,8 @@ export interface ServeOptions {
 
 export const DEFAULT_PREDICTION_RETENTION = '30d,1000000';
 
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535, got "${value}"`);
-  return n;
-}
+/** A timeout: more than nothing, and no longer than a timer can wait. */
+const TIMEOUT_RANGE = { ...SECONDS_RANGE, min: 0, minExclusive: true };
 
 function parseWorkers(value: string): number | 'auto' {
   if (value === 'auto') return 'auto';
@@ -42,27 +39,19 @@ function parseWorkers(value: string): number | 'auto' {
   return n;
 }
 
-function parseCount(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number of at least 1, got "${value}"`);
-    return n;
-  };
-}
-
 export function registerServeCommands(program: Command, context: CliContext): void {
   const command = program
     .command('serve')
     .description('serve a model over HTTP: /predict, MLflow\'s /invocations, /predict_income (income), /metrics, /docs, /users with a database')
-    .option('-m, --model <ref>', 'run id, name@alias, name/<version>, a bundle path or s3://bucket/prefix', 'income@production')
-    .option('-p, --port <port>', 'TCP port (0 picks a free one)', parsePort, 8500)
+    .option('-m, --model <ref>', 'a run id or name, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix', 'income@production')
+    .option('-p, --port <port>', 'TCP port (0 picks a free one)', parseIntFlag('--port'), 8500)
     .option('--host <address>', 'address to bind (0.0.0.0 exposes the daemon to the network)', '127.0.0.1')
     .option('--workers <n>', 'processes behind the port, each with the model loaded; auto: one per core', parseWorkers, 1)
-    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved; 0 turns it off', parseFloatFlag('--reload-interval'), 2)
-    .option('--drain-timeout <seconds>', 'how long SIGTERM waits for requests already received; what is left is cut and counted', parseFloatFlag('--drain-timeout'), 10)
-    .option('--max-connections <n>', 'open connections per process at most (default: the file-descriptor limit less 256, at most 8192)', parseCount('--max-connections'))
-    .option('--headers-timeout <seconds>', "a request's headers must arrive within this of its first byte (cuts slowloris)", parseFloatFlag('--headers-timeout'), 10)
-    .option('--request-timeout <seconds>', 'a whole request, body included, must arrive within this', parseFloatFlag('--request-timeout'), 30)
+    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved; 0 turns it off', parseFloatFlag('--reload-interval', SECONDS_RANGE), 2)
+    .option('--drain-timeout <seconds>', 'how long SIGTERM waits for requests already received; what is left is cut and counted', parseFloatFlag('--drain-timeout', SECONDS_RANGE), 10)
+    .option('--max-connections <n>', 'open connections per process at most (default: the file-descriptor limit less 256, at most 8192)', parseIntFlag('--max-connections', POSITIVE_COUNT_RANGE))
+    .option('--headers-timeout <seconds>', "a request's headers must arrive within this of its first byte (cuts slowloris)", parseFloatFlag('--headers-timeout', TIMEOUT_RANGE), 10)
+    .option('--request-timeout <seconds>', 'a whole request, body included, must arrive within this', parseFloatFlag('--request-timeout', TIMEOUT_RANGE), 30)
     .option('--prediction-retention <keep>', 'stored predictions kept: a duration (30d, 12h), a row count (1000000), both (30d,1000000) or forever', DEFAULT_PREDICTION_RETENTION)
     .option('--no-access-log', 'no JSON line per request on stderr')
     .option('--no-database', 'ignore DATABASE_URL: no /users routes, predictions are not stored')
@@ -74,8 +63,8 @@ export function registerServeCommands(program: Command, context: CliContext): vo
     'mlctl serve --model income/3 --port 8080 --workers auto',
     `curl -s localhost:8500/predict_income -H 'content-type: application/json' -d '{"age": 39, "workclass": "State-gov", "fnlwgt": 77516, "education": "Bachelors", "education_num": 13, "marital_status": "Never-married", "occupation": "Adm-clerical", "relationship": "Not-in-family", "capital_gain": 2174, "capital_loss": 0, "hours_per_week": 40, "native_country": "United-States"}'`,
     `curl -s localhost:8500/invocations -H 'content-type: text/csv' --data-binary @records.csv   # MLflow's scoring protocol`,
-    'MLCTL_API_TOKEN=s3cret mlctl serve --host 0.0.0.0   # then: curl -H "Authorization: Bearer s3cret" …',
-    'kill -HUP <pid>   # reload the model in every worker; SIGTERM drains and exits 0',
+    'MLCTL_API_TOKEN=s3cret mlctl serve --host 0.0.0.0   # clients then send: Authorization: Bearer s3cret',
+    "kill -HUP \"$(pgrep -of 'mlctl serve')\"   # reload the model (in every worker: -o picks the primary); SIGTERM drains and exits 0",
   );
   command.addHelpText(
     'after',
@@ -124,9 +113,6 @@ async function openFileLimit(): Promise<number | undefined> {
 
 async function serve(options: ServeOptions, context: CliContext, cmd: Command): Promise<void> {
   const { UsageError } = await import('../core/errors.js');
-  if (options.reloadIntervalSeconds < 0) throw new UsageError('SERVE_FLAG_INVALID', '--reload-interval must be 0 or more seconds');
-  if (options.drainTimeoutSeconds < 0) throw new UsageError('SERVE_FLAG_INVALID', '--drain-timeout must be 0 or more seconds');
-  if (options.headersTimeoutSeconds <= 0) throw new UsageError('SERVE_FLAG_INVALID', '--headers-timeout must be more than 0 seconds');
   if (options.requestTimeoutSeconds < options.headersTimeoutSeconds) throw new UsageError('SERVE_FLAG_INVALID', '--request-timeout must be at least --headers-timeout');
   const [{ resolveModel }, { startServeDaemon }, { parseModelReference }, { readFile }, { parseRetention }, { defaultMaxConnections }, clusterModule, { availableParallelism }] =
     await Promise.all([
@@ -147,7 +133,7 @@ async function serve(options: ServeOptions, context: CliContext, cmd: Command): 
   const drainTimeoutMs = options.drainTimeoutSeconds * 1000;
 
   if (workers > 1 && cluster.isPrimary) {
-    await servePrimary(workers, drainTimeoutMs, options, context, cluster);
+    await servePrimary(workers, drainTimeoutMs, options, context, cmd, cluster);
     return;
   }
 
@@ -202,6 +188,10 @@ async function serve(options: ServeOptions, context: CliContext, cmd: Command): 
   if (workerIndex === undefined && options.host !== '127.0.0.1' && options.host !== '::1' && options.host !== 'localhost' && context.config.apiToken === undefined) {
     daemon.logger.event('warn', 'unauthenticated', { message: `listening on ${options.host} without MLCTL_API_TOKEN: anyone who can reach it can predict and read /users` });
   }
+  // A person at a terminal gets one line to read among the JSON logs; a pipe gets the logs alone.
+  if (workerIndex === undefined && context.streams.stderr.isTTY === true && !output.quiet) {
+    context.streams.stderr.write(`listening on ${daemon.url} — docs at /docs, metrics at /metrics\n`);
+  }
 
   // Signals are handled here, at the edge: SIGHUP reloads; SIGTERM and Ctrl-C drain and return (exit 0 for SIGTERM).
   // A worker is told to drain by the primary; it drains on its own signal too (systemd signals every process).
@@ -230,7 +220,14 @@ async function serve(options: ServeOptions, context: CliContext, cmd: Command): 
 }
 
 /** The primary of `serve --workers N`: forks the workers, forwards signals, sums their drain. */
-async function servePrimary(workers: number, drainTimeoutMs: number, options: ServeOptions, context: CliContext, cluster: typeof import('node:cluster').default): Promise<void> {
+async function servePrimary(
+  workers: number,
+  drainTimeoutMs: number,
+  options: ServeOptions,
+  context: CliContext,
+  cmd: Command,
+  cluster: typeof import('node:cluster').default,
+): Promise<void> {
   const [{ startServeCluster }, { createServeLogger }, { resolveModel }] = await Promise.all([
     import('../core/serving/serve-cluster.js'),
     import('../core/serving/request-log.js'),
@@ -246,6 +243,9 @@ async function servePrimary(workers: number, drainTimeoutMs: number, options: Se
   });
   if (options.host !== '127.0.0.1' && options.host !== '::1' && options.host !== 'localhost' && context.config.apiToken === undefined) {
     logger.event('warn', 'unauthenticated', { message: `listening on ${options.host} without MLCTL_API_TOKEN: anyone who can reach it can predict and read /users` });
+  }
+  if (context.streams.stderr.isTTY === true && !context.output(cmd).quiet) {
+    context.streams.stderr.write(`listening on ${running.url} (${workers} workers) — docs at /docs, metrics at /metrics\n`);
   }
   const onHangup = (): void => running.reload();
   let stopping: Promise<void> | undefined;

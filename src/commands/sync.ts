@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { Argument, InvalidArgumentError, type Command } from 'commander';
-import { withExamples, type CliContext } from '../ui/context.js';
+import { Argument, type Command } from 'commander';
+import { parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes, formatDuration, renderTable } from '../ui/table.js';
 import { UsageError } from '../core/errors.js';
@@ -17,6 +17,8 @@ export interface SyncCommandOptions {
   readonly dryRun: boolean;
   /** Delete on the destination what the source lacks (remote objects on push, local files on pull). */
   readonly delete: boolean;
+  /** Lift the safety rules: delete remote objects pushed by others, overwrite registry changes. */
+  readonly force: boolean;
   readonly concurrency: number;
 }
 
@@ -44,17 +46,27 @@ export function registerSyncCommands(program: Command, context: CliContext): voi
       .option('--dry-run', 'show what would change, change nothing', false)
       .option(
         '--delete',
-        direction === 'push' ? 'delete remote objects that no longer exist locally' : 'delete local files (under the synced folders) that no longer exist remotely',
+        direction === 'push'
+          ? 'delete remote objects that no longer exist locally, of those this workspace pushed (and nobody changed since); teammates’ objects stay'
+          : 'delete local files (under the synced folders) that no longer exist remotely; registry entries made here and not pushed stay',
         false,
       )
-      .option('--concurrency <n>', `transfers in flight at once (1-${MAX_CONCURRENCY})`, parseConcurrency, 8)
-      .action(async (scope: SyncScope | 'all', flags: { remote?: string; dryRun: boolean; delete: boolean; concurrency: number }, cmd: Command) => {
+      .option(
+        '--force',
+        direction === 'push'
+          ? 'with --delete, delete remote objects this workspace did not push too; overwrite registry files (models, aliases) changed remotely since the last pull'
+          : 'overwrite (and with --delete, delete) registry files changed here since the last sync',
+        false,
+      )
+      .option('--concurrency <n>', `transfers in flight at once (1-${MAX_CONCURRENCY})`, parseIntFlag('--concurrency', { min: 1, max: MAX_CONCURRENCY }), 8)
+      .action(async (scope: SyncScope | 'all', flags: { remote?: string; dryRun: boolean; delete: boolean; force: boolean; concurrency: number }, cmd: Command) => {
         await runSync(context, cmd, {
           direction,
           scope,
           remote: resolveRemote(flags.remote, context.config.s3Bucket),
           dryRun: flags.dryRun,
           delete: flags.delete,
+          force: flags.force,
           concurrency: flags.concurrency,
         });
       });
@@ -64,15 +76,23 @@ export function registerSyncCommands(program: Command, context: CliContext): voi
       `mlctl sync ${direction} runs --remote s3://team-bucket/mlctl`,
       `mlctl sync ${direction} all --dry-run --delete --json`,
     );
+    command.addHelpText(
+      'after',
+      direction === 'push'
+        ? `
+What this workspace pushed to each remote is recorded under $MLCTL_RUNS_DIR/.sync/: --delete
+removes only those objects, so a fresh clone never deletes its teammates' work (--force does).
+A registry file (a model's versions and aliases) that changed on the remote since this
+workspace last pulled it is not overwritten: the push exits 4 naming the model and versions;
+run \`mlctl sync pull models\` first.`
+        : `
+Files and model bundles are downloaded into $MLCTL_RUNS_DIR/.sync/tmp (data: into
+$MLCTL_DATA_DIR/cache/sync/tmp) and moved in whole: a pull that is interrupted leaves nothing
+half-written, and running it again completes it. A
+registry file changed here since the last sync is not overwritten by the remote's: the pull
+exits 4 naming the model and versions (--force takes the remote's).`,
+    );
   }
-}
-
-function parseConcurrency(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
-    throw new InvalidArgumentError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got "${value}"`);
-  }
-  return n;
 }
 
 function resolveRemote(flag: string | undefined, bucket: string | undefined): string {
@@ -85,7 +105,7 @@ function resolveRemote(flag: string | undefined, bucket: string | undefined): st
 
 async function runSync(context: CliContext, command: Command, options: SyncCommandOptions): Promise<void> {
   const output = context.output(command);
-  const [{ parseS3Uri }, { createS3Client }, { defineSyncScopes, syncWorkspace }] = await Promise.all([
+  const [{ parseS3Uri }, { createS3Client }, { defineSyncScopes, syncWorkspace, SYNC_STATE_DIR }] = await Promise.all([
     import('../core/storage/s3-uri.js'),
     import('../core/storage/s3-client.js'),
     import('../core/storage/workspace-sync.js'),
@@ -104,8 +124,10 @@ async function runSync(context: CliContext, command: Command, options: SyncComma
       remote: options.remote,
       scopes: defineSyncScopes(options.scope, { runsDir: config.runsDir, dataDir: config.dataDir }),
       cacheDir: join(config.dataDir, 'cache', 'sync'),
+      stateDir: join(config.runsDir, SYNC_STATE_DIR, 'remotes'),
       dryRun: options.dryRun,
       deleteExtraneous: options.delete,
+      force: options.force,
       concurrency: options.concurrency,
       signal: context.signal,
       onScope: (scope, remote) => {
@@ -127,6 +149,15 @@ async function runSync(context: CliContext, command: Command, options: SyncComma
   else progress.stop();
   if (result.totals.unverified > 0) {
     output.warn(`${result.totals.unverified} object${result.totals.unverified === 1 ? '' : 's'} had no x-amz-meta-sha256 (written by another tool): checked by size only`);
+  }
+  const kept = result.scopes.flatMap((scope) => scope.kept.map((entry) => ({ scope: scope.scope, ...entry })));
+  if (kept.length > 0 && !result.dryRun) {
+    const where = options.direction === 'push' ? 'remote object' : 'local file';
+    const reasons = [...new Set(kept.map((entry) => entry.reason))].join('; ');
+    output.warn(
+      `${kept.length} ${where}${kept.length === 1 ? '' : 's'} not deleted (${reasons}): ${kept.slice(0, 5).map((entry) => `${entry.scope}/${entry.key}`).join(', ')}${kept.length > 5 ? ', …' : ''}; ` +
+        `--force deletes ${kept.length === 1 ? 'it' : 'them'} too`,
+    );
   }
   const changed = result.scopes.flatMap((scope) => scope.changedDuringSync.map((key) => `${scope.scope}/${key}`));
   if (changed.length > 0) {
@@ -169,6 +200,7 @@ function toJson(result: WorkspaceSyncResult): unknown {
       ...(scope.note === undefined ? {} : { note: scope.note }),
       changedDuringSync: scope.changedDuringSync,
       changes: scope.changes.map((change) => ({ action: change.action === 'transfer' ? changeAction : 'delete', key: change.key, bytes: change.bytes })),
+      kept: scope.kept,
     })),
   };
 }
@@ -184,7 +216,10 @@ async function renderHuman(result: WorkspaceSyncResult, output: Output): Promise
       lines.push(`would ${action} ${scope.scope}/${change.key} (${formatBytes(change.bytes)})`);
     }
     if (changes.length > SHOWN_CHANGES) lines.push(`… and ${changes.length - SHOWN_CHANGES} more`);
-    if (changes.length === 0) lines.push('nothing to change');
+    const kept = result.scopes.flatMap((scope) => scope.kept.map((entry) => ({ scope, entry })));
+    for (const { scope, entry } of kept.slice(0, SHOWN_CHANGES)) lines.push(`would keep ${scope.scope}/${entry.key}: ${entry.reason}`);
+    if (kept.length > SHOWN_CHANGES) lines.push(`… and ${kept.length - SHOWN_CHANGES} more kept`);
+    if (changes.length === 0 && kept.length === 0) lines.push('nothing to change');
   }
   lines.push(
     await renderTable({

@@ -22,6 +22,18 @@ export interface Progress {
   stop(): void;
 }
 
+/**
+ * Makes control characters visible: ESC becomes `\x1b`, a carriage return `\r`, and so on
+ * (C0 controls but newline and tab, DEL, and C1 controls). Messages echo what users and
+ * remote stores hand us (file names, flags, S3 keys); raw, an escape sequence in them would
+ * drive the terminal: recolour, retitle, move the cursor, hide text.
+ */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(CONTROL_CHARACTER, (c) => (c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 const ANSI = {
   bold: [1, 22],
   dim: [2, 22],
@@ -88,26 +100,29 @@ export class Output {
     if (!this.json) this.streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
+  // Everything written to stderr below passes through escapeControlCharacters first: it is
+  // the one place where messages (errors, warnings, progress) reach the terminal.
+
   /** A status line on stderr, hidden by --quiet. */
   info(message: string): void {
-    if (!this.quiet) this.streams.stderr.write(`${message}\n`);
+    if (!this.quiet) this.streams.stderr.write(`${escapeControlCharacters(message)}\n`);
   }
 
   warn(message: string): void {
-    this.streams.stderr.write(`${this.stderrStyle('yellow', 'warning:')} ${message}\n`);
+    this.streams.stderr.write(`${this.stderrStyle('yellow', 'warning:')} ${escapeControlCharacters(message)}\n`);
   }
 
   debug(message: string): void {
-    if (this.verbose) this.streams.stderr.write(`${this.stderrStyle('dim', message)}\n`);
+    if (this.verbose) this.streams.stderr.write(`${this.stderrStyle('dim', escapeControlCharacters(message))}\n`);
   }
 
   error(message: string): void {
-    this.streams.stderr.write(`${this.stderrStyle('red', 'error:')} ${message}\n`);
+    this.streams.stderr.write(`${this.stderrStyle('red', 'error:')} ${escapeControlCharacters(message)}\n`);
   }
 
-  /** Writes straight to stderr (stack traces, multi-line diagnostics). */
+  /** Writes straight to stderr (stack traces, multi-line diagnostics), control characters escaped. */
   stderrWrite(text: string): void {
-    this.streams.stderr.write(text);
+    this.streams.stderr.write(escapeControlCharacters(text));
   }
 
   private stderrStyle(style: Style, text: string): string {
@@ -120,11 +135,11 @@ export class Output {
   async progress(text: string): Promise<Progress> {
     if (this.interactive) {
       const { default: ora } = await importPackage<typeof import('ora')>('ora');
-      const spinner = ora({ text, stream: this.streams.stderr as NodeJS.WritableStream, color: 'cyan' }).start();
+      const spinner = ora({ text: escapeControlCharacters(text), stream: this.streams.stderr as NodeJS.WritableStream, color: 'cyan' }).start();
       return {
-        update: (t) => { spinner.text = t; },
-        succeed: (t) => { spinner.succeed(t); },
-        fail: (t) => { spinner.fail(t); },
+        update: (t) => { spinner.text = escapeControlCharacters(t); },
+        succeed: (t) => { spinner.succeed(escapeControlCharacters(t)); },
+        fail: (t) => { spinner.fail(escapeControlCharacters(t)); },
         stop: () => { spinner.stop(); },
       };
     }

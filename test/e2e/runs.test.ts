@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileRunStore } from '../../src/core/tracking/file-run-store.js';
@@ -68,6 +68,16 @@ describe('mlctl runs (built binary)', () => {
     const json = await cli('runs', 'list', '--filter', 'nonsense', '--json');
     expect(json.code).toBe(2);
     expect((JSON.parse(json.stdout) as { error: { code: string } }).error.code).toBe('INVALID_RUN_FILTER');
+  });
+
+  it('exits 2 for a filter key no run has, naming the near ones, instead of "No runs match."', async () => {
+    const r = await cli('runs', 'list', '--filter', 'metrics.acuracy > 0.8');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('has metrics.acuracy');
+    expect(r.stderr).toContain('did you mean metrics.accuracy?');
+    const json = JSON.parse((await cli('runs', 'list', '--filter', 'params.learning_rate = 0.001', '--json')).stdout) as { error: { code: string } };
+    expect(json.error.code).toBe('UNKNOWN_RUN_KEY');
   });
 
   it('shows params, metric histories, a chart and artifacts with sizes', async () => {
@@ -170,6 +180,31 @@ describe('mlctl runs (built binary)', () => {
     expect(human.stdout).toMatch(/warning: .*accuracy\.jsonl: last line 4 is torn/);
     writeFileSync(weights, 'weights-v1');
     writeFileSync(metric, original);
+    expect((await cli('runs', 'verify')).code).toBe(0);
+  });
+
+  it('lists leftovers of interrupted writes (one inside a bundle is damage) and runs gc removes them', async () => {
+    const runDir = join(ws.env.MLCTL_RUNS_DIR!, 'income', ids.adam!);
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    // A pull killed mid-file by an older mlctl, and a kill during a bundle save.
+    const inBundle = join(runDir, 'artifacts', 'model', `.weights.bin.${gone}.7ae2988c.tmp`);
+    writeFileSync(inBundle, 'wei');
+    mkdirSync(join(runDir, 'artifacts', '.model.0a1b2c3d.tmp'));
+    writeFileSync(join(runDir, 'artifacts', '.model.0a1b2c3d.tmp', 'weights.bin'), 'weights-v2');
+
+    const verify = await cli('runs', 'verify');
+    expect(verify.code).toBe(4);
+    expect(verify.stderr).toContain(`.weights.bin.${gone}.7ae2988c.tmp: not listed in the bundle's manifest.json: a temporary file of an interrupted atomic write`);
+    expect(verify.stderr).toMatch(/hint: `mlctl runs gc` removes leftover temporary files/);
+    expect(verify.stdout).toMatch(/warning: .*\.model\.0a1b2c3d\.tmp: leftover temporary folder of an interrupted bundle save; `mlctl runs gc` removes it/);
+
+    const dry = await cli('runs', 'gc', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/Would remove income\/[0-9a-f]+\/artifacts\/\.model\.0a1b2c3d\.tmp \(temporary folder of an interrupted bundle save, 10 B\)/);
+    expect(existsSync(inBundle)).toBe(true);
+    const gc = await json<{ leftovers: { path: string }[] }>(cli('runs', 'gc', '--json'));
+    expect(gc.leftovers.map((l) => l.path.split('/').at(-1)).sort()).toEqual([`.weights.bin.${gone}.7ae2988c.tmp`, '.model.0a1b2c3d.tmp'].sort());
+    expect(existsSync(inBundle)).toBe(false);
     expect((await cli('runs', 'verify')).code).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,7 +127,8 @@ describe('mlctl storage and sync against S3', () => {
     const pull = await mlctl(['sync', 'pull', 'all', '--json'], b.env);
     expect(pull.code, pull.stderr).toBe(0);
     expect(JSON.parse(pull.stdout)).toMatchObject({ direction: 'pull', downloaded: 3, skipped: 0, unverified: 0 });
-    expect(await listTree(join(b.dir, 'runs'))).toEqual(['income/0123abcd/run.json', 'models/income/model.json']);
+    // Beside the runs, only what sync keeps about the remote (hidden, git-ignored).
+    expect((await listTree(join(b.dir, 'runs'))).filter((path) => !path.startsWith('.sync/'))).toEqual(['income/0123abcd/run.json', 'models/income/model.json']);
     expect(await listTree(join(b.dir, 'data/raw'))).toEqual(['housing/housing.csv']);
     expect(await readFile(join(b.dir, 'runs/income/0123abcd/run.json'), 'utf8')).toBe('{"id":"0123abcd","status":"FINISHED"}');
 
@@ -153,6 +155,47 @@ describe('mlctl storage and sync against S3', () => {
     const list = await mlctl(['runs', 'list', '--json'], g.env);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(run.id);
+  });
+
+  it('push --delete from a fresh clone deletes none of the teammates’ objects; --dry-run says what would go', async () => {
+    const remote = `s3://${BUCKET}/team`;
+    const ana = await workspace('ana');
+    await writeTree(ana.dir, Object.fromEntries(Array.from({ length: 22 }, (_, i) => [`runs/income/r${String(i).padStart(2, '0')}/run.json`, `{"i":${i}}`])));
+    expect((await mlctl(['sync', 'push', 'runs', '--remote', remote], ana.env)).code).toBe(0);
+
+    const fresh = await workspace('fresh');
+    await writeTree(fresh.dir, { 'runs/income/mine/run.json': '{"mine":true}' });
+    const dry = await mlctl(['sync', 'push', 'runs', '--remote', remote, '--delete', '--dry-run'], fresh.env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('would upload runs/income/mine/run.json');
+    expect(dry.stdout).not.toContain('would delete');
+    expect(dry.stdout).toContain('would keep runs/income/r00/run.json: not pushed from this workspace');
+    expect(dry.stdout).toMatch(/dry run: 1 to upload, 0 skipped, 0 to delete/);
+    const push = await mlctl(['sync', 'push', 'runs', '--remote', remote, '--delete', '--json'], fresh.env);
+    expect(push.code, push.stderr).toBe(0);
+    expect(JSON.parse(push.stdout)).toMatchObject({ uploaded: 1, deleted: 0 });
+    expect(push.stderr).toMatch(/warning: 22 remote objects not deleted \(not pushed from this workspace\): runs\/income\/r00\/run\.json, .*--force deletes them too/);
+
+    // ana's own deletions do go, and only hers.
+    await rm(join(ana.dir, 'runs/income/r00'), { recursive: true });
+    const hers = await mlctl(['sync', 'push', 'runs', '--remote', remote, '--delete', '--json'], ana.env);
+    expect(JSON.parse(hers.stdout).scopes[0].changes).toEqual([{ action: 'delete', key: 'income/r00/run.json', bytes: 7 }]);
+  });
+
+  it('refuses (exit 4) a push that would overwrite another machine’s housing version 1', async () => {
+    const remote = `s3://${BUCKET}/registry-e2e`;
+    const model = (runId: string) => JSON.stringify({ name: 'housing', description: null, createdTime: '2026-01-01T00:00:00Z', updatedTime: '2026-01-01T00:00:00Z', versions: [{ version: 1, runId, experiment: 'housing', source: `runs:/${runId}`, manifestSha256: 'x', description: null, createdTime: '2026-01-01T00:00:00Z', user: 'u' }], aliases: {}, nextVersion: 2 });
+    const one = await workspace('machine-one');
+    const two = await workspace('machine-two');
+    await writeTree(one.dir, { 'runs/models/housing/model.json': model('01aaaaaaaaaaaaaaaaaa') });
+    await writeTree(two.dir, { 'runs/models/housing/model.json': model('01bbbbbbbbbbbbbbbbbb') });
+    expect((await mlctl(['sync', 'push', 'models', '--remote', remote], one.env)).code).toBe(0);
+    const refused = await mlctl(['sync', 'push', 'models', '--remote', remote], two.env);
+    expectCleanFailure(refused, 4, /refusing to overwrite the registry of model "housing" on s3:\/\/mlctl-e2e\/registry-e2e\/models\/: it changed there since this workspace last pulled it/);
+    expect(refused.stderr).toContain('  - housing version 1 is run 01bbbbbbbbbbbbbbbbbb here but run 01aaaaaaaaaaaaaaaaaa on');
+    expect(refused.stderr).toMatch(/hint: both sides changed it: `mlctl sync pull models --force` takes the remote's registry \(then register yours again: mlctl models register 01bbbbbbbbbbbbbbbbbb --name housing\)/);
+    const json = await mlctl(['sync', 'push', 'models', '--remote', remote, '--json'], two.env);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'SYNC_REGISTRY_CONFLICT', details: { models: ['housing'] } });
   });
 
   it('refuses a tampered object on pull with exit 4, leaving no file', async () => {
@@ -196,6 +239,51 @@ describe('mlctl storage and sync against S3', () => {
 
     const noRemote = await mlctl(['sync', 'push'], { ...e.env, MLCTL_S3_BUCKET: '' });
     expectCleanFailure(noRemote, 2, /no remote to sync with/);
+  });
+});
+
+describe('S3 commands against an endpoint that accepts connections and never answers', () => {
+  let hanging: Server;
+  let hangingEndpoint: string;
+  const sockets = new Set<Socket>();
+  beforeAll(async () => {
+    hanging = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    hangingEndpoint = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => hanging?.close(resolve));
+  });
+
+  it('fail with exit 5 naming the endpoint once MLCTL_S3_TIMEOUT has passed on each attempt', async () => {
+    const h = await workspace('hanging');
+    await writeTree(h.dir, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`runs/x/0123abcd/f${i}.json`, `{"i":${i}}`])));
+    const env = { ...h.env, AWS_ENDPOINT_URL: hangingEndpoint, MLCTL_S3_TIMEOUT: '0.3' };
+    for (const args of [['storage', 'ls', `s3://${BUCKET}/`], ['sync', 'push', '--concurrency', '16']]) {
+      const r = await mlctl(args, env);
+      expectCleanFailure(r, 5, new RegExp(`S3 at ${hangingEndpoint.replace(/\./g, '\\.')} did not answer within 0\\.3 s while trying to list`));
+      expect(r.stderr).toContain('hint: check that AWS_ENDPOINT_URL is an S3 server that is up and answering; on a slow link, raise MLCTL_S3_TIMEOUT (now 0.3 s)');
+      expect(r.stderr).not.toContain('MaxListenersExceededWarning');
+      expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    }
+  });
+
+  it('print no MaxListenersExceededWarning when many requests share one signal (s3rver)', async () => {
+    const m = await workspace('many');
+    await writeTree(m.dir, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`runs/x/0123abcd/f${i}.json`, `{"i":${i}}`])));
+    const remote = `s3://${BUCKET}/many`;
+    const push = await mlctl(['sync', 'push', 'runs', '--remote', remote, '--concurrency', '32'], m.env);
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.stderr).toBe('');
+    const ls = await mlctl(['storage', 'ls', `${remote}/`, '--recursive', '--json']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(JSON.parse(ls.stdout).objects).toHaveLength(40);
+    expect(ls.stderr).toBe('');
   });
 });
 

@@ -186,8 +186,10 @@ function checkField(field: string, rule: FieldRule, raw: unknown): string | numb
     return rule.nullable ? null : { problem: `${field}: required, cannot be empty` };
   }
   if (rule.kind === 'integer') {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
-    if (!Number.isInteger(n)) return { problem: `${field}: must be a whole number, got ${JSON.stringify(raw)}` };
+    // Text must spell a decimal integer: Number() would also read "0x20" as 32, "3e1" as 30,
+    // "0b1" as 1 and "1_0" never, which a user typing --age does not mean.
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && DECIMAL_INTEGER.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+    if (!Number.isInteger(n)) return { problem: `${field}: must be a whole number in decimal digits, got ${JSON.stringify(raw)}` };
     if (n < rule.min || n > rule.max) return { problem: `${field}: must be between ${rule.min} and ${rule.max}, got ${n}` };
     return n;
   }
@@ -200,6 +202,14 @@ function checkField(field: string, rule: FieldRule, raw: unknown): string | numb
   const listed = rule.values.length <= 16 ? rule.values : close.length > 0 ? close : rule.values.slice(0, 8);
   const more = listed.length < rule.values.length ? `, … (${rule.values.length} in all)` : '';
   return { problem: `${field}: unknown value "${text}"; expected one of ${listed.join(', ')}${more}` };
+}
+
+/** Optional sign, then decimal digits only. */
+const DECIMAL_INTEGER = /^[+-]?\d+$/;
+
+/** True when `text` spells an integer in decimal digits (an optional sign; no hex, exponent or separators). */
+export function isDecimalInteger(text: string): boolean {
+  return DECIMAL_INTEGER.test(text.trim());
 }
 
 const spellings = new WeakMap<CategoryRule, Map<string, string>>();

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { NotFoundError, UsageError } from '../errors.js';
 import { USER_ATTRIBUTE_COLUMNS, type MlctlSchema, type UserAttributes, type UsersTable } from './schema.js';
-import { parseNewUser, parseUserPatch, USER_FIELD_RULES, type UserInput } from './user-validation.js';
+import { isDecimalInteger, parseNewUser, parseUserPatch, USER_FIELD_RULES, type UserInput } from './user-validation.js';
 
 /** A stored user: the census attributes, the observed label, and bookkeeping. */
 export type User = Selectable<UsersTable>;
@@ -138,7 +138,7 @@ export async function deleteUser(db: Kysely<MlctlSchema>, id: number): Promise<U
 
 /** Parses a user id argument (UsageError 'USER_ID_INVALID'). */
 export function parseUserId(text: string): number {
-  const id = Number(text);
+  const id = isDecimalInteger(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(id) || id < 1) throw new UsageError('USER_ID_INVALID', `user id must be a whole number of at least 1, got "${text}"`);
   return id;
 }

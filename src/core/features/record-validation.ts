@@ -4,6 +4,7 @@
  */
 import type { DataRecord } from '../datasets/dataset-spec.js';
 import { applyNumericOps, compiledPipeline, previewList } from './compiled-pipeline.js';
+import { DATE_FORMATS_TEXT, parseDate } from './dates.js';
 import type { CompiledColumn } from './compiled-pipeline.js';
 import type { FittedPipeline } from './pipeline-spec.js';
 
@@ -169,6 +170,11 @@ function coerceField(column: CompiledColumn, value: unknown, spell: boolean): Co
     if (column.yes.has(flag) || column.no.has(flag)) return value.trim();
     return { problem: `${describe(value)} is neither yes (${column.yesList.join(', ')}) nor no (${column.noList.join(', ')}).` };
   }
+  if (column.kind === 'date') {
+    if (typeof value !== 'string') return { problem: `expected a date as text (${DATE_FORMATS_TEXT}), got ${typeof value} ${describe(value)}.` };
+    if (parseDate(value) === undefined) return { problem: `${describe(value)} is not a date; send ${DATE_FORMATS_TEXT}.` };
+    return value.trim();
+  }
   if (typeof value === 'number' && Number.isFinite(value) && spell) value = String(value);
   if (typeof value !== 'string') return { problem: `expected a string, got ${typeof value} ${describe(value)}.` };
   const category = value.trim();
@@ -246,6 +252,9 @@ export function pipelineInputSchema(pipeline: FittedPipeline): Record<string, un
       const values = [...column.yesList, ...column.noList];
       property.enum = nullable ? [...values, null] : values;
       description += '; matched case-insensitively';
+    } else if (column.kind === 'date') {
+      property.examples = ['2024-03-09', '2024-03-09T14:30:00'];
+      description += `; ${DATE_FORMATS_TEXT}`;
     }
     if (column.impute !== undefined) description += `; missing → ${JSON.stringify(column.impute)}`;
     else if (column.keepMissing) description += '; missing values go to the model as missing';

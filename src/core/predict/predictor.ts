@@ -33,23 +33,32 @@ export interface Predictor extends LoadedModel {
   score(records: readonly DataRecord[], options?: PredictOptions): Promise<Float32Array>;
 }
 
+/** `value` as one shell word: bare when it is safe to paste, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+export interface LoadPredictorOptions extends LoadModelOptions {
+  /** The model as the user named it (income@production), for the hints of errors. */
+  readonly reference?: string;
+}
+
 const MAX_LISTED = 50;
 
-function invalidInput(problems: readonly string[], total: number): UsageError {
+function invalidInput(problems: readonly string[], total: number, hint: string): UsageError {
   const listed = problems.slice(0, MAX_LISTED);
   if (total > listed.length) listed.push(`… and ${total - listed.length} more`);
-  return new UsageError('PREDICT_INPUT_INVALID', `${total} problem${total === 1 ? '' : 's'} in the input records; nothing was predicted`, {
-    problems: listed,
-    hint: `each record needs the fields of the model's input schema (see \`mlctl models show\` or the bundle's manifest.json)`,
-  });
+  return new UsageError('PREDICT_INPUT_INVALID', `${total} problem${total === 1 ? '' : 's'} in the input records; nothing was predicted`, { problems: listed, hint });
 }
 
 /**
  * Records are numbered from 1 in every message, as lines of a file are, and as the HTTP
  * daemon numbers them: "record 3, field "age"".
  */
-export async function loadPredictor(bundleDir: string, options: LoadModelOptions = {}): Promise<Predictor> {
+export async function loadPredictor(bundleDir: string, options: LoadPredictorOptions = {}): Promise<Predictor> {
   const model = await loadModel(bundleDir, options);
+  const reference = shellWord(options.reference ?? bundleDir);
+  const hint = `each record needs the fields of the model's input schema; \`mlctl models show ${reference}\` lists them`;
   const score = (records: readonly DataRecord[], opts: PredictOptions = {}): Promise<Float32Array> =>
     model.scoreRecords(records, opts.onUnseen === undefined ? {} : { onUnseen: opts.onUnseen });
   return {
@@ -61,6 +70,7 @@ export async function loadPredictor(bundleDir: string, options: LoadModelOptions
         throw invalidInput(
           problems.slice(0, MAX_LISTED).map((p) => `record ${recordNumber(p.record)}, field "${p.field}": ${p.message}`),
           problems.length,
+          hint,
         );
       }
       const raw = await score(valid, opts);
@@ -70,12 +80,12 @@ export async function loadPredictor(bundleDir: string, options: LoadModelOptions
       for (let i = 0; i < valid.length; i++) {
         for (let k = 0; k < outputs; k++) {
           if (!Number.isFinite(raw[i * outputs + k]!)) {
-            broken.push(`record ${recordNumber(i)}: the model's output is not a finite number; check the record's values against the training ranges (\`mlctl models show\`)`);
+            broken.push(`record ${recordNumber(i)}: the model's output is not a finite number; its values lie far outside the training data`);
             break;
           }
         }
       }
-      if (broken.length > 0) throw invalidInput(broken, broken.length);
+      if (broken.length > 0) throw invalidInput(broken, broken.length, `compare the records with the training ranges: \`mlctl models show ${reference}\``);
       const byRecord = new Map<number, PredictionWarning[]>();
       for (const w of warnings) {
         const list = byRecord.get(w.record) ?? [];

@@ -24,8 +24,8 @@ export interface OpenApiOptions {
   readonly mlctlVersion: string;
   readonly authRequired: boolean;
   readonly usersAvailable: boolean;
-  /** The seed's POST /predict_income is served (the income task's classifier). */
-  readonly predictIncome: boolean;
+  /** The seed's POST /predict_income is served (the income task's classifier); default false. */
+  readonly predictIncome?: boolean;
 }
 
 /** An example input record: the seed's body for the income task, else one built from the schema. */
@@ -128,7 +128,7 @@ export function buildOpenApi(options: OpenApiOptions): Json {
     '/docs': { get: { summary: 'This document, rendered', operationId: 'docs', security, responses: { '200': { description: 'HTML', content: { 'text/html': {} } }, ...common } } },
   };
   const schemas: Json = { [recordName]: record };
-  if (options.predictIncome) {
+  if (options.predictIncome === true) {
     const seedBody: Json = { ...record, title: "the seed service's body: race and sex may be left out", required: Object.keys(properties).filter((name) => !SEED_OPTIONAL_FIELDS.includes(name)) };
     schemas.PredictIncomeBody = seedBody;
     schemas.IncomePrediction = {

@@ -53,4 +53,27 @@ export interface ArtifactStore {
   delete(keys: readonly string[], signal?: AbortSignal): Promise<void>;
   /** Persists what the store learned (hash caches). Safe to call more than once. */
   flush(): Promise<void>;
+  /**
+   * Optional, for stores that can swap a whole folder in at once (a local folder can, S3
+   * cannot): starts assembling a new `folder` (a key prefix ending in '/') out of sight.
+   * Readers see the old folder or the new one, never a mix. Sync moves model bundles so.
+   */
+  replaceFolder?(folder: string): Promise<FolderReplacement>;
+  /**
+   * Optional, with `replaceFolder`: the files the most recent `list()` passed over (temporary
+   * files of writes, excluded hidden files), by key. A folder replaced whole drops them.
+   */
+  unlistedFiles?(): readonly string[];
+}
+
+/** A folder being assembled by `replaceFolder`; nothing is visible before `commit`. */
+export interface FolderReplacement {
+  /** Writes an artifact of the folder (its full key), verified as `ArtifactStore.put` does. */
+  put(key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<ArtifactEntry>;
+  /** Carries an artifact over unchanged from the folder now in place. */
+  keep(key: string): Promise<void>;
+  /** Swaps the new folder in; the old one (with anything not put or kept) is gone. */
+  commit(): Promise<void>;
+  /** Throws the new folder away; the old one stays as it was. */
+  discard(): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Runs `task` over `items` with at most `limit` in flight. The first failure stops new
  * tasks from starting, aborts the `signal` handed to the running ones, waits for them to
@@ -12,6 +14,9 @@ export async function forEachBounded<T>(
   const outerAborted = (): boolean => signal?.aborted === true;
   if (outerAborted()) throw signal?.reason ?? new Error('aborted');
   const controller = new AbortController();
+  // Each task's requests listen on this signal (the SDK adds one listener per request in
+  // flight): more than Node's default of 10 is expected here, not a leak.
+  setMaxListeners(Math.max(10, limit * 4), controller.signal);
   const onAbort = (): void => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   let next = 0;

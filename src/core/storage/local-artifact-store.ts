@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, type Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { GateError, NotFoundError, UsageError } from '../errors.js';
 import { syncDirectory, temporaryPathFor } from '../fs/atomic.js';
+import { ignoreFolderInGit } from '../fs/git-ignore.js';
 import { sha256File } from '../fs/hash.js';
-import type { ArtifactBody, ArtifactEntry, ArtifactStore, PutArtifactOptions } from './artifact-store.js';
+import { stagingEntryName, temporaryWriterPid } from '../fs/temporary-names.js';
+import { isProcessAlive } from '../tracking/process-liveness.js';
+import type { ArtifactBody, ArtifactEntry, ArtifactStore, FolderReplacement, PutArtifactOptions } from './artifact-store.js';
 import type { HashCache } from './hash-cache.js';
 
 export interface LocalArtifactStoreOptions {
@@ -18,6 +21,14 @@ export interface LocalArtifactStoreOptions {
    * folders). Temporary files of atomic writes (`.<name>.<pid>.<hex>.tmp`) are always left out.
    */
   readonly exclude?: (key: string) => boolean;
+  /**
+   * A folder on the same file system, out of the listed keys (excluded), where writes are
+   * assembled before they are renamed into place: a file, or a whole folder
+   * (`replaceFolder`). Without it a file is written beside its final name. With it, a write
+   * that is killed leaves nothing among the store's files, only an entry here, named after
+   * its process (see fs/temporary-names.ts), that `removeStaleStaging` clears.
+   */
+  readonly stagingDir?: string;
 }
 
 const TEMPORARY_FILE = /^\..+\.tmp$/;
@@ -30,16 +41,45 @@ export class LocalArtifactStore implements ArtifactStore {
   private readonly root: string;
   private readonly hashCache: HashCache | undefined;
   private readonly exclude: (key: string) => boolean;
+  private readonly stagingDir: string | undefined;
+  /** Files the last list() passed over (temporary or excluded), by key. */
+  private unlisted: string[] = [];
 
   constructor(options: LocalArtifactStoreOptions) {
     this.root = resolve(options.root);
     this.location = this.root;
     this.hashCache = options.hashCache;
     this.exclude = options.exclude ?? (() => false);
+    this.stagingDir = options.stagingDir === undefined ? undefined : resolve(options.stagingDir);
+  }
+
+  /**
+   * Removes what killed writers left in the staging folder: entries whose process is gone
+   * (a younger process with the same pid is not the writer). Returns how many.
+   */
+  async removeStaleStaging(): Promise<number> {
+    if (this.stagingDir === undefined) return 0;
+    let names: string[];
+    try {
+      names = await readdir(this.stagingDir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const pid = temporaryWriterPid(name);
+      const path = join(this.stagingDir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (pid === undefined || info === undefined || isProcessAlive(pid, info.mtimeMs)) continue;
+      await rm(path, { recursive: true, force: true });
+      removed += 1;
+    }
+    return removed;
   }
 
   async list(): Promise<ArtifactEntry[]> {
     const entries: ArtifactEntry[] = [];
+    this.unlisted = [];
     await this.walk(this.root, entries);
     entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.hashCache?.retainOnly(new Set(entries.map((entry) => entry.key)));
@@ -58,9 +98,12 @@ export class LocalArtifactStore implements ArtifactStore {
       dirents.map(async (dirent) => {
         const path = join(dir, dirent.name);
         const key = relative(this.root, path).split(sep).join('/');
-        if (this.exclude(key)) return;
-        if (dirent.isDirectory()) return this.walk(path, into);
-        if (!dirent.isFile() || TEMPORARY_FILE.test(dirent.name)) return;
+        if (dirent.isDirectory()) return this.exclude(key) ? undefined : this.walk(path, into);
+        if (this.exclude(key) || TEMPORARY_FILE.test(dirent.name)) {
+          this.unlisted.push(key);
+          return;
+        }
+        if (!dirent.isFile()) return;
         const info = await stat(path);
         const sha256 = this.hashCache?.lookup(key, fingerprint(info.size, info.mtimeMs)) ?? null;
         into.push({ key, size: info.size, sha256, modified: info.mtime.toISOString() });
@@ -125,43 +168,101 @@ export class LocalArtifactStore implements ArtifactStore {
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<ArtifactEntry> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
-    const tmp = temporaryPathFor(path);
+    let tmp: string;
+    if (this.stagingDir === undefined) tmp = temporaryPathFor(path);
+    else {
+      await this.ensureStagingDir();
+      tmp = join(this.stagingDir, stagingEntryName('tmp'));
+    }
     let sha256: string;
     try {
-      const hash = createHash('sha256');
-      let written = 0;
-      const handle = await open(tmp, 'w');
-      try {
-        for await (const chunk of body) {
-          options.signal?.throwIfAborted();
-          hash.update(chunk);
-          await handle.write(chunk);
-          written += chunk.byteLength;
-          options.onBytes?.(written);
-        }
-        options.signal?.throwIfAborted();
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      const actual = hash.digest('hex');
-      if (written !== options.size || (options.sha256 !== null && actual !== options.sha256)) {
-        throw new GateError(
-          'ARTIFACT_CHECKSUM_MISMATCH',
-          `${key}: received ${written} bytes with SHA-256 ${actual.slice(0, 12)}…, expected ${options.size} bytes with ${options.sha256?.slice(0, 12) ?? 'any hash'}…`,
-          { hint: 'the source changed or was corrupted in transit; nothing was written, run the command again' },
-        );
-      }
-      await rename(tmp, path);
-      sha256 = actual;
+      sha256 = await writeVerified(key, tmp, body, options);
+      await renameAcrossDevices(tmp, path);
     } catch (error) {
       await rm(tmp, { force: true });
       throw error;
     }
     await syncDirectory(dirname(path));
+    return this.recordWritten(key, path, sha256);
+  }
+
+  private stagingReady = false;
+
+  private async ensureStagingDir(): Promise<void> {
+    if (this.stagingReady || this.stagingDir === undefined) return;
+    await mkdir(this.stagingDir, { recursive: true });
+    await ignoreFolderInGit(this.stagingDir);
+    this.stagingReady = true;
+  }
+
+  private async recordWritten(key: string, path: string, sha256: string): Promise<ArtifactEntry> {
     const info = await stat(path);
     this.hashCache?.record(key, fingerprint(info.size, info.mtimeMs), sha256);
     return { key, size: info.size, sha256, modified: info.mtime.toISOString() };
+  }
+
+  unlistedFiles(): readonly string[] {
+    return this.unlisted;
+  }
+
+  async replaceFolder(folder: string): Promise<FolderReplacement> {
+    const prefix = folder.endsWith('/') ? folder : `${folder}/`;
+    const target = this.pathOf(prefix.slice(0, -1));
+    const stagingDir = this.stagingDir ?? dirname(target);
+    if (this.stagingDir === undefined) await mkdir(stagingDir, { recursive: true });
+    else await this.ensureStagingDir();
+    // Without a staging folder, a hidden temporary sibling (as a bundle is saved).
+    const staged = this.stagingDir === undefined ? `${temporaryPathFor(target)}` : join(stagingDir, stagingEntryName('dir'));
+    await mkdir(staged);
+    const written = new Map<string, string>();
+    const stagedPathOf = (key: string): string => {
+      if (!key.startsWith(prefix)) throw new UsageError('ARTIFACT_KEY_INVALID', `${key} is not inside ${prefix}`);
+      this.pathOf(key); // validates the key
+      return join(staged, ...key.slice(prefix.length).split('/'));
+    };
+    return {
+      put: async (key, body, options) => {
+        const path = stagedPathOf(key);
+        await mkdir(dirname(path), { recursive: true });
+        try {
+          written.set(key, await writeVerified(key, path, body, options));
+        } catch (error) {
+          await rm(path, { force: true });
+          throw error;
+        }
+        const info = await stat(path);
+        return { key, size: info.size, sha256: written.get(key) as string, modified: info.mtime.toISOString() };
+      },
+      keep: async (key) => {
+        const path = stagedPathOf(key);
+        await mkdir(dirname(path), { recursive: true });
+        // A hard link shares the bytes (and the mtime the hash cache knows); a copy where links fail.
+        await link(this.pathOf(key), path).catch(() => copyFile(this.pathOf(key), path));
+      },
+      commit: async () => {
+        await mkdir(dirname(target), { recursive: true });
+        const old = this.stagingDir === undefined ? `${temporaryPathFor(target)}` : join(stagingDir, stagingEntryName('old'));
+        let replaced = false;
+        try {
+          await rename(target, old);
+          replaced = true;
+        } catch (error) {
+          if (!isMissing(error)) throw error;
+        }
+        try {
+          await rename(staged, target);
+        } catch (error) {
+          if (replaced) await rename(old, target).catch(() => undefined);
+          throw error;
+        }
+        await syncDirectory(dirname(target));
+        if (replaced) await rm(old, { recursive: true, force: true });
+        for (const [key, sha256] of written) await this.recordWritten(key, this.pathOf(key), sha256);
+      },
+      discard: async () => {
+        await rm(staged, { recursive: true, force: true });
+      },
+    };
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -198,6 +299,59 @@ export class LocalArtifactStore implements ArtifactStore {
     }
     return join(this.root, ...parts);
   }
+}
+
+/**
+ * Renames `from` to `to`; when they lie on different file systems (a folder of the store
+ * mounted or linked elsewhere than the staging folder), copies to a sibling of `to` first.
+ */
+async function renameAcrossDevices(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    const sibling = temporaryPathFor(to);
+    try {
+      await copyFile(from, sibling);
+      await rename(sibling, to);
+    } catch (inner) {
+      await rm(sibling, { force: true });
+      throw inner;
+    }
+    await rm(from, { force: true });
+  }
+}
+
+/**
+ * Writes `body` to `path` (fsynced), checking its size and SHA-256 against `options`;
+ * returns the SHA-256. The caller removes `path` on failure.
+ */
+async function writeVerified(key: string, path: string, body: AsyncIterable<Uint8Array>, options: PutArtifactOptions): Promise<string> {
+  const hash = createHash('sha256');
+  let written = 0;
+  const handle = await open(path, 'w');
+  try {
+    for await (const chunk of body) {
+      options.signal?.throwIfAborted();
+      hash.update(chunk);
+      await handle.write(chunk);
+      written += chunk.byteLength;
+      options.onBytes?.(written);
+    }
+    options.signal?.throwIfAborted();
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  const actual = hash.digest('hex');
+  if (written !== options.size || (options.sha256 !== null && actual !== options.sha256)) {
+    throw new GateError(
+      'ARTIFACT_CHECKSUM_MISMATCH',
+      `${key}: received ${written} bytes with SHA-256 ${actual.slice(0, 12)}…, expected ${options.size} bytes with ${options.sha256?.slice(0, 12) ?? 'any hash'}…`,
+      { hint: 'the source changed or was corrupted in transit; nothing was written, run the command again' },
+    );
+  }
+  return actual;
 }
 
 function fingerprint(size: number, mtimeMs: number): string {

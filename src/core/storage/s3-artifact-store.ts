@@ -5,7 +5,7 @@ import { ExternalError, GateError, NotFoundError, UsageError } from '../errors.j
 import type { ArtifactBody, ArtifactEntry, ArtifactStore, PutArtifactOptions } from './artifact-store.js';
 import { forEachBounded } from './bounded.js';
 import type { HashCache } from './hash-cache.js';
-import { endpointOf, streamWithS3Errors } from './s3-client.js';
+import { endpointOf, errorContextOf, requestTimeoutFor, streamWithS3Errors } from './s3-client.js';
 import { toS3Error, withS3Errors, type S3ErrorContext } from './s3-errors.js';
 import { asKeyPrefix, formatS3Uri } from './s3-uri.js';
 
@@ -152,7 +152,7 @@ export class S3ArtifactStore implements ArtifactStore {
           ContentLength: size,
           Metadata: { [SHA256_METADATA_KEY]: sha256 },
         }),
-        { abortSignal: options.signal },
+        this.sendOptions(options.signal, size),
       ),
     );
     options.onBytes?.(size);
@@ -179,7 +179,7 @@ export class S3ArtifactStore implements ArtifactStore {
         const response = await withS3Errors(context, () =>
           this.client.send(
             new UploadPartCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId, PartNumber: partNumber, Body: data, ContentLength: data.byteLength }),
-            { abortSignal: options.signal },
+            this.sendOptions(options.signal, data.byteLength),
           ),
         );
         parts.push({ PartNumber: partNumber, ETag: response.ETag });
@@ -235,11 +235,18 @@ export class S3ArtifactStore implements ArtifactStore {
     await this.hashCache?.save();
   }
 
+  /** Options for a call that uploads `bytes`: more time than the client's timeout to send them. */
+  private sendOptions(signal: AbortSignal | undefined, bytes: number): { abortSignal?: AbortSignal; requestTimeout?: number } {
+    const requestTimeout = requestTimeoutFor(this.client, bytes);
+    return { ...(signal === undefined ? {} : { abortSignal: signal }), ...(requestTimeout === undefined ? {} : { requestTimeout }) };
+  }
+
   private context(operation: string, key: string | undefined): S3ErrorContext {
     return {
       operation,
       bucket: this.bucket,
       ...(key === undefined ? {} : { key }),
+      ...errorContextOf(this.client),
       ...(this.endpoint === undefined ? {} : { endpoint: this.endpoint }),
     };
   }

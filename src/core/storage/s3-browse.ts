@@ -2,7 +2,7 @@ import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
 import { s3Sdk } from './s3-sdk.js';
 import { ExternalError, UsageError } from '../errors.js';
 import { forEachBounded } from './bounded.js';
-import { DEFAULT_REGION, endpointOf } from './s3-client.js';
+import { DEFAULT_REGION, errorContextOf } from './s3-client.js';
 import { toS3Error, withS3Errors, type S3ErrorContext } from './s3-errors.js';
 import { SHA256_METADATA_KEY } from './s3-artifact-store.js';
 import { isValidBucketName, parseS3Uri } from './s3-uri.js';
@@ -43,12 +43,11 @@ export interface ListObjectsOptions {
 }
 
 function context(client: S3Client, operation: string, bucket?: string, key?: string): S3ErrorContext {
-  const endpoint = endpointOf(client);
   return {
     operation,
     ...(bucket === undefined ? {} : { bucket }),
     ...(key === undefined || key === '' ? {} : { key }),
-    ...(endpoint === undefined ? {} : { endpoint }),
+    ...errorContextOf(client),
   };
 }
 

@@ -12,12 +12,19 @@ const { GetObjectCommand, S3Client: S3ClientClass } = s3Sdk;
 /** AWS_REGION's default when unset, as LocalStack and s3rver expect. */
 export const DEFAULT_REGION = 'us-east-1';
 
+/** How long an S3 request may wait for an answer (MLCTL_S3_TIMEOUT unset): 30 s. */
+export const DEFAULT_S3_TIMEOUT_MS = 30_000;
+/** Uploads get this much longer per byte, on top of the timeout: a link slower than 64 KiB/s fails. */
+const UPLOAD_MS_PER_BYTE = 1000 / (64 * 1024);
+/** The SDK's own default: the first attempt and two retries, with its exponential backoff and jitter. */
+const SDK_DEFAULT_MAX_ATTEMPTS = 3;
+
 export interface S3ClientOptions {
   /** Sockets per host: the most requests in flight at once. Default 50. */
   readonly maxSockets?: number;
-  /** Attempts per request, the first included. Default 3. */
+  /** Attempts per request, the first included. Default 3, as the SDK's standard retry mode. */
   readonly maxAttempts?: number;
-  /** Milliseconds to wait for a TCP connection before giving up. Default 2000. */
+  /** Milliseconds to wait for a TCP connection before giving up. Default 2000 (less if the timeout is shorter). */
   readonly connectionTimeoutMs?: number;
 }
 
@@ -28,11 +35,18 @@ export interface S3ClientOptions {
  *   LocalStack and MinIO need (no wildcard DNS for bucket subdomains);
  * - checksums are computed and validated only when an operation requires them: newer SDKs
  *   send CRC32 trailers by default, which older LocalStack/MinIO releases and s3rver reject;
- * - few retries and a short connect timeout, so an endpoint that is down fails in seconds.
+ * - a short connect timeout, so an endpoint that is down fails in seconds;
+ * - a request timeout (no response headers within it) and a socket timeout (no byte moving
+ *   either way for as long) on every call, from `aws.timeoutMs` (MLCTL_S3_TIMEOUT), so an
+ *   endpoint that accepts the connection and never answers fails too. Timed-out attempts are
+ *   retried by the SDK's standard strategy (3 attempts, exponential backoff with jitter).
+ *   Uploads get longer to send their bytes (see `requestTimeoutFor`).
  * Without explicit keys the SDK's default credential chain (profiles, SSO, IMDS) applies.
  */
 export function createS3Client(aws: Config['aws'] & { readonly sessionToken?: string | undefined }, options: S3ClientOptions = {}): S3Client {
   const maxSockets = options.maxSockets ?? 50;
+  const timeoutMs = aws.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS;
+  const maxAttempts = options.maxAttempts ?? SDK_DEFAULT_MAX_ATTEMPTS;
   // Temporary (STS/SSO) keys need their session token too; Config['aws'] does not carry
   // AWS_SESSION_TOKEN yet, and passing it here is all that is needed once it does.
   const credentials =
@@ -51,23 +65,59 @@ export function createS3Client(aws: Config['aws'] & { readonly sessionToken?: st
         ...(credentials === undefined ? {} : { credentials }),
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        maxAttempts: options.maxAttempts ?? 3,
+        maxAttempts,
         requestHandler: {
-          connectionTimeout: options.connectionTimeoutMs ?? 2000,
+          connectionTimeout: options.connectionTimeoutMs ?? Math.min(2000, timeoutMs),
+          requestTimeout: timeoutMs,
+          // Without it the SDK only logs a warning when the request timeout passes.
+          throwOnRequestTimeout: true,
+          socketTimeout: timeoutMs,
           httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
           httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
         },
       }),
   );
-  if (aws.endpointUrl !== undefined) customEndpoints.set(client, aws.endpointUrl);
+  clientSettings.set(client, { endpoint: aws.endpointUrl, region: aws.region ?? DEFAULT_REGION, timeoutMs, maxAttempts });
   return client;
 }
 
-const customEndpoints = new WeakMap<S3Client, string>();
+interface ClientSettings {
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+}
+
+const clientSettings = new WeakMap<S3Client, ClientSettings>();
 
 /** The custom endpoint a client from `createS3Client` talks to (for messages), if any. */
 export function endpointOf(client: S3Client): string | undefined {
-  return customEndpoints.get(client);
+  return clientSettings.get(client)?.endpoint;
+}
+
+/**
+ * What error messages say about a client: its custom endpoint (or region), its timeout and
+ * its attempts. Empty for a client not made by `createS3Client`.
+ */
+export function errorContextOf(client: S3Client): Pick<S3ErrorContext, 'endpoint' | 'region' | 'timeoutMs' | 'attempts'> {
+  const settings = clientSettings.get(client);
+  if (settings === undefined) return {};
+  return {
+    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+    region: settings.region,
+    timeoutMs: settings.timeoutMs,
+    attempts: settings.maxAttempts,
+  };
+}
+
+/**
+ * The request timeout for a call that sends `bytes` (an upload): the client's timeout plus
+ * the time to send them at 64 KiB/s. A stalled upload still fails after the socket timeout.
+ * undefined for a client not made by `createS3Client` (its own settings apply).
+ */
+export function requestTimeoutFor(client: S3Client, bytes: number): number | undefined {
+  const settings = clientSettings.get(client);
+  return settings === undefined ? undefined : Math.ceil(settings.timeoutMs + bytes * UPLOAD_MS_PER_BYTE);
 }
 
 /**
@@ -81,8 +131,7 @@ export async function openS3Object(client: S3Client, uri: string, signal?: Abort
   if (key === '' || key.endsWith('/')) {
     throw new UsageError('S3_URI_NOT_OBJECT', `${uri} names a prefix, not an object`, { hint: 'give the full key, e.g. s3://bucket/path/file.csv' });
   }
-  const endpoint = endpointOf(client);
-  const context: S3ErrorContext = { operation: 'download', bucket, key, ...(endpoint === undefined ? {} : { endpoint }) };
+  const context: S3ErrorContext = { operation: 'download', bucket, key, ...errorContextOf(client) };
   const response = await withS3Errors(context, () => client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }));
   if (response.Body === undefined) throw new ExternalError('S3_REQUEST_FAILED', `S3 returned no body for ${uri}`);
   return streamWithS3Errors(response.Body as AsyncIterable<Uint8Array>, context, signal);

@@ -8,6 +8,11 @@ export interface S3ErrorContext {
   readonly key?: string;
   /** The endpoint URL when a custom one is configured. */
   readonly endpoint?: string;
+  /** The region (named when there is no custom endpoint). */
+  readonly region?: string;
+  /** The client's timeout per attempt (MLCTL_S3_TIMEOUT), and how many attempts it makes. */
+  readonly timeoutMs?: number;
+  readonly attempts?: number;
 }
 
 /** The shape of SDK and Node network errors this module reads, nothing more. */
@@ -17,7 +22,7 @@ interface ErrorLike {
   Code?: unknown;
   message?: unknown;
   errors?: unknown;
-  $metadata?: { httpStatusCode?: unknown };
+  $metadata?: { httpStatusCode?: unknown; attempts?: unknown };
 }
 
 const CREDENTIAL_ERRORS = new Set([
@@ -84,6 +89,17 @@ export function toS3Error(error: unknown, context: S3ErrorContext): unknown {
       cause: error,
     });
   }
+  if (isAnswerTimeout(error, name)) {
+    const attempts = typeof e.$metadata?.attempts === 'number' ? e.$metadata.attempts : context.attempts;
+    const patience = context.timeoutMs === undefined ? '' : ` within ${formatSeconds(context.timeoutMs)}`;
+    const tries = attempts === undefined || attempts < 2 ? '' : ` (${attempts} attempts)`;
+    const server = context.endpoint === undefined ? `S3${context.region === undefined ? '' : ` (AWS, ${context.region})`}` : `S3 at ${context.endpoint}`;
+    const raise = `on a slow link, raise MLCTL_S3_TIMEOUT${context.timeoutMs === undefined ? '' : ` (now ${formatSeconds(context.timeoutMs)})`}`;
+    return new ExternalError('S3_TIMEOUT', `${server} did not answer${patience} while trying to ${action}${tries}`, {
+      hint: context.endpoint === undefined ? `check the network; ${raise}` : `check that AWS_ENDPOINT_URL is an S3 server that is up and answering; ${raise}`,
+      cause: error,
+    });
+  }
   const network = networkCode(error);
   if (network !== undefined || name === 'TimeoutError' || name === 'RequestTimeout') {
     return new ExternalError(
@@ -137,6 +153,20 @@ function networkCode(error: unknown): string | undefined {
     return visit(e.cause);
   };
   return visit(error);
+}
+
+/**
+ * A request or socket timeout: the connection was made, the answer never came (or stopped
+ * coming). A timeout while connecting is an unreachable endpoint instead.
+ */
+function isAnswerTimeout(error: unknown, name: string): boolean {
+  if (name !== 'TimeoutError') return false;
+  const message = (error as ErrorLike).message;
+  return !(typeof message === 'string' && message.includes('did not establish a connection'));
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 function isAbort(error: unknown): boolean {

@@ -5,7 +5,6 @@ import { sha256File } from '../fs/hash.js';
 import { createFileModelRegistry, runBundleDir, validateAlias, validateModelName } from '../registry/file-model-registry.js';
 import type { VersionSelector } from '../registry/model-registry.js';
 import { createFileRunStore } from './file-run-store.js';
-import { isRunIdOrPrefix } from './names.js';
 
 /** A model reference resolved to a bundle directory on this machine. */
 export interface ResolvedModel {
@@ -31,11 +30,12 @@ export interface ResolveModelOptions {
 /** What a reference means, before touching the store. */
 export type ParsedModelReference =
   | { readonly kind: 's3'; readonly uri: string }
-  | { readonly kind: 'run'; readonly runId: string }
+  /** A run id, id prefix or run name: the run store's resolver decides (FileRunStore.locateRun). */
+  | { readonly kind: 'run'; readonly run: string }
   | { readonly kind: 'registry'; readonly name: string; readonly selector: VersionSelector }
   | { readonly kind: 'path'; readonly path: string };
 
-const FORMS = 'a run id (or runs:/<id>), name@alias, name/<version>, models:/name@alias, models:/name/<version>, a bundle directory (./path) or s3://bucket/prefix';
+const FORMS = 'a run id or name (or runs:/<id>), name@alias, name/<version>, models:/name@alias, models:/name/<version>, a bundle directory (./path) or s3://bucket/prefix';
 
 function invalid(ref: string, why: string): UsageError {
   return new UsageError('INVALID_MODEL_REFERENCE', `model reference "${ref}" ${why}`, { hint: `a model is ${FORMS}` });
@@ -53,9 +53,9 @@ export function parseModelReference(ref: string, looksLikeDirectory: (ref: strin
     return { kind: 's3', uri: trimmed };
   }
   if (trimmed.startsWith('runs:/')) {
-    const id = trimmed.slice('runs:/'.length).replace(/\/(artifacts\/)?model\/?$/, '');
-    if (!isRunIdOrPrefix(id)) throw invalid(ref, 'does not hold a run id after runs:/ (lowercase hex, at least 6 characters)');
-    return { kind: 'run', runId: id };
+    const run = trimmed.slice('runs:/'.length).replace(/\/(artifacts\/)?model\/?$/, '');
+    if (run === '' || run.includes('/') || run.includes('\\') || run.startsWith('.')) throw invalid(ref, 'does not hold a run id or name after runs:/');
+    return { kind: 'run', run };
   }
   if (trimmed.startsWith('models:/')) return parseRegistryReference(ref, trimmed.slice('models:/'.length), true);
   if (isPathLike(trimmed) || looksLikeDirectory(trimmed)) return { kind: 'path', path: trimmed };
@@ -63,10 +63,7 @@ export function parseModelReference(ref: string, looksLikeDirectory: (ref: strin
   if (trimmed.includes('/') || trimmed.includes('\\') || trimmed.includes('..')) {
     throw invalid(ref, 'is neither a registered model (name@alias, name/<version>) nor an existing directory; prefix a relative path with ./');
   }
-  if (isRunIdOrPrefix(trimmed)) return { kind: 'run', runId: trimmed };
-  throw new NotFoundError('RUN_NOT_FOUND', `"${ref}" is not a run id, a registered model version or a bundle directory`, {
-    hint: `a model is ${FORMS}; a registered model needs @alias or /<version>, e.g. ${trimmed}@production`,
-  });
+  return { kind: 'run', run: trimmed };
 }
 
 function isPathLike(ref: string): boolean {
@@ -130,11 +127,19 @@ export async function resolveModelReference(ref: string, options: ResolveModelOp
     }
     case 'run': {
       const store = createFileRunStore({ root: options.runsDir });
-      const location = await store.locateRun(parsed.runId);
+      let location;
+      try {
+        location = await store.locateRun(parsed.run);
+      } catch (error) {
+        if (!(error instanceof NotFoundError) || error.code !== 'RUN_NOT_FOUND') throw error;
+        throw new NotFoundError('RUN_NOT_FOUND', `"${ref}" is not a run id or name, a registered model version or a bundle directory`, {
+          hint: `a model is ${FORMS}; a registered model needs @alias or /<version>, e.g. ${parsed.run}@production`,
+        });
+      }
       const dir = runBundleDir(location.dir);
       if (!(await isFile(join(dir, 'manifest.json')))) {
         throw new NotFoundError('RUN_HAS_NO_BUNDLE', `run ${location.id} has no model bundle (${dir} holds no manifest.json)`, {
-          hint: 'the run may have failed before saving its model; see `mlctl runs show ' + location.id + '`',
+          hint: `the run may have failed before saving its model; see \`mlctl runs show ${location.id}\``,
         });
       }
       return { bundleDir: dir, source: { kind: 'run', runId: location.id } };

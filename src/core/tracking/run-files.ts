@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GateError } from '../errors.js';
 import { readLastMetricPointSync } from './metric-log.js';
 import { isExperimentName } from './names.js';
 import type { ParamValue, RunInfo, RunStatus } from './run-store.js';
@@ -17,6 +18,11 @@ import type { ParamValue, RunInfo, RunStatus } from './run-store.js';
  *   <root>/<experiment>/<run-id>/deleted.json    present = soft-deleted
  *   <root>/models/<name>/…                        the model registry
  *   <root>/.index/                                derived, rebuildable, git-ignored
+ *   <root>/.sync/tmp/                             where `sync pull` stages files and bundles
+ *   <root>/.sync/remotes/                         what this workspace pushed to each remote,
+ *                                                 and the registry as both sides last agreed
+ *
+ * run.json gains `finalMetrics` and `metricPoints` when the run ends (see below).
  */
 export const RUN_FILE = 'run.json';
 export const PARAMS_FILE = 'params.json';
@@ -29,13 +35,21 @@ export const METRIC_SUFFIX = '.jsonl';
 
 export const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'FINISHED', 'FAILED', 'KILLED'];
 
-/** A file of the store that cannot be read as what it should be. */
-export class DamagedFileError extends Error {
+/**
+ * A file of the store that cannot be read as what it should be. A damaged store is an
+ * integrity failure, like a tampered bundle (exit 4); the message names the file.
+ */
+export class DamagedFileError extends GateError {
   readonly path: string;
+  /** What is wrong with the file, without its path. */
+  readonly problem: string;
   constructor(path: string, problem: string) {
-    super(`${path}: ${problem}`);
+    super('STORE_FILE_DAMAGED', `${path}: ${problem}`, {
+      hint: '`mlctl runs verify` lists every damaged file; restore it from a copy (git, `mlctl sync pull`) or delete the run folder',
+    });
     this.name = 'DamagedFileError';
     this.path = path;
+    this.problem = problem;
   }
 }
 
@@ -143,6 +157,25 @@ export interface RunSnapshot {
  * metric. The histories stay the source of truth; `runs verify` checks the two agree.
  */
 export const FINAL_METRICS_FIELD = 'finalMetrics';
+
+/**
+ * run.json also records, once the run has ended, how many points each metric history held
+ * then. `runs verify` tells a truncated history (fewer points) from an edited run.json.
+ */
+export const METRIC_POINTS_FIELD = 'metricPoints';
+
+/** The `metricPoints` of a run.json (runs written before it existed have none): key → count. */
+export function parseMetricPoints(value: unknown): Record<string, number> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const field = (value as Record<string, unknown>)[METRIC_POINTS_FIELD];
+  if (typeof field !== 'object' || field === null || Array.isArray(field)) return undefined;
+  const out: Record<string, number> = {};
+  for (const [key, count] of Object.entries(field)) {
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) return undefined;
+    out[key] = count;
+  }
+  return out;
+}
 
 /** Encodes final metric values for JSON (non-finite values as strings, as in the histories). */
 export function encodeFinalMetrics(metrics: Readonly<Record<string, number>>): Record<string, number | string> {

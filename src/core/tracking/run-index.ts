@@ -19,7 +19,8 @@ import type { ParamValue, RunInfo, RunRecord, RunStatus } from './run-store.js';
  *   changes the run folder's mtime);
  * - mlctl's own changes to existing runs (tags, delete, restore) touch the experiment
  *   folder too (see FileRunStore), so they are seen at once;
- * - RUNNING runs are re-read every time, since metric appends change no folder's mtime;
+ * - RUNNING runs are re-read every time, since metric appends change no folder's mtime, and
+ *   so are runs that could not be read (their repair may be an in-place write);
  * - every FULL_SWEEP_INTERVAL_MS, every run folder's mtime is compared, which catches
  *   edits made in place by other tools; `runs verify` rebuilds everything.
  */
@@ -126,12 +127,26 @@ export interface RunQueryResult {
   readonly total: number;
 }
 
+/** A run found by its name (see `findByName`). */
+export interface NamedRun {
+  readonly id: string;
+  readonly experiment: string;
+  readonly startTime: string | null;
+  readonly deleted: boolean;
+}
+
 export interface RunIndex {
   /** Brings the index up to date with the files (incrementally). */
   refresh(): RefreshStats;
   /** Throws the index away and reads every run folder again. */
   rebuild(): RefreshStats;
   query(query: RunQuery): RunQueryResult;
+  /** Runs (deleted ones too) with exactly this name, oldest first. Call refresh() first. */
+  findByName(name: string): readonly NamedRun[];
+  /** The metric, param or tag keys at least one run (deleted ones too) has. Call refresh() first. */
+  knownKeys(kind: 'metric' | 'param' | 'tag'): readonly string[];
+  /** How many runs the index holds, deleted ones too. */
+  runCount(): number;
   close(): void;
 }
 
@@ -228,6 +243,7 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
     insertMetric: () => database.prepare('INSERT OR REPLACE INTO metrics(rid, kid, value) VALUES (?, ?, ?)'),
     insertTag: () => database.prepare('INSERT OR REPLACE INTO tags(rid, kid, value, num) VALUES (?, ?, ?, ?)'),
     broken: () => database.prepare('SELECT count(*) AS n FROM runs WHERE broken IS NOT NULL'),
+    byName: () => database.prepare('SELECT id, experiment, start_time, deleted FROM runs WHERE name = ? AND broken IS NULL ORDER BY start_time, id'),
   });
 
 
@@ -338,7 +354,9 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
         if (!relisted.has(experiment)) remove.push(id);
         continue;
       }
-      if (stats.mtimeMs !== recorded) read.push({ experiment, id });
+      // An unreadable run is read again every time: a file repaired in place (an editor, a
+      // restore from a copy) changes no folder's mtime, and the run must reappear at once.
+      if (broken !== null || stats.mtimeMs !== recorded) read.push({ experiment, id });
     }
     return { read, remove, experiments, goneExperiments, fullSweep };
   }
@@ -405,6 +423,22 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
     },
     query(query) {
       return runQuery(database, root, query);
+    },
+    findByName(name) {
+      const rows = statements.byName.all(name) as { id: string; experiment: string; start_time: number | null; deleted: number }[];
+      return rows.map((row) => ({
+        id: row.id,
+        experiment: row.experiment,
+        startTime: row.start_time === null ? null : new Date(row.start_time).toISOString(),
+        deleted: row.deleted === 1,
+      }));
+    },
+    knownKeys(kind) {
+      const table = kind === 'metric' ? 'metrics' : kind === 'param' ? 'params' : 'tags';
+      return (database.prepare(`SELECT k.name FROM keys k WHERE EXISTS (SELECT 1 FROM ${table} t WHERE t.kid = k.kid) ORDER BY k.name`).raw(true).all() as [string][]).map(([name]) => name);
+    },
+    runCount() {
+      return (database.prepare('SELECT count(*) FROM runs WHERE broken IS NULL').raw(true).get() as [number])[0];
     },
     close() {
       database.close();

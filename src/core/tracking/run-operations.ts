@@ -2,14 +2,16 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { UsageError } from '../errors.js';
+import { nearNames } from '../text/near-names.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { FileRunStore } from './file-run-store.js';
 import { readMetricLog } from './metric-log.js';
 import { validateExperimentName } from './names.js';
 import { ARTIFACTS_DIR, METRICS_DIR, METRIC_SUFFIX } from './run-files.js';
-import { parseOrderBy, parseRunFilter } from './run-filter.js';
+import { parseOrderBy, parseRunFilter, type FilterExpression, type OrderTerm } from './run-filter.js';
 import { openRunIndex, type Lifecycle, type RefreshStats, type RunIndex } from './run-index.js';
 import type { MetricPoint, ParamValue, RunRecord } from './run-store.js';
+import { findLeftovers, removeLeftovers, type Leftover } from './store-leftovers.js';
 
 /** The queries and maintenance behind `mlctl runs …`, on top of the file store and its index. */
 
@@ -44,6 +46,7 @@ export function listRuns(store: FileRunStore, options: ListRunsOptions): ListRun
   const index = openIndexFor(store);
   try {
     const stats = index.refresh();
+    assertKnownKeys(index, store.root, filter, orderBy);
     const result = index.query({
       ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
       ...(filter === undefined ? {} : { filter, filterSource: options.filter }),
@@ -55,6 +58,43 @@ export function listRuns(store: FileRunStore, options: ListRunsOptions): ListRun
   } finally {
     index.close();
   }
+}
+
+const KIND_PREFIX = { metric: 'metrics', param: 'params', tag: 'tags' } as const;
+
+/**
+ * A filter or order naming a metric, param or tag that no run in the store has is a typo far
+ * more often than a question whose answer is "none": a usage error names each such key with
+ * the near names runs do have. A store without runs has no keys to compare with: no check.
+ */
+function assertKnownKeys(index: RunIndex, root: string, filter: FilterExpression | undefined, orderBy: readonly OrderTerm[] | undefined): void {
+  const named = new Map<string, { kind: 'metric' | 'param' | 'tag'; key: string }>();
+  const visit = (expression: FilterExpression): void => {
+    if (expression.kind !== 'comparison') {
+      visit(expression.left);
+      visit(expression.right);
+    } else if (expression.field.kind !== 'attribute') named.set(`${KIND_PREFIX[expression.field.kind]}.${expression.field.key}`, expression.field);
+  };
+  if (filter !== undefined) visit(filter);
+  for (const term of orderBy ?? []) if (term.field.kind !== 'attribute') named.set(`${KIND_PREFIX[term.field.kind]}.${term.field.key}`, term.field);
+  if (named.size === 0 || index.runCount() === 0) return;
+  const known = { metric: new Set(index.knownKeys('metric')), param: new Set(index.knownKeys('param')), tag: new Set(index.knownKeys('tag')) };
+  const unknown = [...named].filter(([, field]) => !known[field.kind].has(field.key));
+  if (unknown.length === 0) return;
+  const problems = unknown.map(([label, field]) => {
+    const prefix = KIND_PREFIX[field.kind];
+    const sameKind = nearNames(field.key, known[field.kind]).map((k) => `${prefix}.${k}`);
+    // A key of another kind (params.auc for metrics.auc) is a near name too.
+    const otherKinds = (['metric', 'param', 'tag'] as const).filter((k) => k !== field.kind && known[k].has(field.key)).map((k) => `${KIND_PREFIX[k]}.${field.key}`);
+    const near = [...otherKinds, ...sameKind];
+    if (near.length > 0) return `${label}: no run has it; did you mean ${near.join(' or ')}?`;
+    const all = [...known[field.kind]];
+    return `${label}: no run has it; runs have ${all.length === 0 ? `no ${prefix}` : `${prefix} ${all.slice(0, 12).join(', ')}${all.length > 12 ? ', …' : ''}`}`;
+  });
+  throw new UsageError('UNKNOWN_RUN_KEY', `no run in ${root} has ${unknown.map(([label]) => label).join(', ')}`, {
+    problems,
+    hint: 'keys are case-sensitive; `mlctl runs show <run>` lists the params, metrics and tags of a run',
+  });
 }
 
 export interface ArtifactEntry {
@@ -177,10 +217,18 @@ export interface GcResult {
   readonly purged: readonly { id: string; experiment: string }[];
   /** Deleted runs kept because a registered model version uses them. */
   readonly kept: readonly { id: string; experiment: string; reason: string }[];
+  /** Temporary files and folders of interrupted writes, removed (or, in a dry run, to remove). */
+  readonly leftovers: readonly Leftover[];
+  /** Temporary files still being written by a live process: left alone. */
+  readonly inUse: readonly Leftover[];
   readonly dryRun: boolean;
 }
 
-/** Purges soft-deleted runs for good, except those a registered model version points at. */
+/**
+ * Purges soft-deleted runs for good, except those a registered model version points at,
+ * then removes the leftovers of interrupted writes (see store-leftovers.ts) whose writer is
+ * gone. With `dryRun`, only says what it would remove.
+ */
 export async function gcRuns(store: FileRunStore, registry: ModelRegistry, options: { dryRun?: boolean } = {}): Promise<GcResult> {
   const listed = listRuns(store, { lifecycle: 'deleted' });
   const referenced = await registry.referencedRunIds();
@@ -199,5 +247,8 @@ export async function gcRuns(store: FileRunStore, registry: ModelRegistry, optio
     if (options.dryRun !== true) await rm(run.dir, { recursive: true, force: true });
     purged.push(entry);
   }
-  return { purged, kept, dryRun: options.dryRun === true };
+  const found = existsSync(store.root) ? await findLeftovers(store) : [];
+  const stray = found.filter((leftover) => !leftover.inUse);
+  const leftovers = options.dryRun === true ? stray : await removeLeftovers(store, stray);
+  return { purged, kept, leftovers, inUse: found.filter((leftover) => leftover.inUse), dryRun: options.dryRun === true };
 }

@@ -4,7 +4,8 @@ import { sha256File } from '../fs/hash.js';
 import { REGISTRY_DIR, runBundleDir } from '../registry/file-model-registry.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { FileRunStore } from './file-run-store.js';
-import { readMetricLog } from './metric-log.js';
+import { readMetricLog, type ParsedMetricLog } from './metric-log.js';
+import { describeLeftover, findLeftovers, isLeftoverName, type Leftover } from './store-leftovers.js';
 import { isExperimentName } from './names.js';
 import { isRunId } from './run-id.js';
 import {
@@ -17,10 +18,10 @@ import {
   RUN_FILE,
   TAGS_FILE,
   parseFinalMetrics,
+  parseMetricPoints,
   parseParams,
   parseRunInfo,
   parseTags,
-  readFinalMetricsFromHistories,
   readJsonFile,
   readOptionalJson,
 } from './run-files.js';
@@ -43,6 +44,11 @@ export interface VerifyReport {
   readonly damage: readonly StoreProblem[];
   /** Expected after crashes and harmless to readers (torn metric tails, dead runs, leftovers). */
   readonly warnings: readonly StoreProblem[];
+  /**
+   * Temporary files and folders of interrupted writes (not those still being written), also
+   * listed in `damage` (inside a bundle) or `warnings`; `runs gc` removes them.
+   */
+  readonly leftovers: readonly Leftover[];
   readonly index: RefreshStats | null;
 }
 
@@ -73,7 +79,7 @@ export async function verifyStore(store: FileRunStore, registry: ModelRegistry, 
   try {
     rootEntries = await readdir(root, { withFileTypes: true });
   } catch {
-    return { root, runs: 0, metricFiles: 0, bundles: 0, artifactFiles: 0, damage: [], warnings: [], index: null };
+    return { root, runs: 0, metricFiles: 0, bundles: 0, artifactFiles: 0, damage: [], warnings: [], leftovers: [], index: null };
   }
   for (const entry of rootEntries) {
     if (!entry.isDirectory()) continue;
@@ -91,11 +97,7 @@ export async function verifyStore(store: FileRunStore, registry: ModelRegistry, 
     }
     for (const runEntry of await readdir(experimentDir, { withFileTypes: true })) {
       const path = join(experimentDir, runEntry.name);
-      if (runEntry.name === EXPERIMENT_FILE) continue;
-      if (runEntry.name.endsWith('.tmp')) {
-        warnings.push({ path: rel(path), problem: 'leftover temporary file from an interrupted write' });
-        continue;
-      }
+      if (runEntry.name === EXPERIMENT_FILE || isLeftoverName(runEntry.name)) continue;
       if (!runEntry.isDirectory() || !isRunId(runEntry.name)) {
         warnings.push({ path: rel(path), problem: 'not a run folder; ignored' });
         continue;
@@ -111,6 +113,8 @@ export async function verifyStore(store: FileRunStore, registry: ModelRegistry, 
     }
   }
   damage.push(...(await verifyRegistry(store, registry, rel)));
+  const leftovers = (await findLeftovers(store)).filter((leftover) => !leftover.inUse);
+  for (const leftover of leftovers) (leftover.inBundle ? damage : warnings).push({ path: leftover.path, problem: describeLeftover(leftover) });
 
   const index = openIndexFor(store);
   let stats: RefreshStats;
@@ -119,7 +123,7 @@ export async function verifyStore(store: FileRunStore, registry: ModelRegistry, 
   } finally {
     index.close();
   }
-  return { root, runs, metricFiles, bundles, artifactFiles, damage, warnings, index: stats };
+  return { root, runs, metricFiles, bundles, artifactFiles, damage, warnings, leftovers, index: stats };
 }
 
 interface RunCheck {
@@ -133,16 +137,12 @@ interface RunCheck {
 async function verifyRun(dir: string, experiment: string, id: string, rel: (p: string) => string, graceMs: number): Promise<RunCheck> {
   const out: RunCheck = { damage: [], warnings: [], metricFiles: 0, bundles: 0, artifactFiles: 0 };
   const runFile = join(dir, RUN_FILE);
+  let summary: { finalMetrics: Record<string, number>; metricPoints: Record<string, number> | undefined } | undefined;
   try {
     const runJson = await readJsonFile(runFile);
     const info = parseRunInfo(runJson, runFile);
-    const summary = parseFinalMetrics(runJson);
-    if (summary !== undefined) {
-      const histories = readFinalMetricsFromHistories(dir);
-      const keys = [...new Set([...Object.keys(summary), ...Object.keys(histories)])].sort();
-      const disagree = keys.filter((k) => !Object.is(summary[k], histories[k]));
-      if (disagree.length > 0) out.damage.push({ path: rel(runFile), problem: `finalMetrics disagree with the histories of ${disagree.join(', ')}` });
-    }
+    const finalMetrics = parseFinalMetrics(runJson);
+    if (finalMetrics !== undefined) summary = { finalMetrics, metricPoints: parseMetricPoints(runJson) };
     if (info.id !== id) out.damage.push({ path: rel(runFile), problem: `"id" is ${info.id} but the folder is ${id}` });
     if (info.experiment !== experiment) out.damage.push({ path: rel(runFile), problem: `"experiment" is ${info.experiment} but the run is filed under ${experiment}` });
   } catch (error) {
@@ -160,19 +160,23 @@ async function verifyRun(dir: string, experiment: string, id: string, rel: (p: s
       out.damage.push({ path: rel(path), problem: describe(error) });
     }
   }
+  const histories = new Map<string, ParsedMetricLog>();
   for (const name of await readdir(join(dir, METRICS_DIR)).catch(() => [] as string[])) {
     const path = join(dir, METRICS_DIR, name);
+    if (isLeftoverName(name)) continue; // reported by findLeftovers
     if (!name.endsWith(METRIC_SUFFIX) || name.startsWith('.')) {
       out.warnings.push({ path: rel(path), problem: 'not a metric history; ignored' });
       continue;
     }
     out.metricFiles += 1;
     const log = await readMetricLog(path);
+    histories.set(name.slice(0, -METRIC_SUFFIX.length), log);
     const torn = log.tornTail ? log.badLines.at(-1) : undefined;
     const bad = log.badLines.filter((n) => n !== torn);
     if (bad.length > 0) out.damage.push({ path: rel(path), problem: `unreadable line${bad.length > 1 ? 's' : ''} ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ', …' : ''}` });
     if (torn !== undefined) out.warnings.push({ path: rel(path), problem: `last line ${torn} is torn (interrupted write); readers skip it` });
   }
+  if (summary !== undefined) out.damage.push(...compareSummary(summary.finalMetrics, summary.metricPoints, histories, dir, rel));
   for (const manifest of await findManifests(join(dir, ARTIFACTS_DIR))) {
     out.bundles += 1;
     const result = await verifyBundle(manifest, rel);
@@ -180,6 +184,49 @@ async function verifyRun(dir: string, experiment: string, id: string, rel: (p: s
     out.damage.push(...result.damage);
   }
   return out;
+}
+
+/**
+ * run.json's `finalMetrics` (and `metricPoints`) against the histories, blaming the file that
+ * is wrong: a history holding fewer points than the run logged was truncated; one holding as
+ * many whose last value differs means run.json was edited. Runs from before `metricPoints`
+ * existed blame a history only when it is visibly cut (empty, or a torn last line).
+ */
+function compareSummary(
+  finalMetrics: Readonly<Record<string, number>>,
+  metricPoints: Readonly<Record<string, number>> | undefined,
+  histories: ReadonlyMap<string, ParsedMetricLog>,
+  dir: string,
+  rel: (p: string) => string,
+): StoreProblem[] {
+  const damage: StoreProblem[] = [];
+  const runJsonDisagrees: string[] = [];
+  const keys = [...new Set([...Object.keys(finalMetrics), ...histories.keys()])].sort();
+  for (const key of keys) {
+    const history = rel(join(dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`));
+    const final = finalMetrics[key];
+    const log = histories.get(key);
+    if (final !== undefined && log === undefined) {
+      damage.push({ path: history, problem: `missing, but run.json records the final value ${final}` });
+      continue;
+    }
+    // A history with unreadable lines is reported as such; its counts say nothing more.
+    if (log === undefined || log.badLines.length > (log.tornTail ? 1 : 0)) continue;
+    const lines = log.points.length;
+    const expected = metricPoints?.[key];
+    const last = log.points.at(-1)?.value;
+    if (final !== undefined && expected !== undefined && lines < expected) {
+      damage.push({ path: history, problem: `holds ${lines} of the ${expected} points the run logged (run.json): the history was truncated` });
+    } else if (final !== undefined && expected !== undefined && lines > expected) {
+      damage.push({ path: history, problem: `holds ${lines} points, but the run ended after ${expected} (run.json): lines were added since` });
+    } else if (final === undefined || !Object.is(final, last)) {
+      if (final !== undefined && expected === undefined && (log.points.length === 0 || log.tornTail)) {
+        damage.push({ path: history, problem: `ends ${last === undefined ? 'with no complete point' : `at ${last}`}, but run.json records the final value ${final}: the history was truncated` });
+      } else runJsonDisagrees.push(key);
+    }
+  }
+  if (runJsonDisagrees.length > 0) damage.push({ path: rel(join(dir, RUN_FILE)), problem: `finalMetrics disagree with the histories of ${runJsonDisagrees.join(', ')}` });
+  return damage;
 }
 
 async function findManifests(dir: string): Promise<string[]> {
@@ -192,6 +239,8 @@ async function findManifests(dir: string): Promise<string[]> {
       return;
     }
     for (const entry of entries) {
+      // A bundle being (or once being) saved is a leftover, not a bundle: see findLeftovers.
+      if (isLeftoverName(entry.name)) continue;
       if (entry.isDirectory()) await walk(join(current, entry.name));
       else if (entry.name === 'manifest.json') found.push(join(current, entry.name));
     }
@@ -231,6 +280,14 @@ async function verifyBundle(manifestPath: string, rel: (p: string) => string): P
     }
     if (actual !== expected) damage.push({ path: rel(target), problem: `SHA-256 ${actual.slice(0, 12)}… does not match manifest.json (${String(expected).slice(0, 12)}…)` });
   }
+  // As loadBundle does: a file the manifest does not list makes the bundle refused.
+  for (const entry of await readdir(bundleDir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    const path = join(entry.parentPath, entry.name);
+    const name = relative(bundleDir, path).split(sep).join('/');
+    if (!entry.isFile() || name === 'manifest.json' || name in files) continue;
+    if (name.split('/').some(isLeftoverName)) continue; // reported as a leftover
+    damage.push({ path: rel(path), problem: 'not listed in manifest.json: loading the bundle refuses it' });
+  }
   return { files: count, damage };
 }
 
@@ -262,6 +319,6 @@ async function verifyRegistry(store: FileRunStore, registry: ModelRegistry, rel:
 }
 
 function describe(error: unknown): string {
-  if (error instanceof DamagedFileError) return error.message.slice(error.path.length + 2);
+  if (error instanceof DamagedFileError) return error.problem;
   return error instanceof Error ? error.message : String(error);
 }

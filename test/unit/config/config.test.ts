@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, mergeDotEnv, readDotEnv } from '../../../src/config.js';
+import { MlctlError } from '../../../src/core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlctl-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,4 +67,39 @@ describe('configuration: flags, then environment (.env loaded first), then defau
     expect(readDotEnv(join(dir, 'nowhere'))).toEqual({});
     expect(loadConfig({ CI: 'false' }, dir).ci).toBe(false);
   });
+
+  it('refuses a URI where a local folder is expected, naming the variable, with exit 2', () => {
+    for (const name of ['MLCTL_RUNS_DIR', 'MLCTL_DATA_DIR']) {
+      const error = catchError(() => loadConfig({ [name]: 's3://team-bucket/runs' }, dir));
+      expect(error).toMatchObject({ code: 'CONFIG_NOT_A_FOLDER', category: 'usage' });
+      expect(error.message).toContain(`${name} must be a local folder, not a URI: "s3://team-bucket/runs"`);
+    }
+    expect(catchError(() => loadConfig({ MLCTL_RUNS_DIR: 's3://b/r' }, dir)).hint).toMatch(/MLCTL_TRACKING_URI and MLCTL_ARTIFACT_URI/);
+    // A Windows drive or a relative path with a colon is still a folder.
+    expect(loadConfig({ MLCTL_RUNS_DIR: 'runs:old' }, dir).runsDir).toBe(join(dir, 'runs:old'));
+  });
+
+  it('keeps an s3:// or https:// data mirror as a URI', () => {
+    expect(loadConfig({ MLCTL_DATA_MIRROR: 's3://mirror/data' }, dir).dataMirror).toBe('s3://mirror/data');
+    expect(loadConfig({ MLCTL_DATA_MIRROR: 'mirror' }, dir).dataMirror).toBe(join(dir, 'mirror'));
+  });
+
+  it('reads MLCTL_S3_TIMEOUT in seconds and refuses anything but a positive number', () => {
+    expect(loadConfig({}, dir).aws.timeoutMs).toBeUndefined();
+    expect(loadConfig({ MLCTL_S3_TIMEOUT: '30' }, dir).aws.timeoutMs).toBe(30_000);
+    expect(loadConfig({ MLCTL_S3_TIMEOUT: '0.25' }, dir).aws.timeoutMs).toBe(250);
+    for (const bad of ['0', '-1', '1e3', 'ten', '0x10', '30s']) {
+      expect(catchError(() => loadConfig({ MLCTL_S3_TIMEOUT: bad }, dir)).message, bad).toContain('MLCTL_S3_TIMEOUT must be a number of seconds');
+    }
+  });
 });
+
+function catchError(fn: () => unknown): MlctlError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof MlctlError) return error;
+    throw error;
+  }
+  throw new Error('expected an error');
+}

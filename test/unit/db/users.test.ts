@@ -14,6 +14,7 @@ import {
   getUser,
   listUsers,
   parseUserFilters,
+  parseUserId,
   updateUser,
   userAttributes,
 } from '../../../src/core/db/users-repository.js';
@@ -83,6 +84,28 @@ describe('user validation', () => {
     });
     expect(validateUserPatch({})).toMatchObject({ ok: false });
     expect(validateUserPatch({ education: 'Masters' })).toEqual({ ok: true, value: { education: 'Masters', education_num: 14 } });
+  });
+});
+
+describe('whole-number fields', () => {
+  it('accept decimal digits only: no hex, exponent, binary or octal spelling', () => {
+    for (const age of ['0x20', '3e1', '0b11', '0o40', '1_0', '30.0', ' ', 'Infinity']) {
+      const result = validateNewUser({ ...ADULT_FIRST, age });
+      expect(result.ok, age).toBe(false);
+      if (!result.ok) expect(result.problems[0], age).toMatch(/^age: /);
+    }
+    for (const [age, value] of [['30', 30], [' 030 ', 30], ['+41', 41]] as const) {
+      expect(validateNewUser({ ...ADULT_FIRST, age })).toMatchObject({ ok: true, value: { age: value } });
+    }
+    // JSON numbers (the HTTP route) are numbers already: 30 is 30, 30.5 is not whole.
+    expect(validateUserPatch({ age: 30 })).toEqual({ ok: true, value: { age: 30 } });
+    expect(validateUserPatch({ age: 30.5 })).toMatchObject({ ok: false });
+    expect(validateUserPatch({ age: '0x20' })).toEqual({ ok: false, problems: ['age: must be a whole number in decimal digits, got "0x20"'] });
+  });
+
+  it('user ids likewise', () => {
+    expect(parseUserId('32')).toBe(32);
+    for (const id of ['0x20', '3e1', '1_0', '0']) expect(() => parseUserId(id), id).toThrow(/user id must be a whole number/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { cpSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/core/errors.js';
@@ -77,7 +77,6 @@ describe('listRuns over the derived index', () => {
     const copiedId = `${a.slice(0, 12)}ffffffff`;
     cpSync(join(root, 'income', a), join(root, 'income', copiedId), { recursive: true });
     const runJson = join(root, 'income', copiedId, 'run.json');
-    const { readFileSync } = await import('node:fs');
     writeFileSync(runJson, readFileSync(runJson, 'utf8').replace(a, copiedId));
     expect(ids(listRuns(store, { filter: `id = '${copiedId}'` }))).toEqual([copiedId]);
     // Removed by hand.
@@ -159,6 +158,31 @@ describe('listRuns over the derived index', () => {
       now += FULL_SWEEP_INTERVAL_MS;
       expect(index.refresh().broken).toBe(1);
       expect(index.query({}).total).toBe(3);
+    } finally {
+      index.close();
+    }
+  });
+
+  it('brings back a run whose damaged run.json is repaired in place, without a full sweep', async () => {
+    const { store, root, a } = await seed();
+    const runDir = join(root, 'income', a);
+    const runJson = join(runDir, 'run.json');
+    const good = readFileSync(runJson, 'utf8');
+    const past = new Date(Date.now() - 60_000);
+    const now = Date.now() + 10_000;
+    const index = openRunIndex({ root, effectiveStatus: store.effectiveStatus, now: () => now });
+    try {
+      index.refresh();
+      writeFileSync(runJson, 'garbage');
+      utimesSync(runDir, past, past);
+      utimesSync(join(root, 'income'), past, past);
+      expect(index.refresh().broken).toBe(1);
+      expect(index.query({}).total).toBe(3);
+      // Repaired by writing into the same file: no folder's mtime moves, no full sweep is due.
+      writeFileSync(runJson, good);
+      utimesSync(runDir, past, past);
+      expect(index.refresh().broken).toBe(0);
+      expect(index.query({}).runs.map((r) => r.info.id)).toContain(a);
     } finally {
       index.close();
     }

@@ -1,7 +1,9 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileModelRegistry } from '../../../src/core/registry/file-model-registry.js';
+import { gcRuns } from '../../../src/core/tracking/run-operations.js';
 import { verifyStore } from '../../../src/core/tracking/run-verify.js';
 import { createFakeRun, createTempStore } from '../../helpers/run-fixtures.js';
 
@@ -61,5 +63,80 @@ describe('verifyStore', () => {
     );
     expect(report.warnings.map((w) => w.path)).toContain('housing/notes');
     expect(report.index?.broken).toBe(1);
+  });
+
+  it('blames a truncated history, not run.json, and an edited run.json, not its histories', async () => {
+    const { store, registry, root } = await setup();
+    const rel = (p: string) => p.slice(root.length + 1);
+    const run = await createFakeRun(store, { metrics: { loss: [1, 0.5, 0.25], acc: [0.1, 0.2], auc: [0.7, 0.8] } });
+    const history = (key: string) => join(run.dir, 'metrics', `${key}.jsonl`);
+    // Cut at a line boundary, emptied, cut mid-line.
+    writeFileSync(history('loss'), readFileSync(history('loss'), 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    truncateSync(history('acc'), 0);
+    truncateSync(history('auc'), readFileSync(history('auc'), 'utf8').length - 5);
+    const report = await verifyStore(store, registry);
+    expect(report.damage.map((d) => `${d.path}: ${d.problem}`).sort()).toEqual(
+      [
+        `${rel(history('acc'))}: holds 0 of the 2 points the run logged (run.json): the history was truncated`,
+        `${rel(history('auc'))}: holds 1 of the 2 points the run logged (run.json): the history was truncated`,
+        `${rel(history('loss'))}: holds 2 of the 3 points the run logged (run.json): the history was truncated`,
+      ].sort(),
+    );
+
+    // A run written before run.json counted points: an emptied history is still blamed on itself.
+    const old = await createFakeRun(store, { experiment: 'old', metrics: { loss: [1, 0.5] } });
+    const oldRunFile = join(old.dir, 'run.json');
+    const { metricPoints: _, ...withoutCounts } = JSON.parse(readFileSync(oldRunFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(oldRunFile, JSON.stringify(withoutCounts));
+    truncateSync(join(old.dir, 'metrics', 'loss.jsonl'), 0);
+    const again = await verifyStore(store, registry);
+    expect(again.damage.filter((d) => d.path.startsWith('old/')).map((d) => `${d.path}: ${d.problem}`)).toEqual([
+      `${rel(join(old.dir, 'metrics', 'loss.jsonl'))}: ends with no complete point, but run.json records the final value 0.5: the history was truncated`,
+    ]);
+  });
+
+  it('reports leftovers of interrupted writes (inside a bundle as damage), and gc removes those whose writer is gone', async () => {
+    const { store, registry, run, root } = await setup();
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const bundle = join(run.artifactsDir, 'model');
+    const inBundle = join(bundle, `.weights.bin.${dead}.0a1b2c3d.tmp`);
+    const runTemp = join(run.dir, `.run.json.${dead}.0a1b2c3d.tmp`);
+    const bundleSave = join(run.artifactsDir, '.model.0a1b2c3d.tmp');
+    const staging = join(root, '.sync', 'tmp', `${dead}-0a1b2c3d.dir`);
+    const live = join(run.dir, `.tags.json.${process.pid}.0a1b2c3d.tmp`);
+    writeFileSync(inBundle, 'half');
+    writeFileSync(runTemp, '{"id"');
+    mkdirSync(bundleSave);
+    writeFileSync(join(bundleSave, 'manifest.json'), '{}');
+    mkdirSync(join(staging, 'model'), { recursive: true });
+    writeFileSync(join(staging, 'model', 'linear.json'), '[]');
+    writeFileSync(live, '{}');
+    writeFileSync(join(bundle, 'notes.txt'), 'an unlisted file that is not ours');
+
+    const report = await verifyStore(store, registry);
+    const rel = (p: string) => p.slice(root.length + 1);
+    expect(report.bundles).toBe(1);
+    expect(report.damage.map((d) => d.path).sort()).toEqual([rel(inBundle), rel(join(bundle, 'notes.txt'))].sort());
+    expect(report.damage.find((d) => d.path === rel(inBundle))?.problem).toMatch(/interrupted atomic write, which makes the bundle fail to load; `mlctl runs gc` removes it/);
+    expect(report.warnings.map((w) => w.path).sort()).toEqual([rel(bundleSave), rel(runTemp), rel(staging)].sort());
+    expect(report.leftovers.map((l) => [l.path, l.origin, l.kind])).toEqual(
+      [
+        [rel(staging), 'sync pull', 'folder'],
+        [rel(bundleSave), 'bundle save', 'folder'],
+        [rel(inBundle), 'atomic write', 'file'],
+        [rel(runTemp), 'atomic write', 'file'],
+      ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    );
+
+    const dry = await gcRuns(store, registry, { dryRun: true });
+    expect(dry.leftovers).toHaveLength(4);
+    expect(existsSync(inBundle)).toBe(true);
+    const gc = await gcRuns(store, registry);
+    expect(gc.leftovers.map((l) => l.path).sort()).toEqual([rel(bundleSave), rel(inBundle), rel(runTemp), rel(staging)].sort());
+    expect(gc.inUse.map((l) => l.path)).toEqual([rel(live)]);
+    for (const path of [inBundle, runTemp, bundleSave, staging]) expect(existsSync(path), path).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    rmSync(join(bundle, 'notes.txt'));
+    expect((await verifyStore(store, registry)).damage).toEqual([]);
   });
 });
