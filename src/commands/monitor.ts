@@ -37,6 +37,7 @@ export interface MonitorDriftJson extends Omit<DriftResult, 'source'> {
 
 export function registerMonitorCommands(program: Command, context: CliContext): void {
   const monitor = program.command('monitor').description('watch a deployed model: drift of its inputs and output against its training profile');
+  withExamples(monitor, 'mlctl monitor drift income@production --data this-week.csv');
   const drift = monitor
     .command('drift')
     .description('compare new data with the training profile kept in the model bundle: PSI per input (and Jensen–Shannon distance for categoricals), the share of drifted inputs and the drift of the model’s output')
@@ -44,17 +45,17 @@ export function registerMonitorCommands(program: Command, context: CliContext): 
     .option('--data <csv>', 'a CSV of model inputs (header row, or the dataset’s own format); a target column is ignored')
     .option('--psi-threshold <value|input=value,...>', 'PSI above which an input counts as drifted: a default, per-input values, or both (default 0.2, or the task’s monitoring.psiThreshold)')
     .option('--js-threshold <value|input=value,...>', 'Jensen–Shannon distance (0…1) above which a categorical input counts as drifted too (default: none; it is reported either way)')
-    .option('--output-threshold <psi>', 'PSI above which the output distribution counts as drifted (default: the PSI threshold)', parseFloatFlag('--output-threshold'))
-    .option('--min-rows <n>', 'refuse data with fewer rows: PSI on small samples is mostly noise (default 100)', parseIntFlag('--min-rows'))
+    .option('--output-threshold <psi>', 'PSI above which the output distribution counts as drifted (default: the PSI threshold)', parseFloatFlag('--output-threshold', { min: 0, max: 100 }))
+    .option('--min-rows <n>', 'refuse data with fewer rows: PSI on small samples is mostly noise (default 100)', parseIntFlag('--min-rows', { min: 1 }))
     .option('--output-rows <n|all>', 'score at most n rows, a seeded random sample, for the output distribution (default 20000; every input is counted on every row)', parseOutputRows)
-    .option('--fail-over <share>', 'exit 4 when the share of drifted inputs exceeds this, 0…1 (0: any drifted input fails)', parseFloatFlag('--fail-over'))
+    .option('--fail-over <share>', 'exit 4 when the share of drifted inputs exceeds this, 0…1 (0: any drifted input fails)', parseFloatFlag('--fail-over', { min: 0, max: 1 }))
     .option('--html <file>', 'also write a self-contained HTML page: reference and current distributions side by side per input')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend, for a model the lean scorer cannot run').choices(['node', 'wasm', 'cpu']));
   withExamples(
     drift,
     'mlctl monitor drift income@production --data this-week.csv',
     'mlctl monitor drift income@production --data this-week.csv --fail-over 0.2 --json > drift.json',
-    'mlctl monitor drift <run-id> --data new.csv --psi-threshold 0.25,fnlwgt=0.5 --html drift.html',
+    'mlctl monitor drift income@production --data new.csv --psi-threshold 0.25,fnlwgt=0.5 --html drift.html',
   );
   drift.addHelpText(
     'after',

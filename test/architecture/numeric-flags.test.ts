@@ -1,13 +1,17 @@
 import { InvalidArgumentError, type Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { describeRange, type NumericFlagParser } from '../../src/ui/context.js';
+import { listModelFamilies } from '../../src/core/models/model-families.js';
+import { flagOf } from '../../src/core/models/model-params.js';
 import { loadProgram } from '../helpers/program.js';
 import { createWorkspace, runCli } from '../helpers/cli.js';
 
 // Every numeric flag checks its range before any work starts (exit 2, naming the flag and what
 // it accepts), through parseIntFlag/parseFloatFlag. `mlctl train`'s model hyper-parameters are
-// left to the model families, which declare their own flags.
-const TRAIN_MODEL_FLAGS = new Set(['--epochs', '--batch-size', '--learning-rate', '--hidden-layers', '--dropout', '--patience', '--l2']);
+// the model families' own, declared with their ranges (checked below and by resolveParams).
+const TRAIN_MODEL_FLAGS = new Set(
+  listModelFamilies().flatMap((family) => Object.entries(family.params).map(([name, spec]) => flagOf(name, spec)).filter((flag): flag is string => flag !== undefined)),
+);
 /** Placeholders that name a number. */
 const NUMERIC_ARGUMENT = /<(n|p|x|id|port|seconds|fraction|rate|count|size)>/;
 
@@ -54,6 +58,15 @@ describe('numeric flags', () => {
     if (range!.minExclusive !== true) expect(parser!(String(range!.min))).toBe(range!.min);
     if (range!.max !== undefined && range!.maxExclusive !== true) expect(parser!(String(range!.max))).toBe(range!.max);
     if (typeof option.defaultValue === 'number') expect(parser!(String(option.defaultValue))).toBe(option.defaultValue);
+  });
+
+  it('every numeric hyper-parameter of every model family declares both bounds', () => {
+    const unbounded = listModelFamilies().flatMap((family) =>
+      Object.entries(family.params)
+        .filter(([, spec]) => (spec.type === 'int' || spec.type === 'number' || spec.type === 'int-list') && (spec.min === undefined || spec.max === undefined))
+        .map(([name]) => `${family.name}.${name}`),
+    );
+    expect(unbounded).toEqual([]);
   });
 
   it('stops the built CLI with exit 2 before any work, naming the flag and the range', async () => {

@@ -67,6 +67,9 @@ export const gbtFamily: ModelFamily = {
     const [{ trainBooster }, { serializeBooster }] = await Promise.all([import('./train-booster.js'), import('./booster-serialization.js')]);
     const params = values as unknown as GbtParams;
     const started = performance.now();
+    // The engine reports synchronously; the caller's handler is async (it logs metrics), so
+    // reports are chained in order and waited for before the fit returns or fails.
+    let reported: Promise<void> = Promise.resolve();
     const booster = await trainBooster(datasetOf(train), validation === undefined ? undefined : datasetOf(validation), params, {
       objective: options.problemType === 'regression' ? 'regression' : options.problemType === 'multiclass-classification' ? 'multiclass' : 'binary',
       ...(options.problemType === 'multiclass-classification' ? { classes: options.classes } : {}),
@@ -76,16 +79,11 @@ export const gbtFamily: ModelFamily = {
         const elapsedMs = performance.now() - started;
         const metrics: Record<string, number> = { train_loss: report.trainLoss };
         if (report.validationLoss !== undefined) metrics.val_loss = report.validationLoss;
-        void options.onIteration?.({
-          unit: 'round',
-          iteration: report.iteration,
-          iterations: report.iterations,
-          metrics,
-          elapsedMs,
-          etaMs: (elapsedMs / report.iteration) * (report.iterations - report.iteration),
-        });
+        const iteration = { unit: 'round', iteration: report.iteration, iterations: report.iterations, metrics, elapsedMs, etaMs: (elapsedMs / report.iteration) * (report.iterations - report.iteration) };
+        reported = reported.then(() => options.onIteration?.(iteration));
       },
-    });
+    }).finally(() => reported.catch(() => {}));
+    await reported;
     return { files: new Map([[BOOSTER_FILE, serializeBooster(booster)]]), summary: summaryOf(booster, params), backend: 'js' };
   },
   async load(files, options) {
