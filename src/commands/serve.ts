@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../ui/context.js';
 import { POSITIVE_COUNT_RANGE, SECONDS_RANGE, parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
 
@@ -32,12 +32,11 @@ export const DEFAULT_PREDICTION_RETENTION = '30d,1000000';
 /** A timeout: more than nothing, and no longer than a timer can wait. */
 const TIMEOUT_RANGE = { ...SECONDS_RANGE, min: 0, minExclusive: true };
 
-function parseWorkers(value: string): number | 'auto' {
-  if (value === 'auto') return 'auto';
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError(`--workers must be a whole number from 1 to 256, or auto, got "${value}"`);
-  return n;
-}
+const WORKERS_RANGE = { min: 1, max: 256 };
+const parseWorkerCount = parseIntFlag('--workers', WORKERS_RANGE);
+
+/** --workers: a count in WORKERS_RANGE, or auto (one per core). */
+const parseWorkers = Object.assign((value: string): number | 'auto' => (value.trim() === 'auto' ? 'auto' : parseWorkerCount(value)), { integer: true, range: WORKERS_RANGE });
 
 export function registerServeCommands(program: Command, context: CliContext): void {
   const command = program

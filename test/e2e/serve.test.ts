@@ -88,8 +88,12 @@ describe('mlctl serve (built binary)', () => {
     const cliAnswer = await cli(['predict', '--model', runId, '--json'], JSON.stringify(SEED_BODY));
     expect(cliAnswer.code, cliAnswer.stderr).toBe(0);
     const expected = JSON.parse(cliAnswer.stdout) as { label: string; probability: number };
-    for (const route of ['/predict', '/invocations']) {
-      const r = await call(route, { body: SEED_BODY });
+    // /invocations takes it in MLflow's protocol: one input key.
+    for (const [route, body] of [
+      ['/predict', SEED_BODY],
+      ['/invocations', { dataframe_records: [SEED_BODY] }],
+    ] as const) {
+      const r = await call(route, { body });
       expect(r.status, r.text).toBe(200);
       expect(r.json.predictions[0].label).toBe(expected.label);
       expect(r.json.predictions[0].probability).toBeCloseTo(expected.probability, 5);
