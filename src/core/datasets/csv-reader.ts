@@ -1,10 +1,15 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { UsageError } from '../errors.js';
-import { didYouMean } from '../text/near-names.js';
-import type { ColumnDef, ColumnType, CsvDialect, DataRecord, DatasetFile, DatasetSpec } from './dataset-spec.js';
-import { parseSimpleCsv } from './simple-csv.js';
+/**
+ * CSV into one record object per row: for inputs that arrive as records anyway (a file of
+ * prediction input, tests, the database's population) and for small files. Training,
+ * evaluation and profiling read columns instead (`table-reader.ts`, `csv-profile.ts`). The file
+ * is streamed (`csv-stream.ts`); only its records are held.
+ */
+import { checkHeader, CsvProblems, datasetFileLayout, userFileLayout, type FileLayout } from './csv-layout.js';
+import { scanCsv } from './csv-stream.js';
+import type { ColumnDef, ColumnType, DataRecord, DatasetFile, DatasetSpec } from './dataset-spec.js';
+import { decodeField } from './field-bytes.js';
+
+export { DEFAULT_MISSING_MARKERS } from './csv-layout.js';
 
 /** A parsed CSV: column names in file order and one record per data row. */
 export interface CsvTable {
@@ -12,22 +17,9 @@ export interface CsvTable {
   /** The type of each column, parallel to `columns`. */
   columnTypes: ColumnType[];
   records: DataRecord[];
-  /**
-   * The 1-based line of the file that record `row` ends on (for messages that point into the
-   * file). Computed on first call by a second parse; absent on tables not read from a file.
-   */
+  /** The 1-based line of the file that record `row` ends on (absent on tables not read from a file). */
   lineOf?: (row: number) => number;
 }
-
-/**
- * Field values read as missing in a user's CSV unless a task's `missing` list replaces them:
- * the empty field and the common spellings of "not available" (pandas' defaults, trimmed to
- * the ones that are rarely a real value).
- */
-export const DEFAULT_MISSING_MARKERS: readonly string[] = Object.freeze(['', 'NA', 'N/A', 'NaN', 'null', '?', '.']);
-
-/** Problems beyond this many are counted, not listed. */
-const MAX_LISTED_PROBLEMS = 20;
 
 /**
  * Reads a dataset file with the dataset's dialect merged with the file's overrides. Numbers
@@ -37,20 +29,10 @@ const MAX_LISTED_PROBLEMS = 20;
  * ('CSV_FIELD_COUNT') names the file and line. Every problem found is listed.
  */
 export async function readDatasetFile(path: string, spec: DatasetSpec, file?: DatasetFile, options: { readonly missing?: readonly string[] } = {}): Promise<CsvTable> {
-  const entry = file ?? spec.files.find((candidate) => candidate.name === basename(path));
-  const dialect: CsvDialect = { ...spec.dialect, ...entry?.dialect, ...(options.missing === undefined ? {} : { missing: options.missing }) };
-  const text = await readText(path);
-  const raw = parseRaw(text, path, dialect);
-  let columns: readonly ColumnDef[] = spec.columns;
-  if (dialect.header) {
-    const header = raw.header ?? [];
-    columns = matchHeader(path, header, spec.columns, true);
-  }
-  const target = spec.columns.at(-1)?.name;
-  return convert(raw, path, columns, {
-    missing: new Set(dialect.missing),
-    labelSuffixes: dialect.labelSuffix === undefined || target === undefined ? new Map() : new Map([[target, [dialect.labelSuffix]]]),
-  });
+  const layout = datasetFileLayout(path, spec, file, options.missing);
+  const raw = await readRaw(path, layout);
+  const columns = layout.headerless ?? typedHeader(path, raw.header ?? [], spec.columns, true);
+  return convert(raw, path, columns, { missing: new Set(layout.dialect.missing), labelSuffixes: layout.labelSuffixes });
 }
 
 export interface ReadCsvOptions {
@@ -72,151 +54,48 @@ export interface ReadCsvOptions {
  * headerless format. Errors as readDatasetFile.
  */
 export async function readCsvFile(path: string, options: ReadCsvOptions = {}): Promise<CsvTable> {
-  const text = await readText(path);
-  const spec = options.spec;
-  const missing = new Set(options.missing ?? [...DEFAULT_MISSING_MARKERS, ...(spec?.dialect.missing ?? [])]);
-  const delimiter = spec?.dialect.delimiter ?? ',';
-  const lines = leadingLines(text, 2);
-  // adult.test and friends open with a "|…" banner line (UCI's comment convention).
-  const banner = lines[0] !== undefined && lines[0].text.trimStart().startsWith('|') ? lines[0] : undefined;
-  const firstLine = banner === undefined ? lines[0] : lines[1];
-  if (firstLine === undefined) return { columns: [], columnTypes: [], records: [] };
-  const skipLines = firstLine.index;
-  const headerless = spec !== undefined && !looksLikeHeader(firstLine.text, delimiter, spec.columns);
-  const dialect: CsvDialect = {
-    header: !headerless,
-    delimiter,
-    trim: true,
-    missing: [...missing],
-    skipLines,
-  };
-  const raw = parseRaw(text, path, dialect);
+  const layout = await userFileLayout(path, { ...(options.spec === undefined ? {} : { spec: options.spec }), ...(options.missing === undefined ? {} : { missing: options.missing }) });
+  if (layout.empty) return { columns: [], columnTypes: [], records: [] };
+  const missing = new Set(layout.dialect.missing);
+  const raw = await readRaw(path, layout);
   let columns: ColumnDef[];
-  if (headerless && spec !== undefined) {
-    columns = [...spec.columns];
+  if (layout.headerless !== null) {
+    columns = [...layout.headerless];
   } else {
-    const declared = options.columns ?? spec?.columns ?? [];
-    columns = matchHeader(path, raw.header ?? [], declared, options.columns !== undefined, options.inferTypes === false ? undefined : raw, missing);
+    const declared = options.columns ?? options.spec?.columns ?? [];
+    columns = typedHeader(path, raw.header ?? [], declared, options.columns !== undefined, options.inferTypes === false ? undefined : raw, missing);
   }
-  const target = spec?.columns.at(-1)?.name;
-  const suffixes = spec?.files.flatMap((f) => (f.dialect?.labelSuffix === undefined ? [] : [f.dialect.labelSuffix])) ?? [];
-  return convert(raw, path, columns, {
-    missing,
-    labelSuffixes: target === undefined || suffixes.length === 0 ? new Map() : new Map([[target, suffixes]]),
-  });
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError('CSV_NOT_FOUND', `${path}: no such file`, { cause: error });
-    if (code === 'EISDIR') throw new UsageError('CSV_NOT_FOUND', `${path} is a directory, not a CSV file`, { cause: error });
-    throw error;
-  }
-}
-
-/** The first `count` non-blank lines with their 0-based line index. */
-function leadingLines(text: string, count: number): { index: number; text: string }[] {
-  const found: { index: number; text: string }[] = [];
-  let start = 0;
-  let index = 0;
-  while (found.length < count && start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    const line = text.slice(start, end).replace(/\r$/, '').replace(/^\uFEFF/, '');
-    if (line.trim() !== '') found.push({ index, text: line });
-    start = end + 1;
-    index++;
-  }
-  return found;
-}
-
-function looksLikeHeader(line: string, delimiter: string, columns: readonly ColumnDef[]): boolean {
-  const names = new Set(columns.map((column) => column.name.toLowerCase()));
-  return line.split(delimiter).some((field) => names.has(field.trim().replace(/^"|"$/g, '').toLowerCase()));
+  return convert(raw, path, columns, { missing, labelSuffixes: layout.labelSuffixes });
 }
 
 interface RawTable {
   header: string[] | null;
   rows: string[][];
-  /** The 1-based line each row ends on, computed only when a problem must be reported. */
-  lineOf(row: number): number;
+  lines: number[];
 }
 
-function parseRaw(text: string, path: string, dialect: CsvDialect): RawTable {
-  // Tracking line numbers slows parsing by a fifth; they are only needed to report a problem,
-  // so the fast pass skips them and a second pass recovers them when needed.
-  const rows = parseRecords(text, path, dialect, undefined);
-  let lines: number[] | undefined;
-  const header = dialect.header ? (rows.shift() ?? []) : null;
-  const lineOf = (row: number): number => {
-    if (lines === undefined) {
-      const tracked: number[] = [];
-      parseRecords(text, path, dialect, tracked);
-      lines = dialect.header ? tracked.slice(1) : tracked;
+async function readRaw(path: string, layout: FileLayout): Promise<RawTable> {
+  const rows: string[][] = [];
+  const lines: number[] = [];
+  let header: string[] | null = null;
+  let wantHeader = layout.dialect.header;
+  await scanCsv(path, { dialect: layout.dialect }, (row) => {
+    const fields = new Array<string>(row.count);
+    for (let i = 0; i < row.count; i++) fields[i] = decodeField(row.bytes, row.starts[i]!, row.ends[i]!);
+    if (wantHeader) {
+      header = fields;
+      wantHeader = false;
+      return;
     }
-    return lines[row] ?? 0;
-  };
-  return { header, rows, lineOf };
+    rows.push(fields);
+    lines.push(row.line);
+  });
+  return { header, rows, lines };
 }
 
-function parseRecords(text: string, path: string, dialect: CsvDialect, lines: number[] | undefined): string[][] {
-  // Most files need no quoting: split them with the string built-ins (simple-csv.ts). Line
-  // numbers, wanted only to report a problem, still come from csv-parse.
-  const simple = lines === undefined ? parseSimpleCsv(text, dialect) : undefined;
-  if (simple !== undefined) return simple;
-  try {
-    return parse(text, {
-      delimiter: dialect.delimiter,
-      trim: dialect.trim,
-      bom: true,
-      from_line: dialect.skipLines + 1,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      ...(lines === undefined
-        ? {}
-        : {
-            on_record: (record: string[], context: { lines: number }) => {
-              lines.push(context.lines);
-              return record;
-            },
-          }),
-    }) as string[][];
-  } catch (error) {
-    const line = (error as { lines?: number }).lines;
-    throw new UsageError('CSV_MALFORMED', `${path}${line === undefined ? '' : ` line ${line}`}: ${(error as Error).message}`, {
-      hint: 'fix the file: check its quotes and separators',
-      cause: error,
-    });
-  }
-}
-
-/** Maps a header onto declared columns; when `required`, every declared column must appear. */
-function matchHeader(
-  path: string,
-  header: readonly string[],
-  declared: readonly ColumnDef[],
-  required: boolean,
-  raw?: RawTable,
-  missing?: ReadonlySet<string>,
-): ColumnDef[] {
-  const seen = new Set<string>();
-  const duplicates = header.filter((name) => (seen.has(name) ? true : (seen.add(name), false)));
-  if (duplicates.length > 0) {
-    throw new UsageError('CSV_DUPLICATE_COLUMNS', `${path} line 1: duplicate column names: ${[...new Set(duplicates)].join(', ')}`);
-  }
-  if (required) {
-    const absent = declared.filter((column) => !seen.has(column.name)).map((column) => column.name);
-    if (absent.length > 0) {
-      const listed = absent.map((name) => `"${name}"`).join(', ');
-      throw new UsageError('CSV_MISSING_COLUMNS', `${path} has no column ${listed}${absent.length === 1 ? didYouMean(absent[0]!, header) : ''}`, {
-        problems: absent.length === 1 ? [] : absent.map((name) => `no column "${name}"${didYouMean(name, header)}`),
-        hint: `its columns are: ${header.map((name) => JSON.stringify(name)).join(', ')}`,
-      });
-    }
-  }
+/** The header's columns, typed from the declared ones (when `required`, each must appear), else inferred. */
+function typedHeader(path: string, header: readonly string[], declared: readonly ColumnDef[], required: boolean, raw?: RawTable, missing?: ReadonlySet<string>): ColumnDef[] {
+  checkHeader(path, header, declared, required);
   const types = new Map(declared.map((column) => [column.name, column.type]));
   return header.map((name, index) => ({
     name,
@@ -248,20 +127,16 @@ interface ConvertOptions {
 }
 
 function convert(raw: RawTable, path: string, columns: readonly ColumnDef[], options: ConvertOptions): CsvTable {
-  const found: { code: string; row: number; text: (line: number) => string }[] = [];
-  let problemCount = 0;
-  const report = (code: string, row: number, text: (line: number) => string): void => {
-    problemCount++;
-    if (found.length < MAX_LISTED_PROBLEMS) found.push({ code, row, text });
-  };
+  const problems = new CsvProblems();
   const names = columns.map((column) => column.name);
   const numeric = columns.map((column) => column.type === 'number');
   const suffixes = names.map((name) => options.labelSuffixes.get(name) ?? []);
   const records: DataRecord[] = new Array(raw.rows.length);
   for (let r = 0; r < raw.rows.length; r++) {
     const row = raw.rows[r] as string[];
+    const line = raw.lines[r]!;
     if (row.length !== names.length) {
-      report('CSV_FIELD_COUNT', r, (line) => `${path} line ${line}: expected ${names.length} fields, found ${row.length}`);
+      problems.add('CSV_FIELD_COUNT', () => `${path} line ${line}: expected ${names.length} fields, found ${row.length}`);
       continue;
     }
     const record: DataRecord = {};
@@ -274,7 +149,7 @@ function convert(raw: RawTable, path: string, columns: readonly ColumnDef[], opt
       }
       if (numeric[c] === true) {
         const n = parseNumber(value);
-        if (n === null) report('CSV_INVALID_VALUE', r, (line) => `${path} line ${line}, column "${name}": "${value}" is not a number`);
+        if (n === null) problems.add('CSV_INVALID_VALUE', () => `${path} line ${line}, column "${name}": "${value}" is not a number`);
         record[name] = n;
         continue;
       }
@@ -288,17 +163,7 @@ function convert(raw: RawTable, path: string, columns: readonly ColumnDef[], opt
     }
     records[r] = record;
   }
-  if (problemCount > 0) {
-    const problems = found.map((problem) => ({ code: problem.code, text: problem.text(raw.lineOf(problem.row)) }));
-    const first = problems[0] as { code: string; text: string };
-    const more = problemCount - 1;
-    throw new UsageError(first.code, more === 0 ? first.text : `${first.text} (and ${more} more problem${more === 1 ? '' : 's'})`, {
-      problems: problemCount > 1 ? [...problems.map((p) => p.text), ...(problemCount > problems.length ? [`… ${problemCount - problems.length} more not shown`] : [])] : [],
-      hint:
-        first.code === 'CSV_INVALID_VALUE'
-          ? `fix the value, or write a missing value as ${[...options.missing].map((m) => JSON.stringify(m)).join(' or ')}`
-          : 'fix the line so that every row has one field per column',
-    });
-  }
-  return { columns: [...names], columnTypes: columns.map((column) => column.type), records, lineOf: raw.lineOf };
+  problems.throwIfAny(options.missing);
+  const lines = raw.lines;
+  return { columns: [...names], columnTypes: columns.map((column) => column.type), records, lineOf: (row) => lines[row] ?? 0 };
 }
