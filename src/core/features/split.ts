@@ -80,3 +80,12 @@ function checkFraction(fraction: number): void {
 function sortedIndices(indices: number[]): Uint32Array {
   return Uint32Array.from(indices).sort();
 }
+
+/** `size` distinct positions of [0, rowCount), seeded, ascending; every position when `size` ≥ rowCount. */
+export function seededSample(rowCount: number, size: number, seed: number): Uint32Array {
+  const order = new Uint32Array(rowCount);
+  for (let i = 0; i < rowCount; i++) order[i] = i;
+  if (size >= rowCount) return order;
+  shuffleInPlace(order, createRng(seed));
+  return order.slice(0, size).sort();
+}

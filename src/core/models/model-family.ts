@@ -6,7 +6,7 @@
  * manifest and the report. A new family is one folder under `models/` plus one line in
  * `model-families.ts`; nothing outside `models/` names a family.
  */
-import type { FeatureMatrix } from '../features/pipeline.js';
+import type { FeatureRows } from '../features/feature-rows.js';
 import type { FeatureInfo, PipelineSpec } from '../features/pipeline-spec.js';
 import type { ProblemType } from '../tasks/task-spec.js';
 import type { ParamSpecs, ParamValues } from './model-params.js';
@@ -16,8 +16,13 @@ export type ModelFiles = ReadonlyMap<string, Uint8Array>;
 
 export type { FeatureInfo } from '../features/pipeline-spec.js';
 
+/**
+ * Training, validation or test rows as a family reads them. The features are not held as one
+ * matrix: `x` writes any rows of it into the family's own buffer (a batch, a block, or all of
+ * them for a family that wants the whole matrix: `materialize` in features/feature-rows.ts).
+ */
 export interface LabelledSet {
-  readonly x: FeatureMatrix;
+  readonly x: FeatureRows;
   /** 0/1 for binary classification, the class index for multiclass, the (possibly transformed) target for regression. */
   readonly y: Float32Array;
   /** One entry per matrix column. */

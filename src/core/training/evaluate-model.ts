@@ -1,12 +1,10 @@
-import { readCsvFile } from '../datasets/csv-reader.js';
+import type { TableRows } from '../datasets/data-table.js';
 import type { DataRecord } from '../datasets/dataset-spec.js';
-import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
 import { validateRecords } from '../features/record-validation.js';
 import { UsageError } from '../errors.js';
 import type { Predictor } from '../predict/predictor.js';
 import type { Evaluation } from '../bundle/output-meaning.js';
-import { basename } from 'node:path';
-import { checkTargets, encodeTarget, loadTestRows, taskColumns, type DroppedRows, type TaskDataOptions } from './task-data.js';
+import { encodeTarget, loadLabelledFile, loadTestRows, rowsAsRecords, taskColumns, type DroppedRows, type TaskDataOptions } from './task-data.js';
 
 export interface EvaluateModelOptions {
   /** A labelled CSV; default: the task's own test rows. */
@@ -34,21 +32,21 @@ export interface ModelEvaluation extends Evaluation {
 /** Evaluates a loaded bundle on labelled rows: its task's test set, or any labelled CSV. */
 export async function evaluateModel(predictor: Predictor, options: EvaluateModelOptions): Promise<ModelEvaluation> {
   const task = predictor.manifest.task;
-  let records: readonly DataRecord[];
+  let rows: TableRows;
   let source: string;
   let dropped: DroppedRows | null = null;
   if (options.dataPath !== undefined) {
-    const spec = isBuiltinDataset(task.dataset) ? getDatasetSpec(task.dataset) : undefined;
-    const table = await readCsvFile(options.dataPath, { columns: taskColumns(task), ...(spec === undefined ? {} : { spec }), ...(task.missing === undefined ? {} : { missing: task.missing }) });
-    const checked = checkTargets(task, table, basename(options.dataPath));
-    records = checked.records;
+    const checked = await loadLabelledFile(task, options.dataPath, options.data);
+    rows = checked.rows;
     dropped = checked.dropped;
     source = options.dataPath;
   } else {
-    ({ records, source } = await loadTestRows(task, options.data));
+    ({ rows, source } = await loadTestRows(task, options.data));
   }
-  if (records.length === 0) throw new UsageError('EVALUATE_NO_ROWS', `${source} has no rows to evaluate on`);
-  const yTrue = encodeTarget(predictor.meaning, records, source);
+  if (rows.index.length === 0) throw new UsageError('EVALUATE_NO_ROWS', `${source} has no rows to evaluate on`);
+  const yTrue = encodeTarget(predictor.meaning, rows, source);
+  // The model scores records (the predictor's one input form); the evaluated rows become records here.
+  const records: readonly DataRecord[] = rowsAsRecords(rows, taskColumns(task).map((column) => column.name));
   const { records: valid, problems } = validateRecords(predictor.pipeline, records);
   if (problems.length > 0) {
     throw new UsageError('EVALUATE_INPUT_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${source}`, {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
+import { materialize } from '../features/feature-rows.js';
 import { summarizePipeline } from '../features/pipeline.js';
 import type { PipelineSummary } from '../features/pipeline-spec.js';
 import type { LabelledSet } from '../models/model-family.js';
@@ -16,7 +17,7 @@ export interface ProcessedFiles {
 function toCsv(set: LabelledSet, featureNames: readonly string[], target: string): string {
   const quote = (name: string) => (/[",\n]/.test(name) ? `"${name.replaceAll('"', '""')}"` : name);
   const lines: string[] = [[...featureNames.map(quote), quote(target)].join(',')];
-  const { data, rows, cols } = set.x;
+  const { data, rows, cols } = materialize(set.x);
   for (let r = 0; r < rows; r++) {
     const cells: string[] = new Array(cols + 1);
     for (let c = 0; c < cols; c++) cells[c] = String(data[r * cols + c]);

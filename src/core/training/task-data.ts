@@ -1,19 +1,24 @@
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { sha256File } from '../fs/hash.js';
-import { readCsvFile, readDatasetFile, type CsvTable } from '../datasets/csv-reader.js';
-import type { ColumnDef, DataRecord } from '../datasets/dataset-spec.js';
+import { readCsvFile, type CsvTable } from '../datasets/csv-reader.js';
+import { allRows, rowLocation, selectRows, textAt, valueAt, type DataTable, type TableRows } from '../datasets/data-table.js';
+import type { ColumnDef, DataRecord, DatasetSpec } from '../datasets/dataset-spec.js';
 import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
 import { ensureDataset, type DatasetStoreOptions } from '../datasets/dataset-store.js';
+import { readCsvTable, readDatasetTable, type ReadProgress, type ReadTableResult, type UnparsedValues } from '../datasets/table-reader.js';
 import { randomSplit, stratifiedSplit } from '../features/split.js';
 import { sklearnTrainTestSplit } from '../compat/numpy-random.js';
 import type { TaskSpec } from '../tasks/task-spec.js';
 import { describeOutput, interpretOutput, type OutputDescription, type OutputMeaning } from '../bundle/output-meaning.js';
 
-/** The rows a task trains and is tested on, and where they came from. */
+/**
+ * The rows a task trains and is tested on, and where they came from. Rows are selections of
+ * columnar tables (one table per file read): nothing is copied per row.
+ */
 export interface TaskData {
-  readonly train: readonly DataRecord[];
-  readonly test: readonly DataRecord[];
+  readonly train: TableRows;
+  readonly test: TableRows;
   /** 'file': the dataset's own test file; 'split': held out from the training rows. */
   readonly testSource: 'file' | 'split';
   readonly dataset: string;
@@ -39,17 +44,26 @@ export const DROPPED_LINES_LISTED = 5;
 export interface TaskDataOptions extends DatasetStoreOptions {
   /** A CSV (path, or a URL the caller already fetched to a local path) replacing the task's dataset. */
   readonly dataPath?: string;
+  /** Told as each file is read: its name, bytes read of its size, rows so far. */
+  readonly onRead?: (file: string, progress: ReadProgress) => void;
 }
 
 /**
- * The columns a task reads, typed, for reading a user's CSV. The target is read as text: a
- * value that does not parse is the target-check's to report or drop, by line.
+ * The columns a task reads, typed, for reading a user's CSV. The target is read as text for a
+ * classifier; a regression's is a number column whose values that are not numbers are kept
+ * aside (`lenientColumns`): a row without a usable target is the target check's to report or
+ * drop, by line.
  */
 export function taskColumns(task: TaskSpec): ColumnDef[] {
   const columns: ColumnDef[] = task.features.columns.map((c) => ({ name: c.column, type: c.type === 'numeric' ? 'number' : 'string' }));
   for (const name of task.sensitive ?? []) columns.push({ name, type: 'string' });
-  columns.push({ name: task.target.column, type: 'string' });
+  columns.push({ name: task.target.column, type: task.problemType === 'regression' ? 'number' : 'string' });
   return columns;
+}
+
+/** The columns whose unparseable values are the target check's, not the reader's. */
+function lenientColumns(task: TaskSpec): string[] {
+  return task.problemType === 'regression' ? [task.target.column] : [];
 }
 
 /** Reads the CSV a task names with the task's missing markers; every column as text. */
@@ -57,12 +71,36 @@ export async function readInferenceTable(path: string, missing: readonly string[
   return readCsvFile(path, { inferTypes: false, ...(missing === undefined ? {} : { missing }) });
 }
 
-/** Whether a target value can be learned from: present, and a number for a regression. */
-function usableTarget(task: TaskSpec, value: string | number | null | undefined): boolean {
-  if (value === null || value === undefined) return false;
-  if (task.problemType !== 'regression') return String(value).trim() !== '';
-  const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
-  return Number.isFinite(n) && (task.target.transform !== 'log1p' || n > -1);
+/** A file's rows read for a task, and where they came from. */
+interface ReadFile {
+  readonly read: ReadTableResult;
+  /** The name messages use for the file. */
+  readonly file: string;
+}
+
+async function readUserFile(task: TaskSpec, path: string, options: TaskDataOptions): Promise<ReadFile> {
+  const spec = isBuiltinDataset(task.dataset) ? getDatasetSpec(task.dataset) : undefined;
+  const file = basename(path);
+  const read = await readCsvTable(path, {
+    columns: taskColumns(task),
+    lenient: lenientColumns(task),
+    ...(spec === undefined ? {} : { spec }),
+    ...(task.missing === undefined ? {} : { missing: task.missing }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onRead === undefined ? {} : { onProgress: (progress: ReadProgress) => options.onRead!(file, progress) }),
+  });
+  return { read, file };
+}
+
+async function readDatasetFile(task: TaskSpec, spec: DatasetSpec, local: { name: string; path: string }, options: TaskDataOptions): Promise<ReadFile> {
+  const read = await readDatasetTable(local.path, spec, spec.files.find((f) => f.name === local.name), {
+    columns: taskColumns(task),
+    lenient: lenientColumns(task),
+    ...(task.missing === undefined ? {} : { missing: task.missing }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onRead === undefined ? {} : { onProgress: (progress: ReadProgress) => options.onRead!(local.name, progress) }),
+  });
+  return { read, file: local.name };
 }
 
 /**
@@ -70,50 +108,92 @@ function usableTarget(task: TaskSpec, value: string | number | null | undefined)
  * which (by file line); with `onMissingTarget: "error"` refuses the file instead. A binary
  * target holding a third label is refused, by line, either way.
  */
-export function checkTargets(task: TaskSpec, table: CsvTable, file: string): { records: CsvTable['records']; dropped: DroppedRows | null } {
-  const column = task.target.column;
-  const lineOf = (row: number): number => table.lineOf?.(row) ?? row + 2;
-  const drop: number[] = [];
-  const strays: number[] = [];
-  const labels = task.problemType === 'binary-classification' && task.target.positiveLabel !== undefined && task.target.negativeLabel !== undefined ? [task.target.positiveLabel, task.target.negativeLabel] : null;
-  const records = table.records.filter((record, row) => {
-    const value = record[column];
-    if (!usableTarget(task, value)) {
-      drop.push(row);
-      return false;
+export function checkTargets(task: TaskSpec, read: ReadTableResult, file: string): { rows: TableRows; dropped: DroppedRows | null } {
+  const { table } = read;
+  const columnName = task.target.column;
+  const column = table.column(columnName);
+  const lineOf = (row: number): number => table.lineOf(row);
+  if (column === undefined) return { rows: allRows(table), dropped: null };
+  const unparsed = read.unparsed.get(columnName);
+  // The target as the file spells it, for messages.
+  const spelled = (row: number): string => {
+    const value = valueAt(column, row);
+    if (value === null) {
+      const text = unparsed?.first.find((entry) => entry.row === row)?.text;
+      return text === undefined ? 'missing' : JSON.stringify(text);
     }
-    if (labels !== null && !labels.includes(String(value).trim())) strays.push(row);
-    return true;
-  });
-  if (strays.length > 0) {
-    const listed = strays.slice(0, 20).map((row) => `${file} line ${lineOf(row)}: ${column} is ${JSON.stringify(String(table.records[row]![column]))}`);
-    throw new UsageError('TARGET_INVALID', `${strays.length} row${strays.length === 1 ? '' : 's'} of ${file} have a ${column} that is neither "${labels![0]}" nor "${labels![1]}"`, {
-      problems: strays.length > 20 ? [...listed, `… and ${strays.length - 20} more`] : listed,
+    return JSON.stringify(String(value));
+  };
+  const usable = usableRows(task, table, columnName);
+  const labels = task.problemType === 'binary-classification' && task.target.positiveLabel !== undefined && task.target.negativeLabel !== undefined ? [task.target.positiveLabel, task.target.negativeLabel] : null;
+  const drop: number[] = [];
+  let dropCount = 0;
+  const strays: number[] = [];
+  let strayCount = 0;
+  const keptRows = new Uint32Array(table.rows);
+  let kept = 0;
+  const strayCodes = labels === null || column.kind !== 'text' ? null : column.dictionary.map((text) => !labels.includes(text.trim()));
+  for (let row = 0; row < table.rows; row++) {
+    if (usable[row] === 0) {
+      if (drop.length < 20) drop.push(row);
+      dropCount++;
+      continue;
+    }
+    if (strayCodes !== null && column.kind === 'text' && strayCodes[column.codes[row]! - 1] === true) {
+      if (strays.length < 20) strays.push(row);
+      strayCount++;
+    }
+    keptRows[kept++] = row;
+  }
+  if (strayCount > 0) {
+    const listed = strays.map((row) => `${file} line ${lineOf(row)}: ${columnName} is ${JSON.stringify(column.kind === 'text' ? textAt(column, row) : String(valueAt(column, row)))}`);
+    throw new UsageError('TARGET_INVALID', `${strayCount} row${strayCount === 1 ? '' : 's'} of ${file} have a ${columnName} that is neither "${labels![0]}" nor "${labels![1]}"`, {
+      problems: strayCount > 20 ? [...listed, `… and ${strayCount - 20} more`] : listed,
       hint: 'fix the values, or leave target.negativeLabel out of the task, or make it multiclass-classification',
     });
   }
-  if (drop.length === 0) return { records, dropped: null };
+  const rows: TableRows = { table, index: keptRows.subarray(0, kept) };
+  if (dropCount === 0) return { rows, dropped: null };
   const what = task.problemType === 'regression' ? 'missing or not a number' : 'missing';
   if (task.onMissingTarget === 'error') {
-    const listed = drop.slice(0, 20).map((row) => `${file} line ${lineOf(row)}: ${column} is ${table.records[row]![column] === null ? 'missing' : JSON.stringify(table.records[row]![column])}`);
-    throw new UsageError('TARGET_MISSING', `${drop.length} row${drop.length === 1 ? '' : 's'} of ${file} have a target (${column}) that is ${what}`, {
-      problems: drop.length > 20 ? [...listed, `… and ${drop.length - 20} more`] : listed,
+    const listed = drop.map((row) => `${file} line ${lineOf(row)}: ${columnName} is ${spelled(row)}`);
+    throw new UsageError('TARGET_MISSING', `${dropCount} row${dropCount === 1 ? '' : 's'} of ${file} have a target (${columnName}) that is ${what}`, {
+      problems: dropCount > 20 ? [...listed, `… and ${dropCount - 20} more`] : listed,
       hint: 'fill in the target, or leave "onMissingTarget" out of the task (its default, "drop", leaves such rows out)',
     });
   }
-  return { records, dropped: { file, count: drop.length, lines: drop.slice(0, DROPPED_LINES_LISTED).map(lineOf) } };
+  return { rows, dropped: { file, count: dropCount, lines: drop.slice(0, DROPPED_LINES_LISTED).map(lineOf) } };
 }
 
-/** Loads (pulling when missing, verifying always) and parses the task's rows. */
+/** 1 per row whose target can be learned from: present, and a number (above −1 under log1p) for a regression. */
+function usableRows(task: TaskSpec, table: DataTable, name: string): Uint8Array {
+  const column = table.column(name)!;
+  const usable = new Uint8Array(table.rows);
+  if (column.kind === 'number') {
+    const log = task.target.transform === 'log1p';
+    const values = column.values;
+    for (let row = 0; row < table.rows; row++) {
+      const n = values[row]!;
+      usable[row] = n === n && (task.problemType !== 'regression' || !log || n > -1) ? 1 : 0;
+    }
+    return usable;
+  }
+  const byCode = column.dictionary.map((text) => (task.problemType === 'regression' ? Number.isFinite(text.trim() === '' ? Number.NaN : Number(text)) && (task.target.transform !== 'log1p' || Number(text) > -1) : text.trim() !== ''));
+  for (let row = 0; row < table.rows; row++) {
+    const code = column.codes[row]!;
+    usable[row] = code !== 0 && byCode[code - 1] === true ? 1 : 0;
+  }
+  return usable;
+}
+
+/** Loads (pulling when missing, verifying always) and reads the task's rows into columns. */
 export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Promise<TaskData> {
   const builtin = isBuiltinDataset(task.dataset);
   const dataPath = options.dataPath ?? (builtin ? undefined : task.dataset);
-  const missing = task.missing === undefined ? {} : { missing: task.missing };
   if (dataPath !== undefined) {
-    const spec = builtin ? getDatasetSpec(task.dataset) : undefined;
-    const table = await readCsvFile(dataPath, { columns: taskColumns(task), ...(spec === undefined ? {} : { spec }), ...missing });
-    const checked = checkTargets(task, table, basename(dataPath));
-    const { train, test } = holdOut(task, checked.records);
+    const { read, file } = await readUserFile(task, dataPath, options);
+    const checked = checkTargets(task, read, file);
+    const { train, test } = holdOut(task, checked.rows);
     return {
       train,
       test,
@@ -129,21 +209,23 @@ export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Pr
   const trainFile = local.file('train');
   if (trainFile === undefined) throw new UsageError('DATASET_NO_TRAIN_FILE', `dataset ${spec.name} has no training file`);
   const files: Record<string, string> = { [trainFile.name]: trainFile.sha256 };
-  const trainChecked = checkTargets(task, await readDatasetFile(trainFile.path, spec, spec.files.find((f) => f.name === trainFile.name), missing), trainFile.name);
+  const trainRead = await readDatasetFile(task, spec, trainFile, options);
+  const trainChecked = checkTargets(task, trainRead.read, trainRead.file);
   const testFile = local.file('test');
   if (testFile === undefined) {
-    const { train, test } = holdOut(task, trainChecked.records);
+    const { train, test } = holdOut(task, trainChecked.rows);
     return { train, test, testSource: 'split', dataset: spec.name, files, output: outputOf(task, train), dropped: trainChecked.dropped === null ? [] : [trainChecked.dropped] };
   }
   files[testFile.name] = testFile.sha256;
-  const testChecked = checkTargets(task, await readDatasetFile(testFile.path, spec, spec.files.find((f) => f.name === testFile.name), missing), testFile.name);
+  const testRead = await readDatasetFile(task, spec, testFile, options);
+  const testChecked = checkTargets(task, testRead.read, testRead.file);
   return {
-    train: trainChecked.records,
-    test: testChecked.records,
+    train: trainChecked.rows,
+    test: testChecked.rows,
     testSource: 'file',
     dataset: spec.name,
     files,
-    output: outputOf(task, trainChecked.records),
+    output: outputOf(task, trainChecked.rows),
     dropped: [trainChecked.dropped, testChecked.dropped].filter((d): d is DroppedRows => d !== null),
   };
 }
@@ -152,19 +234,24 @@ export async function loadTaskData(task: TaskSpec, options: TaskDataOptions): Pr
  * The rows a task is tested on, reading no more than that: a dataset's own test file alone
  * when it has one (evaluate needs no training rows), else the task's held-out split.
  */
-export async function loadTestRows(task: TaskSpec, options: TaskDataOptions): Promise<{ records: readonly DataRecord[]; source: string }> {
+export async function loadTestRows(task: TaskSpec, options: TaskDataOptions): Promise<{ rows: TableRows; source: string }> {
   if (options.dataPath === undefined && isBuiltinDataset(task.dataset)) {
     const spec = getDatasetSpec(task.dataset);
     const testSpec = spec.files.find((f) => f.role === 'test');
     if (testSpec !== undefined) {
       const testFile = (await ensureDataset(spec, options)).file('test')!;
-      const missing = task.missing === undefined ? {} : { missing: task.missing };
-      const checked = checkTargets(task, await readDatasetFile(testFile.path, spec, testSpec, missing), testFile.name);
-      return { records: checked.records, source: `${spec.name} test file` };
+      const { read, file } = await readDatasetFile(task, spec, testFile, options);
+      return { rows: checkTargets(task, read, file).rows, source: `${spec.name} test file` };
     }
   }
   const data = await loadTaskData(task, options);
-  return { records: data.test, source: data.testSource === 'file' ? `${data.dataset} test file` : `${data.dataset} held-out split (seed ${task.split.seed})` };
+  return { rows: data.test, source: data.testSource === 'file' ? `${data.dataset} test file` : `${data.dataset} held-out split (seed ${task.split.seed})` };
+}
+
+/** The labelled rows of any CSV for a task (evaluate --data): its columns, targets checked. */
+export async function loadLabelledFile(task: TaskSpec, path: string, options: TaskDataOptions): Promise<{ rows: TableRows; dropped: DroppedRows | null }> {
+  const { read, file } = await readUserFile(task, path, options);
+  return checkTargets(task, read, file);
 }
 
 /** The rows a task is inferred from: the user's CSV, or a built-in dataset's training file (pulled when missing). */
@@ -182,61 +269,106 @@ export async function readInferenceData(
   const local = await ensureDataset(spec, options);
   const trainFile = local.file('train');
   if (trainFile === undefined) throw new UsageError('DATASET_NO_TRAIN_FILE', `dataset ${spec.name} has no training file`);
-  const table = await readDatasetFile(trainFile.path, spec, spec.files.find((f) => f.name === trainFile.name), missing === undefined ? {} : { missing });
+  const { readDatasetFile: readRecords } = await import('../datasets/csv-reader.js');
+  const table = await readRecords(trainFile.path, spec, spec.files.find((f) => f.name === trainFile.name), missing === undefined ? {} : { missing });
   return { columns: table.columns, records: table.records, source: trainFile.name };
 }
 
 /** The distinct target values of a classifier's rows, sorted (code-unit order); [] for a regression. */
-export function targetLabels(task: TaskSpec, records: readonly DataRecord[]): string[] {
+export function targetLabels(task: TaskSpec, rows: TableRows): string[] {
   if (task.problemType === 'regression') return [];
+  const column = rows.table.column(task.target.column);
+  if (column === undefined) return [];
   const labels = new Set<string>();
-  for (const record of records) {
-    const value = record[task.target.column];
-    if (value !== null && value !== undefined && String(value).trim() !== '') labels.add(String(value).trim());
+  if (column.kind === 'number') {
+    for (const row of rows.index) {
+      const value = column.values[row]!;
+      if (value === value) labels.add(String(value));
+    }
+  } else {
+    const seen = new Uint8Array(column.dictionary.length + 1);
+    for (const row of rows.index) seen[column.codes[row]!] = 1;
+    column.dictionary.forEach((text, k) => {
+      if (seen[k + 1] === 1 && text.trim() !== '') labels.add(text.trim());
+    });
   }
   return [...labels].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function outputOf(task: TaskSpec, train: readonly DataRecord[]): OutputDescription {
+function outputOf(task: TaskSpec, train: TableRows): OutputDescription {
   return describeOutput(task, targetLabels(task, train));
 }
 
-export function holdOut(task: TaskSpec, records: readonly DataRecord[]): { train: DataRecord[]; test: DataRecord[] } {
-  if (task.split.test <= 0) return { train: [...records], test: [] };
+/** Splits the checked rows into training and test rows, as the task's split says. */
+export function holdOut(task: TaskSpec, rows: TableRows): { train: TableRows; test: TableRows } {
+  if (task.split.test <= 0) return { train: rows, test: { table: rows.table, index: new Uint32Array(0) } };
+  const count = rows.index.length;
   const split =
     task.split.method === 'sklearn'
-      ? sklearnTrainTestSplit(records.length, task.split.test, task.split.seed)
+      ? sklearnTrainTestSplit(count, task.split.test, task.split.seed)
       : task.split.stratify && task.problemType !== 'regression'
-      ? stratifiedSplit(encodeTarget(interpretOutput(outputOf(task, records)), records, 'training data'), task.split.test, task.split.seed)
-      : randomSplit(records.length, task.split.test, task.split.seed);
-  return { train: Array.from(split.train, (i) => records[i] as DataRecord), test: Array.from(split.holdout, (i) => records[i] as DataRecord) };
+        ? stratifiedSplit(encodeTarget(interpretOutput(outputOf(task, rows)), rows, 'training data'), task.split.test, task.split.seed)
+        : randomSplit(count, task.split.test, task.split.seed);
+  return { train: selectRows(rows, split.train), test: selectRows(rows, split.holdout) };
 }
 
 /**
  * The target column as the model learns it (OutputMeaning.encodeTarget: 1/0, a class index,
- * or the possibly log1p'd value). Unknown or missing labels are reported together, by row.
+ * or the possibly log1p'd value), each distinct value encoded once. Unknown or missing labels
+ * are reported together, by file line.
  */
-export function encodeTarget(meaning: OutputMeaning, records: readonly DataRecord[], where: string): Float32Array {
-  const column = meaning.description.target;
-  const y = new Float32Array(records.length);
+export function encodeTarget(meaning: OutputMeaning, rows: TableRows, where: string): Float32Array {
+  const name = meaning.description.target;
+  const column = rows.table.column(name);
+  const y = new Float32Array(rows.index.length);
   const problems: string[] = [];
-  records.forEach((record, i) => {
-    const value = record[column];
-    const encoded = meaning.encodeTarget(value);
-    if (encoded !== undefined) {
-      y[i] = encoded;
-    } else if (value === null || value === undefined) {
-      problems.push(`row ${i + 1}: ${column} is missing`);
-    } else if (!meaning.classification) {
-      problems.push(`row ${i + 1}: ${column} is "${value}", not a number`);
-    } else {
-      problems.push(`row ${i + 1}: ${column} is "${value}", expected ${meaning.labels.map((l) => `"${l}"`).join(' or ')}`);
+  let failed = 0;
+  const fail = (i: number, what: string): void => {
+    failed++;
+    if (problems.length < 20) problems.push(`${rowLocation(rows, i)}: ${name} ${what}`);
+  };
+  if (column === undefined) {
+    for (let i = 0; i < y.length; i++) fail(i, 'is missing');
+  } else if (column.kind === 'number') {
+    for (let i = 0; i < y.length; i++) {
+      const value = column.values[rows.index[i]!]!;
+      const encoded = value === value ? meaning.encodeTarget(value) : undefined;
+      if (encoded !== undefined) y[i] = encoded;
+      else if (value !== value) fail(i, 'is missing');
+      else fail(i, meaning.classification ? `is "${value}", expected ${meaning.labels.map((l) => `"${l}"`).join(' or ')}` : `is "${value}", not a number`);
     }
-  });
-  if (problems.length > 0) {
-    throw new UsageError('TARGET_INVALID', `${problems.length} row${problems.length === 1 ? '' : 's'} of the ${where} have an unusable ${column}`, {
-      problems: problems.length > 20 ? [...problems.slice(0, 20), `… and ${problems.length - 20} more`] : problems,
+  } else {
+    const byCode = column.dictionary.map((text) => meaning.encodeTarget(text));
+    for (let i = 0; i < y.length; i++) {
+      const code = column.codes[rows.index[i]!]!;
+      const encoded = code === 0 ? undefined : byCode[code - 1];
+      if (encoded !== undefined) y[i] = encoded;
+      else if (code === 0) fail(i, 'is missing');
+      else {
+        const value = column.dictionary[code - 1]!;
+        fail(i, meaning.classification ? `is "${value}", expected ${meaning.labels.map((l) => `"${l}"`).join(' or ')}` : `is "${value}", not a number`);
+      }
+    }
+  }
+  if (failed > 0) {
+    throw new UsageError('TARGET_INVALID', `${failed} row${failed === 1 ? '' : 's'} of the ${where} have an unusable ${name}`, {
+      problems: failed > 20 ? [...problems, `… and ${failed - 20} more`] : problems,
     });
   }
   return y;
 }
+
+/** Rows as records (the given columns, missing values as null): for the few consumers that want objects. */
+export function rowsAsRecords(rows: TableRows, columns: readonly string[]): DataRecord[] {
+  const present = columns.flatMap((name) => {
+    const column = rows.table.column(name);
+    return column === undefined ? [] : [column];
+  });
+  return Array.from(rows.index, (row) => {
+    const record: DataRecord = {};
+    for (const column of present) record[column.name] = valueAt(column, row);
+    return record;
+  });
+}
+
+export type { UnparsedValues };

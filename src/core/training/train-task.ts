@@ -11,8 +11,12 @@ import type { BundleManifest } from '../bundle/bundle-manifest.js';
 import type { Evaluation, OutputMeaning } from '../bundle/output-meaning.js';
 import type { ParamValue, RunStore } from '../tracking/run-store.js';
 import type { QualityGate, TaskSpec } from '../tasks/task-spec.js';
-import { loadTaskData, type DroppedRows, type TaskDataOptions } from './task-data.js';
-import { prepareSets } from './prepare-sets.js';
+import { selectRows } from '../datasets/data-table.js';
+import { subsetRows } from '../features/feature-rows.js';
+import { seededSample } from '../features/split.js';
+import { loadTaskData, rowsAsRecords, type DroppedRows, type TaskDataOptions } from './task-data.js';
+import { prepareSets, type PreparePhase } from './prepare-sets.js';
+import { scoreRows } from './score-rows.js';
 
 export type TrainPhase = 'load' | 'preprocess' | 'fit' | 'evaluate' | 'save';
 
@@ -34,6 +38,17 @@ export interface TrainTaskOptions {
   /** Told of rows left out for a missing or unparseable target (also tagged on the run). */
   readonly onDroppedRows?: (dropped: DroppedRows) => void;
   readonly onIteration?: (report: IterationReport) => void;
+  /** Told how far a long step has come: bytes of a file read, test rows scored; a preparation step as it starts (done 0 of 1). */
+  readonly onProgress?: (progress: TrainProgress) => void;
+}
+
+/** Progress within a phase, for a progress line. */
+export interface TrainProgress {
+  readonly phase: 'read' | PreparePhase | 'evaluate';
+  /** Bytes for 'read' (of the file named by `file`), rows for 'evaluate'. */
+  readonly done: number;
+  readonly total: number;
+  readonly file?: string;
 }
 
 export interface GateResult extends QualityGate {
@@ -130,7 +145,12 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
 
   try {
     const family = getModelFamily(task.model.family);
-    const data = await loadTaskData(task, { ...options.data, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    const onProgress = options.onProgress;
+    const data = await loadTaskData(task, {
+      ...options.data,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(onProgress === undefined ? {} : { onRead: (file: string, read: { bytes: number; totalBytes: number }) => onProgress({ phase: 'read', done: read.bytes, total: read.totalBytes, file }) }),
+    });
     const datasetSha256 = Object.values(data.files).join(',');
     await run.updateInfo({ datasetSha256 });
     const dropped = data.dropped ?? [];
@@ -143,7 +163,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     }
     endPhase('load');
 
-    const sets = prepareSets(task, data, family.adaptFeatures?.(task.features, task.model.params) ?? task.features);
+    const sets = prepareSets(task, data, family.adaptFeatures?.(task.features, task.model.params) ?? task.features, (phase) => onProgress?.({ phase, done: 0, total: 1 }));
     const { pipeline, meaning } = sets;
     endPhase('preprocess');
 
@@ -167,8 +187,9 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     // The test rows are scored by the same scorer predict, evaluate and serve load, so the
     // metrics recorded here are the ones those commands reproduce.
     const scorer = await family.load(fitted.files, { width: sets.test.x.cols, ...(options.backend === undefined ? {} : { backend: options.backend }) });
-    const trainOutputs = (await scorer.score(sets.train.x.data, sets.train.x.rows)).slice(0, sets.train.x.rows * scorer.outputs);
-    const predictions = (await scorer.score(sets.test.x.data, sets.test.x.rows)).slice(0, sets.test.x.rows * scorer.outputs);
+    const profiled = profileSample(sets.trainRows.index.length, task.split.seed);
+    const trainOutputs = await scoreRows(scorer, profiled.length === sets.train.x.rows ? sets.train.x : subsetRows(sets.train.x, profiled));
+    const predictions = await scoreRows(scorer, sets.test.x, (done, total) => onProgress?.({ phase: 'evaluate', done, total }));
     scorer.dispose();
     const evaluation = meaning.evaluate(sets.test.y, predictions);
     const iterationsRun = fitted.summary.iterations?.run ?? 1;
@@ -196,11 +217,17 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       manifest,
       pipeline,
       modelFiles: fitted.files,
-      profile: buildReferenceProfile({ pipeline, records: sets.trainRecords, meaning, outputs: trainOutputs, bins: task.monitoring?.bins }),
+      profile: buildReferenceProfile({
+        pipeline,
+        records: rowsAsRecords(selectRows(sets.trainRows, profiled), pipeline.columns.map((column) => column.column)),
+        meaning,
+        outputs: trainOutputs,
+        bins: task.monitoring?.bins,
+      }),
     });
     await writeJsonAtomic(join(run.artifactsDir, 'evaluation.json'), {
       split: data.testSource === 'file' ? 'test file' : `held out ${task.split.test}`,
-      rows: data.test.length,
+      rows: data.test.index.length,
       unseenCategories: sets.unseenInTest,
       ...evaluation,
     });
@@ -230,12 +257,23 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       trainingRowsPerSecond: timings.fit > 0 ? (sets.rows.train * iterationsRun) / (timings.fit / 1000) : 0,
       model: fitted.summary,
       featureNames: pipeline.featureNames,
-      exampleRecord: exampleRecordOf(task, data.test[0]),
+      exampleRecord: data.test.index.length === 0 ? null : exampleRecordOf(task, rowsAsRecords(selectRows(data.test, [0]), task.features.columns.map((c) => c.column))[0]),
     };
   } catch (error) {
     await run.end(options.signal?.aborted === true ? 'KILLED' : 'FAILED').catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Training rows the reference profile describes: all of them up to this many, else a seeded
+ * sample of this many (its quantile cut points and shares are those of the whole within
+ * sampling error, and its records stay a bounded cost however large the data).
+ */
+const PROFILE_ROWS = 200_000;
+
+function profileSample(rows: number, seed: number): Uint32Array {
+  return seededSample(rows, PROFILE_ROWS, seed);
 }
 
 /** A test row as a predict record: the task's input columns, missing values as null. */

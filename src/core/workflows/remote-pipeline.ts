@@ -13,7 +13,7 @@ import { loadPredictor } from '../predict/predictor.js';
 import type { RunStore } from '../tracking/run-store.js';
 import type { TaskSpec } from '../tasks/task-spec.js';
 import { evaluateModel } from '../training/evaluate-model.js';
-import { loadTaskData, taskColumns } from '../training/task-data.js';
+import { loadTaskData, rowsAsRecords, taskColumns } from '../training/task-data.js';
 import { trainTask, type TrainTaskResult } from '../training/train-task.js';
 
 /**
@@ -236,5 +236,6 @@ export async function runRemotePipeline(options: RemotePipelineOptions): Promise
 /** The raw test rows the run held out (same data, same split), target included, as CSV. */
 async function heldOutTestCsv(task: TaskSpec, csvPath: string): Promise<string> {
   const data = await loadTaskData(task, { dataDir: tmpdir(), dataPath: csvPath });
-  return recordsToCsv(data.test, taskColumns(task).map((c) => c.name));
+  const columns = taskColumns(task).map((c) => c.name);
+  return recordsToCsv(rowsAsRecords(data.test, columns), columns);
 }

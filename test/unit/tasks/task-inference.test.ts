@@ -6,7 +6,8 @@ import { fitPipeline, parsePipeline, transformRecords } from '../../../src/core/
 import { pipelineInputSchema, validateRecords } from '../../../src/core/features/record-validation.js';
 import { profileColumn } from '../../../src/core/tasks/column-profile.js';
 import { inferBinaryLabels, inferFeatures, inferProblemType } from '../../../src/core/tasks/task-inference.js';
-import { checkTargets } from '../../../src/core/training/task-data.js';
+import { checkTargets, rowsAsRecords } from '../../../src/core/training/task-data.js';
+import { createDataTable, LineIndex } from '../../../src/core/datasets/data-table.js';
 import { getTask } from '../../../src/core/tasks/task-registry.js';
 import type { TaskSpec } from '../../../src/core/tasks/task-spec.js';
 
@@ -101,16 +102,17 @@ describe('the date step', () => {
 
 describe('missing targets', () => {
   const regression: TaskSpec = { ...getTask('housing'), dataset: 'x.csv' };
+  // price as the reader keeps a regression target: numbers, NaN for missing, "n/a" set aside as unparsed.
+  const lines = new LineIndex();
+  lines.add(0, 2);
   const table = {
-    columns: ['area', 'price'],
-    columnTypes: ['number' as const, 'string' as const],
-    records: [{ price: '10' }, { price: null }, { price: '12' }, { price: 'n/a' }, { price: null }],
-    lineOf: (row: number) => row + 2,
+    table: createDataTable('x.csv', 5, [{ kind: 'number', name: 'price', values: Float64Array.from([10, Number.NaN, 12, Number.NaN, Number.NaN]) }], lines),
+    unparsed: new Map([['price', { count: 1, first: [{ row: 3, text: 'n/a' }] }]]),
   };
 
   it('drops rows with a missing or unparseable target before the split, naming their file lines', () => {
-    const { records, dropped } = checkTargets(regression, table, 'x.csv');
-    expect(records).toEqual([{ price: '10' }, { price: '12' }]);
+    const { rows, dropped } = checkTargets(regression, table, 'x.csv');
+    expect(rowsAsRecords(rows, ['price'])).toEqual([{ price: 10 }, { price: 12 }]);
     expect(dropped).toEqual({ file: 'x.csv', count: 3, lines: [3, 5, 6] });
   });
 

@@ -1,6 +1,7 @@
 /**
- * The linear family: ordinary least squares (ml-regression-multivariate-linear), in double
- * precision, with standard errors. It needs no backend and no epochs.
+ * The linear family: ordinary least squares in double precision, with standard errors,
+ * accumulated over the rows a block at a time (least-squares.ts). It needs no backend and no
+ * epochs.
  */
 import { UsageError } from '../../errors.js';
 import type { FitResult, ModelFamily, ModelFiles, Scorer } from '../model-family.js';
@@ -80,7 +81,7 @@ export const linearFamily: ModelFamily = {
   async fit(train, _validation, params: ParamValues, options) {
     const intercept = params.intercept === true;
     const { fitLeastSquares } = await import('./least-squares.js');
-    const weights = fitLeastSquares(train, intercept);
+    const weights = await fitLeastSquares(train, intercept, options.signal === undefined ? {} : { signal: options.signal });
     await options.onIteration?.({ unit: 'fit', iteration: 1, iterations: 1, metrics: {}, elapsedMs: 0, etaMs: 0 });
     return {
       files: new Map([[WEIGHTS_FILE, new TextEncoder().encode(`${JSON.stringify(weights, null, 2)}\n`)]]),

@@ -5,6 +5,7 @@
  */
 import { createRng } from '../../random.js';
 import { rocAuc } from '../../metrics/classification.js';
+import { materialize } from '../../features/feature-rows.js';
 import { abortError, type FitOptions, type FitResult, type LabelledSet, type ModelFiles, type ModelSummary } from '../model-family.js';
 import { loadTensorFlow, type Tf } from './tf-backend.js';
 import type { MlpParams } from './mlp-family.js';
@@ -68,33 +69,28 @@ function createOptimizer(tf: Tf, params: MlpParams): import('@tensorflow/tfjs-co
   }
 }
 
-/** Copies the rows of `set` into `into` in the order `order` gives: an epoch's shuffle. */
-function shuffleRows(set: LabelledSet, order: Int32Array, into: { x: Float32Array; y: Float32Array }): void {
-  const cols = set.x.cols;
-  for (let i = 0; i < order.length; i++) {
-    const row = order[i] as number;
-    into.x.set(set.x.data.subarray(row * cols, (row + 1) * cols), i * cols);
-    into.y[i] = set.y[row] as number;
+/** The targets of rows `order[start…end)` as the head's loss reads them: one column, or one-hot over the classes. */
+function targetBlock(y: Float32Array, order: Int32Array, start: number, end: number, head: Head): Float32Array {
+  const block = new Float32Array((end - start) * (head.activation === 'softmax' ? head.units : 1));
+  for (let i = start; i < end; i++) {
+    const value = y[order[i]!] as number;
+    if (head.activation === 'softmax') block[(i - start) * head.units + value] = 1;
+    else block[i - start] = value;
   }
-}
-
-/** The targets as the head's loss reads them: one column, or one-hot over the classes. */
-function targetBlock(y: Float32Array, start: number, end: number, head: Head): Float32Array {
-  if (head.activation !== 'softmax') return y.subarray(start, end);
-  const block = new Float32Array((end - start) * head.units);
-  for (let i = start; i < end; i++) block[(i - start) * head.units + (y[i] as number)] = 1;
   return block;
 }
 
 /**
- * The shuffled rows as consecutive batches, each a pair of fresh tensors (fitDataset disposes
- * them), in the shape tfjs-layers' fitDataset reads (`iterator()` and `size`). model.fit would
- * cut the same batches with a gather per batch, and gathers are slow on the wasm and cpu
- * backends (~0.2 s for an epoch of the income set): slicing the arrays in JavaScript costs
- * next to nothing. The abort signal is checked before every batch, so Ctrl-C stops within one.
+ * An epoch's batches: consecutive runs of the shuffled order, each gathered from the training
+ * rows' features (FeatureRows: the columnar store, never one matrix of every row) into a pair
+ * of fresh tensors (fitDataset disposes them), in the shape tfjs-layers' fitDataset reads
+ * (`iterator()` and `size`). model.fit would cut the same batches from one big tensor with a
+ * gather per batch, and gathers are slow on the wasm and cpu backends (~0.2 s for an epoch of
+ * the income set). The abort signal is checked before every batch, so Ctrl-C stops within one.
  */
-function batchesOf(tf: Tf, rows: { x: Float32Array; y: Float32Array }, cols: number, batchSize: number, head: Head, signal: AbortSignal | undefined) {
-  const count = rows.y.length;
+function batchesOf(tf: Tf, set: LabelledSet, order: Int32Array, batchSize: number, head: Head, signal: AbortSignal | undefined) {
+  const count = order.length;
+  const cols = set.x.cols;
   return {
     size: Math.ceil(count / batchSize),
     async iterator() {
@@ -104,9 +100,12 @@ function batchesOf(tf: Tf, rows: { x: Float32Array; y: Float32Array }, cols: num
           if (signal?.aborted === true) throw abortError(signal);
           if (start >= count) return { value: null, done: true };
           const end = Math.min(count, start + batchSize);
+          // A fresh array per batch: a backend may keep the array it is given as the tensor's storage.
+          const features = new Float32Array((end - start) * cols);
+          set.x.gather(order, start, end, features);
           const value = {
-            xs: tf.tensor2d(rows.x.subarray(start * cols, end * cols), [end - start, cols]),
-            ys: tf.tensor2d(targetBlock(rows.y, start, end, head), [end - start, head.units]),
+            xs: tf.tensor2d(features, [end - start, cols]),
+            ys: tf.tensor2d(targetBlock(set.y, order, start, end, head), [end - start, head.units]),
           };
           start = end;
           return { value, done: false };
@@ -114,6 +113,31 @@ function batchesOf(tf: Tf, rows: { x: Float32Array; y: Float32Array }, cols: num
       };
     },
   };
+}
+
+/** Validation rows predicted at once; more are predicted a chunk at a time, so no tensor holds them all. */
+const VALIDATION_CHUNK_ROWS = 65_536;
+
+/** The network's outputs for every validation row. */
+async function predictRows(tf: Tf, model: LayersModel, set: LabelledSet, whole: Tensor2D | undefined, units: number): Promise<Float32Array> {
+  if (whole !== undefined) {
+    const out = model.predict(whole, { batchSize: set.x.rows }) as Tensor2D;
+    const p = (await out.data()) as Float32Array;
+    out.dispose();
+    return p;
+  }
+  const p = new Float32Array(set.x.rows * units);
+  const buffer = new Float32Array(VALIDATION_CHUNK_ROWS * set.x.cols);
+  for (let from = 0; from < set.x.rows; from += VALIDATION_CHUNK_ROWS) {
+    const to = Math.min(set.x.rows, from + VALIDATION_CHUNK_ROWS);
+    set.x.fill(from, to, buffer);
+    const chunk = tf.tensor2d(buffer.slice(0, (to - from) * set.x.cols), [to - from, set.x.cols], 'float32');
+    const out = model.predict(chunk, { batchSize: to - from }) as Tensor2D;
+    p.set((await out.data()) as Float32Array, from * units);
+    out.dispose();
+    chunk.dispose();
+  }
+  return p;
 }
 
 function logLoss(y: Float32Array, p: Float32Array, head: Head): number {
@@ -188,8 +212,8 @@ export async function fitMlp(train: LabelledSet, validation: LabelledSet | undef
   const { tf, backend } = await loadTensorFlow(options.backend);
   const head = headFor(options);
   const model = buildModel(tf, train.x.cols, params, head, options.seed);
-  const xVal = validation === undefined ? undefined : tf.tensor2d(validation.x.data, [validation.x.rows, validation.x.cols], 'float32');
-  const shuffled = { x: new Float32Array(train.x.data.length), y: new Float32Array(train.y.length) };
+  // A validation set small enough is one tensor for the whole fit; a larger one is predicted in chunks.
+  const xVal = validation === undefined || validation.x.rows > VALIDATION_CHUNK_ROWS ? undefined : tf.tensor2d(materialize(validation.x).data, [validation.x.rows, validation.x.cols], 'float32');
   const rng = createRng(options.seed);
   const order = new Int32Array(train.x.rows).map((_, i) => i);
   const classWeight = head.classification && params.classWeight === 'balanced' ? balancedClassWeights(train.y, head.activation === 'softmax' ? head.units : 2) : undefined;
@@ -209,8 +233,7 @@ export async function fitMlp(train: LabelledSet, validation: LabelledSet | undef
         order[i] = order[j] as number;
         order[j] = t;
       }
-      shuffleRows(train, order, shuffled);
-      const history = await model.fitDataset(batchesOf(tf, shuffled, train.x.cols, params.batchSize, head, options.signal) as never, {
+      const history = await model.fitDataset(batchesOf(tf, train, order, params.batchSize, head, options.signal) as never, {
         epochs: 1,
         verbose: 0,
         ...(classWeight === undefined ? {} : { classWeight }),
@@ -220,10 +243,8 @@ export async function fitMlp(train: LabelledSet, validation: LabelledSet | undef
       const metrics: Record<string, number> = { train_loss: lastOf(history.history.loss) };
       if (head.classification) metrics.train_accuracy = lastOf(history.history.acc ?? history.history.accuracy);
       let monitored = metrics.train_loss as number;
-      if (validation !== undefined && xVal !== undefined) {
-        const out = model.predict(xVal, { batchSize: validation.x.rows }) as Tensor2D;
-        const p = (await out.data()) as Float32Array;
-        out.dispose();
+      if (validation !== undefined) {
+        const p = await predictRows(tf, model, validation, xVal, head.units);
         Object.assign(metrics, validationMetrics(validation.y, p, head));
         monitored = metrics.val_loss as number;
       }
