@@ -123,6 +123,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const finishers: (() => Promise<void>)[] = [];
   const context: CliContext = {
     config,
     version: readVersion(),
@@ -130,6 +131,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     streams,
     signal: abort.signal,
     output: (command) => createOutput(command, config, streams),
+    onFinish: (task) => {
+      finishers.push(task);
+    },
   };
   const program = await buildProgram(context);
   try {
@@ -140,6 +144,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     failure = exitCodeFor(error, context, program);
     return failure;
   } finally {
+    // Whatever the command opened (a database pool) is closed before the exit code is returned.
+    for (const finish of finishers.reverse()) await finish().catch(() => undefined);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

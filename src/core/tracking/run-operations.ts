@@ -1,22 +1,10 @@
-import { existsSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { ModelRegistry } from '../registry/model-registry.js';
-import type { FileRunStore } from './file-run-store.js';
-import { readMetricLog } from './metric-log.js';
 import { validateExperimentName } from './names.js';
-import { ARTIFACTS_DIR, METRICS_DIR, METRIC_SUFFIX } from './run-files.js';
 import { parseOrderBy, parseRunFilter } from './run-filter.js';
-import { openRunIndex, type Lifecycle, type RefreshStats, type RunIndex } from './run-index.js';
-import type { MetricPoint, ParamValue, RunRecord } from './run-store.js';
-import { findLeftovers, removeLeftovers, type Leftover } from './store-leftovers.js';
+import type { MetricPoint, ParamValue, RunRecord, RunStore } from './run-store.js';
+import type { Lifecycle, QueryNotes, RunArtifact, RunArtifacts, RunCatalog } from './tracking-store.js';
 
-/** The queries and maintenance behind `mlctl runs …`, on top of the file store and its index. */
-
-export function openIndexFor(store: FileRunStore): RunIndex {
-  return openRunIndex({ root: store.root, effectiveStatus: store.effectiveStatus });
-}
+/** The queries behind `mlctl runs …`, on any tracking store (see tracking-store.ts). */
 
 export interface ListRunsOptions {
   readonly experiment?: string;
@@ -29,78 +17,37 @@ export interface ListRunsOptions {
 export interface ListRunsResult {
   readonly runs: readonly RunRecord[];
   readonly total: number;
-  readonly index: RefreshStats | null;
+  readonly notes: QueryNotes;
 }
 
-/** Parses everything first (bad input exits 2 before any I/O), refreshes the index, queries it. */
-export function listRuns(store: FileRunStore, options: ListRunsOptions): ListRunsResult {
+/** Parses everything first (bad input exits 2 before any I/O), then asks the store. */
+export async function listRuns(store: Pick<RunCatalog, 'queryRuns'>, options: ListRunsOptions): Promise<ListRunsResult> {
   const filter = options.filter === undefined ? undefined : parseRunFilter(options.filter);
   const orderBy = options.orderBy === undefined ? undefined : parseOrderBy(options.orderBy);
   if (options.experiment !== undefined) validateExperimentName(options.experiment);
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
     throw new UsageError('INVALID_LIMIT', `--limit must be a whole number ≥ 0, got ${options.limit}`);
   }
-  // Reading an empty or absent store must not create it.
-  if (!existsSync(store.root)) return { runs: [], total: 0, index: null };
-  const index = openIndexFor(store);
-  try {
-    const stats = index.refresh();
-    const result = index.query({
-      ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
-      ...(filter === undefined ? {} : { filter, filterSource: options.filter }),
-      ...(orderBy === undefined ? {} : { orderBy }),
-      ...(options.limit === undefined ? {} : { limit: options.limit }),
-      lifecycle: options.lifecycle ?? 'active',
-    });
-    return { ...result, index: stats };
-  } finally {
-    index.close();
-  }
-}
-
-export interface ArtifactEntry {
-  /** Relative to the run's artifacts folder, with "/" separators. */
-  readonly path: string;
-  readonly size: number;
+  const result = await store.queryRuns({
+    ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
+    ...(filter === undefined ? {} : { filter, filterSource: options.filter }),
+    ...(orderBy === undefined ? {} : { orderBy }),
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+    lifecycle: options.lifecycle ?? 'active',
+  });
+  return { runs: result.runs, total: result.total, notes: result.notes ?? {} };
 }
 
 export interface RunDetails {
   readonly run: RunRecord;
   readonly history: Readonly<Record<string, readonly MetricPoint[]>>;
-  readonly artifacts: readonly ArtifactEntry[];
+  readonly artifacts: readonly RunArtifact[];
 }
 
-export async function showRun(store: FileRunStore, id: string): Promise<RunDetails> {
+export async function showRun(store: Pick<RunStore, 'getRun'> & Pick<RunCatalog, 'getMetricHistories'> & Pick<RunArtifacts, 'listArtifacts'>, id: string): Promise<RunDetails> {
   const run = await store.getRun(id);
-  const history: Record<string, readonly MetricPoint[]> = {};
-  // Every history file, including one that holds no complete point yet (shown empty).
-  const files = (await readdir(join(run.dir, METRICS_DIR)).catch(() => [] as string[])).filter((f) => f.endsWith(METRIC_SUFFIX) && !f.startsWith('.')).sort();
-  await Promise.all(
-    files.map(async (file) => {
-      history[file.slice(0, -METRIC_SUFFIX.length)] = (await readMetricLog(join(run.dir, METRICS_DIR, file))).points;
-    }),
-  );
-  const sorted = Object.fromEntries(Object.keys(history).sort().map((k) => [k, history[k]!]));
-  return { run, history: sorted, artifacts: await listArtifacts(join(run.dir, ARTIFACTS_DIR)) };
-}
-
-export async function listArtifacts(dir: string): Promise<ArtifactEntry[]> {
-  const out: ArtifactEntry[] = [];
-  const walk = async (current: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(current, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const path = join(current, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) out.push({ path: relative(dir, path).split(sep).join('/'), size: (await stat(path)).size });
-    }
-  };
-  await walk(dir);
-  return out;
+  const [history, artifacts] = await Promise.all([store.getMetricHistories(run.info.id), store.listArtifacts(run.info.id)]);
+  return { run, history, artifacts };
 }
 
 export interface RunComparison {
@@ -112,7 +59,7 @@ export interface RunComparison {
   readonly differentMetrics: readonly string[];
 }
 
-export async function compareRuns(store: FileRunStore, ids: readonly string[]): Promise<RunComparison> {
+export async function compareRuns(store: Pick<RunStore, 'getRun'>, ids: readonly string[]): Promise<RunComparison> {
   if (ids.length < 2) throw new UsageError('COMPARE_NEEDS_TWO_RUNS', 'give at least two run ids to compare');
   const runs: RunRecord[] = [];
   for (const id of ids) runs.push(await store.getRun(id));
@@ -174,42 +121,3 @@ function csvCell(value: unknown): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export interface GcResult {
-  readonly purged: readonly { id: string; experiment: string }[];
-  /** Deleted runs kept because a registered model version uses them. */
-  readonly kept: readonly { id: string; experiment: string; reason: string }[];
-  /** Temporary files and folders of interrupted writes, removed (or, in a dry run, to remove). */
-  readonly leftovers: readonly Leftover[];
-  /** Temporary files still being written by a live process: left alone. */
-  readonly inUse: readonly Leftover[];
-  readonly dryRun: boolean;
-}
-
-/**
- * Purges soft-deleted runs for good, except those a registered model version points at,
- * then removes the leftovers of interrupted writes (see store-leftovers.ts) whose writer is
- * gone. With `dryRun`, only says what it would remove.
- */
-export async function gcRuns(store: FileRunStore, registry: ModelRegistry, options: { dryRun?: boolean } = {}): Promise<GcResult> {
-  const listed = listRuns(store, { lifecycle: 'deleted' });
-  const referenced = await registry.referencedRunIds();
-  const purged: { id: string; experiment: string }[] = [];
-  const kept: { id: string; experiment: string; reason: string }[] = [];
-  for (const run of listed.runs) {
-    const entry = { id: run.info.id, experiment: run.info.experiment };
-    if (referenced.has(run.info.id)) {
-      kept.push({ ...entry, reason: 'a registered model version uses it' });
-      continue;
-    }
-    if (run.info.status === 'RUNNING') {
-      kept.push({ ...entry, reason: 'its process is still running' });
-      continue;
-    }
-    if (options.dryRun !== true) await rm(run.dir, { recursive: true, force: true });
-    purged.push(entry);
-  }
-  const found = existsSync(store.root) ? await findLeftovers(store) : [];
-  const stray = found.filter((leftover) => !leftover.inUse);
-  const leftovers = options.dryRun === true ? stray : await removeLeftovers(store, stray);
-  return { purged, kept, leftovers, inUse: found.filter((leftover) => leftover.inUse), dryRun: options.dryRun === true };
-}

@@ -9,7 +9,7 @@ import type { MlctlSchema } from '../schema.js';
 const MIGRATION_LOCK_KEY = 7_362_811_905;
 
 /** The part of node-postgres that mlctl uses: its Pool, as Kysely's dialect needs it. */
-type PgModule = { Pool: new (config: { connectionString: string; max?: number }) => PostgresPool };
+type PgModule = { Pool: new (config: { connectionString: string; max?: number; allowExitOnIdle?: boolean }) => PostgresPool };
 
 /**
  * node-postgres is an optional dependency, loaded only for postgres:// URLs so that
@@ -28,9 +28,10 @@ async function loadPg(): Promise<PgModule> {
 }
 
 /** Opens PostgreSQL through Kysely's PostgresDialect on a small node-postgres pool. */
-export async function openPostgresDatabase(url: string, _options: OpenDatabaseOptions = {}): Promise<Database> {
+export async function openPostgresDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
   const { Pool } = await loadPg();
-  const pool = new Pool({ connectionString: url, max: 4 });
+  // Idle connections do not keep the process alive: a command ends when its work is done.
+  const pool = new Pool({ connectionString: url, max: options.poolSize ?? 4, allowExitOnIdle: true });
   const db = new Kysely<MlctlSchema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
