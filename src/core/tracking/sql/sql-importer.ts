@@ -90,7 +90,9 @@ export function createSqlImporter(options: SqlImporterOptions): TrackingImporter
         const latest = Object.entries(run.metrics).map(([key, value]) => {
           const history = run.histories[key] ?? [];
           const last = history.at(-1);
-          return { run_id: info.id, key, ...metricValue(value), step: last?.step ?? 0, timestamp: last?.timestamp ?? startMs, points: history.length };
+          // The file store's index keeps a value that is not finite as NaN; its history says which.
+          const exact = !Number.isFinite(value) && last !== undefined && !Number.isFinite(last.value) ? last.value : value;
+          return { run_id: info.id, key, ...metricValue(exact), step: last?.step ?? 0, timestamp: last?.timestamp ?? startMs, points: history.length };
         });
         if (latest.length > 0) await trx.insertInto('tracking_latest_metrics').values(latest).execute();
         return true;
