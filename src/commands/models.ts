@@ -15,9 +15,9 @@ async function openRegistry(context: CliContext): Promise<ModelRegistry> {
   return (await openTracking(context)).registry;
 }
 
-/** `--expect <version>` or `--expect none` (the alias must be unset). */
-function parseExpectation(value: string): number | null {
-  if (value === 'none') return null;
+/** `--expect <version>` or `--expect none` (the alias must be unset; commander turns a null into '', so 'none' stays a word here). */
+function parseExpectation(value: string): number | 'none' {
+  if (value === 'none') return 'none';
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError(`--expect must be a version number ≥ 1 or "none", got "${value}"`);
   return n;
@@ -129,10 +129,11 @@ export function registerModelsCommands(program: Command, context: CliContext): v
     .argument('<alias>', 'e.g. production')
     .argument('<version>', 'the version number')
     .option('--expect <version>', 'move it only if it still points at this version ("none": only if unset); otherwise exit 4 and change nothing', parseExpectation)
-    .action(async (name: string, aliasName: string, versionText: string, opts: { expect?: number | null }, command: Command) => {
+    .action(async (name: string, aliasName: string, versionText: string, opts: { expect?: number | 'none' }, command: Command) => {
       const output = context.output(command);
       const version = parseVersion(versionText);
-      const { previous } = await (await openRegistry(context)).setAlias(name, aliasName, version, opts.expect === undefined ? {} : { expect: opts.expect });
+      const expectation = opts.expect === undefined ? {} : { expect: opts.expect === 'none' ? null : opts.expect };
+      const { previous } = await (await openRegistry(context)).setAlias(name, aliasName, version, expectation);
       output.result({ name, alias: aliasName, version, previous }, () => `${name}@${aliasName}: ${previous ?? '(none)'} → ${version}`);
     });
   withExamples(aliasSet, 'mlctl models alias set income production 3', 'mlctl models alias set income production 7 --expect 6   # refused (exit 4) if someone moved it meanwhile');
