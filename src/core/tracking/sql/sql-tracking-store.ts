@@ -99,6 +99,12 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
     return row;
   }
 
+  /** The run's own row without its params, tags and metrics (one statement); falls back to findRow for its errors. */
+  async function runOnly(id: string): Promise<RunRow> {
+    const run = await db.selectFrom('tracking_runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return run === undefined ? findRow(id) : { run, params: {}, tags: {}, metrics: {} };
+  }
+
   const refOf = (row: RunRow): RunRef => ({ id: row.run.id, experiment: row.run.experiment });
 
   /** The artifact store holding a run's artifacts (keys relative to its artifacts folder). */
@@ -325,7 +331,8 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
     },
 
     async fetchBundle(id, fetch = {}) {
-      const row = await findRow(id);
+      // Called by serve on every alias check: one statement for a full id.
+      const row = isRunId(id) ? await runOnly(id) : await findRow(id);
       const recorded = row.run.bundle_sha256;
       if (recorded === null) {
         throw new NotFoundError('RUN_HAS_NO_BUNDLE', `run ${row.run.id} has no model bundle${row.run.status === 'RUNNING' ? ' yet: it is still running' : ''}`, {
