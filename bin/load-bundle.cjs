@@ -13,6 +13,11 @@ const DIST = join(__dirname, '..', 'dist');
 const BUNDLE = join(DIST, 'mlctl.cjs');
 /** The CLI without its command groups: enough for `mlctl`, `--help` and `--version`. */
 const TOP_LEVEL_BUNDLE = join(DIST, 'mlctl-top-level.cjs');
+/**
+ * kysely and node-postgres in one file: required from node_modules they are ~300 files that
+ * take ~0.2 s to load, which a `runs list` against PostgreSQL cannot afford.
+ */
+const SQL_RUNTIME = join(DIST, 'sql-runtime.cjs');
 
 /**
  * A script compiled with cached data loses Node 20's import() callback, so the bundle imports
@@ -20,6 +25,29 @@ const TOP_LEVEL_BUNDLE = join(DIST, 'mlctl-top-level.cjs');
  * It resolves from bin/, next to dist/: the same node_modules.
  */
 const importPackage = (specifier) => import(specifier);
+
+let sqlRuntime;
+/**
+ * The bundle's kysely and pg (see SQL_RUNTIME), loaded on first use with their code cache;
+ * from node_modules when the file is not there. `pg` is undefined when it is not installed.
+ */
+function loadSqlRuntime() {
+  if (sqlRuntime !== undefined) return sqlRuntime;
+  try {
+    sqlRuntime = loadBundle(SQL_RUNTIME).exports;
+  } catch (error) {
+    if (error.code !== 'ENOENT' || error.path !== SQL_RUNTIME) throw error;
+    const local = createRequire(SQL_RUNTIME);
+    let pg;
+    try {
+      pg = local('pg');
+    } catch {
+      pg = undefined;
+    }
+    sqlRuntime = { kysely: local('kysely'), pg };
+  }
+  return sqlRuntime;
+}
 
 /**
  * Compiles and runs a bundle as a CommonJS module; returns its exports and the compiled script
@@ -38,11 +66,11 @@ function loadBundle(bundle = BUNDLE, { cache = true } = {}) {
     }
   }
   // The wrapper shares the bundle's first line, so stack traces keep the bundle's line numbers.
-  const wrapped = `(function (exports, require, module, __filename, __dirname, __mlctlImportPackage) { ${source}\n})`;
+  const wrapped = `(function (exports, require, module, __filename, __dirname, __mlctlImportPackage, __mlctlSqlRuntime) { ${source}\n})`;
   const script = new Script(wrapped, { filename: bundle, cachedData });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), importPackage);
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), importPackage, loadSqlRuntime);
   return { exports: module.exports, script };
 }
 
-module.exports = { BUNDLE, TOP_LEVEL_BUNDLE, loadBundle };
+module.exports = { BUNDLE, TOP_LEVEL_BUNDLE, SQL_RUNTIME, loadBundle };

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { BUNDLE, TOP_LEVEL_BUNDLE, loadBundle } = require('../bin/load-bundle.cjs');
+const { BUNDLE, TOP_LEVEL_BUNDLE, SQL_RUNTIME, loadBundle } = require('../bin/load-bundle.cjs');
 
 const BUNDLED_PACKAGES = new Set(['commander', 'cli-table3']);
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -57,6 +57,29 @@ const lazyChildProcessForCommander = {
       contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
       loader: 'js',
     }));
+  },
+};
+
+/**
+ * kysely and pg come from the SQL runtime bundle (dist/sql-runtime.cjs, below) that the
+ * launcher loads on first use with its code cache: `import … from 'kysely'` in src/ and the
+ * module that requires pg (src/core/db/dialects/pg-driver.ts) become reads of it.
+ */
+const fromSqlRuntime = {
+  name: 'from-sql-runtime',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^kysely$/ }, () => ({ path: 'kysely', namespace: 'sql-runtime' }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'sql-runtime' }, () => ({ contents: 'module.exports = __mlctlSqlRuntime().kysely;', loader: 'js' }));
+    const module = join('src', 'core', 'db', 'dialects', 'pg-driver.ts');
+    pluginBuild.onLoad({ filter: /\.ts$/ }, (args) =>
+      args.path.endsWith(module)
+        ? {
+            contents:
+              "export function requirePg() { const pg = __mlctlSqlRuntime().pg; if (pg === undefined) throw Object.assign(new Error(\"Cannot find module 'pg'\"), { code: 'MODULE_NOT_FOUND' }); return pg; }",
+            loader: 'js',
+          }
+        : undefined,
+    );
   },
 };
 
@@ -94,7 +117,7 @@ async function bundle(outfile, plugins) {
     // sits in dist/ as the tsc output does.
     define: { 'import.meta.url': '__mlctlBundleUrl' },
     banner: { js: "var __mlctlBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [importThroughLauncher, lazyChildProcessForCommander, ...plugins],
+    plugins: [importThroughLauncher, lazyChildProcessForCommander, fromSqlRuntime, ...plugins],
     charset: 'ascii',
     legalComments: 'eof',
     logLevel: 'warning',
@@ -128,6 +151,69 @@ async function writeCodeCache(file) {
   renameSync(temp, `${file}.cache`);
 }
 
-await Promise.all([bundle(BUNDLE, []), bundle(TOP_LEVEL_BUNDLE, [withoutCommandGroups])]);
+/** Whether an optional dependency is installed here (pg is optional: the SQL runtime goes without it). */
+function installed(name) {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * dist/sql-runtime.cjs: kysely and node-postgres in one CommonJS file, ASCII as the CLI bundles.
+ * pg's optional native binding stays outside (pg loads it only when asked to).
+ */
+async function bundleSqlRuntime() {
+  const withPg = installed('pg');
+  await build({
+    stdin: {
+      contents: `module.exports = { kysely: require('kysely'), pg: ${withPg ? "require('pg')" : 'undefined'} };`,
+      resolveDir: ROOT,
+      loader: 'js',
+    },
+    outfile: SQL_RUNTIME,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['pg-native', 'pg-cloudflare'],
+    charset: 'ascii',
+    legalComments: 'eof',
+    logLevel: 'warning',
+  });
+  const source = readFileSync(SQL_RUNTIME, 'utf8').replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  writeFileSync(SQL_RUNTIME, source);
+}
+
+/**
+ * The SQL runtime's code cache, taken after compiling the kinds of queries the tracking store
+ * runs (PostgreSQL's compiler, with no database: Kysely's DummyDriver), so they are bytecode too.
+ */
+function writeSqlRuntimeCache() {
+  rmSync(`${SQL_RUNTIME}.cache`, { force: true });
+  const { exports: runtime, script } = loadBundle(SQL_RUNTIME, { cache: false });
+  const { Kysely, DummyDriver, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } = runtime.kysely;
+  const db = new Kysely({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (k) => new PostgresIntrospector(k),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  });
+  db.selectFrom('t').selectAll().where('id', 'in', ['a', 'b']).orderBy('id').limit(1).compile();
+  db.insertInto('t').values([{ a: 1, b: 'x' }]).onConflict((oc) => oc.columns(['a']).doUpdateSet((eb) => ({ b: eb.ref('excluded.b') }))).compile();
+  db.updateTable('t').set({ a: 2 }).where('b', '=', 'x').returning('a').compile();
+  sql`SELECT ${1} AS n FROM t WHERE ${sql.join([sql`a = ${1}`, sql`b LIKE ${'x%'}`], sql` AND `)} ${sql.raw('LIMIT 1')}`.compile(db);
+  if (runtime.pg !== undefined) void new runtime.pg.Pool({ connectionString: 'postgres://build@127.0.0.1:1/none', max: 1 }).end();
+  const temp = `${SQL_RUNTIME}.cache.${process.pid}.tmp`;
+  writeFileSync(temp, script.createCachedData());
+  renameSync(temp, `${SQL_RUNTIME}.cache`);
+}
+
+await Promise.all([bundle(BUNDLE, []), bundle(TOP_LEVEL_BUNDLE, [withoutCommandGroups]), bundleSqlRuntime()]);
 await writeCodeCache(BUNDLE);
 await writeCodeCache(TOP_LEVEL_BUNDLE);
+writeSqlRuntimeCache();

@@ -1,9 +1,9 @@
-import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import { ExternalError, UsageError } from '../../errors.js';
 import { redactDatabaseUrl } from '../db-url.js';
 import type { Database, OpenDatabaseOptions, SchemaObject } from '../database.js';
 import type { MlctlSchema } from '../schema.js';
+import { requirePg } from './pg-driver.js';
 
 /** Any fixed 64-bit key: every mlctl process migrating this database takes the same one. */
 const MIGRATION_LOCK_KEY = 7_362_811_905;
@@ -18,7 +18,7 @@ type PgModule = { Pool: new (config: { connectionString: string; max?: number; a
 async function loadPg(): Promise<PgModule> {
   try {
     // CommonJS: required, as every CommonJS package mlctl loads on demand.
-    return createRequire(import.meta.url)('pg') as PgModule;
+    return requirePg() as PgModule;
   } catch (error) {
     throw new UsageError('POSTGRES_DRIVER_MISSING', 'DATABASE_URL names PostgreSQL but the "pg" package is not installed', {
       hint: 'run `npm install pg` next to mlctl, or use a sqlite: DATABASE_URL',
