@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { forEachBounded } from '../storage/bounded.js';
 import type { FileTrackingStore } from './file-tracking-store.js';
 import { readOptionalJson } from './run-files.js';
 import { openIndexFor } from './run-index.js';
 import type { TrackingStore } from './tracking-store.js';
+
+/** Runs imported at once. */
+const IMPORT_CONCURRENCY = 4;
 
 export interface ImportProgress {
   readonly done: number;
@@ -60,38 +64,44 @@ export async function importFileStore(
   let imported = 0;
   let present = 0;
   let metricPoints = 0;
-  for (const [i, run] of runs.entries()) {
-    options.signal?.throwIfAborted();
-    options.onRun?.({ done: i, total: runs.length, runId: run.info.id });
-    if (run.info.status === 'RUNNING') {
-      skipped.push({ path: `${run.info.experiment}/${run.info.id}`, reason: 'still running: import again once it has ended' });
-      continue;
-    }
+  for (const run of runs) {
+    if (run.info.status === 'RUNNING') skipped.push({ path: `${run.info.experiment}/${run.info.id}`, reason: 'still running: import again once it has ended' });
     if (!experiments.has(run.info.experiment)) {
       const meta = (await readOptionalJson(join(root, run.info.experiment, 'experiment.json')).catch(() => undefined)) as { createdTime?: unknown } | undefined;
       experiments.set(run.info.experiment, typeof meta?.createdTime === 'string' ? meta.createdTime : null);
     }
-    const histories = await source.getMetricHistories(run.info.id);
-    const artifactsDir = join(run.dir, 'artifacts');
-    const added = await importer.importRun(
-      {
-        // As run.json records it: a run whose process died is RUNNING there (shown FAILED).
-        info: run.statusDetail === undefined ? run.info : { ...run.info, status: (await readRecordedStatus(run.dir)) ?? run.info.status },
-        params: run.params,
-        tags: run.tags,
-        metrics: run.metrics,
-        histories,
-        deletedTime: run.deleted ? await deletedTime(run.dir) : null,
-        artifactsDir: existsSync(artifactsDir) ? artifactsDir : null,
-        experimentCreated: experiments.get(run.info.experiment) ?? null,
-      },
-      options.signal === undefined ? {} : { signal: options.signal },
-    );
-    if (added) {
-      imported += 1;
-      metricPoints += Object.values(histories).reduce((sum, points) => sum + points.length, 0);
-    } else present += 1;
   }
+  let done = 0;
+  // A few runs at once: each is a handful of statements and uploads, and the pool has connections to spare.
+  await forEachBounded(
+    runs.filter((run) => run.info.status !== 'RUNNING'),
+    IMPORT_CONCURRENCY,
+    async (run) => {
+      const histories = await source.getMetricHistories(run.info.id);
+      const artifactsDir = join(run.dir, 'artifacts');
+      const added = await importer.importRun(
+        {
+          // As run.json records it: a run whose process died is RUNNING there (shown FAILED).
+          info: run.statusDetail === undefined ? run.info : { ...run.info, status: (await readRecordedStatus(run.dir)) ?? run.info.status },
+          params: run.params,
+          tags: run.tags,
+          metrics: run.metrics,
+          histories,
+          deletedTime: run.deleted ? await deletedTime(run.dir) : null,
+          artifactsDir: existsSync(artifactsDir) ? artifactsDir : null,
+          experimentCreated: experiments.get(run.info.experiment) ?? null,
+        },
+        options.signal === undefined ? {} : { signal: options.signal },
+      );
+      if (added) {
+        imported += 1;
+        metricPoints += Object.values(histories).reduce((sum, points) => sum + points.length, 0);
+      } else present += 1;
+      done += 1;
+      options.onRun?.({ done, total: runs.length, runId: run.info.id });
+    },
+    options.signal,
+  );
   const models = { imported: [] as string[], present: [] as string[] };
   for (const model of await source.registry.list()) {
     const outcome = await importer.importModel(model, await source.registry.auditLog(model.name));

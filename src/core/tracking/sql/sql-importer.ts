@@ -84,9 +84,7 @@ export function createSqlImporter(options: SqlImporterOptions): TrackingImporter
         const points = Object.entries(run.histories).flatMap(([key, history]) =>
           history.map((point, seq) => ({ run_id: info.id, key, seq, step: point.step, ...metricValue(point.value), timestamp: point.timestamp })),
         );
-        for (let start = 0; start < points.length; start += dialect.insertBatch) {
-          await trx.insertInto('tracking_metric_points').values(points.slice(start, start + dialect.insertBatch)).execute();
-        }
+        await dialect.insertPoints(trx, points);
         const latest = Object.entries(run.metrics).map(([key, value]) => {
           const history = run.histories[key] ?? [];
           const last = history.at(-1);

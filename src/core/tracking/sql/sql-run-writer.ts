@@ -217,13 +217,7 @@ export async function writeMetricBatch(db: Kysely<TrackingSchema>, dialect: Trac
   const latest = new Map<string, PendingPoint>();
   for (const point of batch) latest.set(point.key, point);
   await inTransaction(db, dialect, async (trx) => {
-    for (let start = 0; start < batch.length; start += dialect.insertBatch) {
-      await trx
-        .insertInto('tracking_metric_points')
-        .values(batch.slice(start, start + dialect.insertBatch).map((p) => ({ run_id: runId, key: p.key, seq: p.seq, step: p.step, ...metricValue(p.value), timestamp: p.timestamp })))
-        .onConflict((oc) => oc.columns(['run_id', 'key', 'seq']).doNothing())
-        .execute();
-    }
+    await dialect.insertPoints(trx, batch.map((p) => ({ run_id: runId, key: p.key, seq: p.seq, step: p.step, ...metricValue(p.value), timestamp: p.timestamp })));
     await trx
       .insertInto('tracking_latest_metrics')
       .values([...latest.values()].map((p) => ({ run_id: runId, key: p.key, ...metricValue(p.value), step: p.step, timestamp: p.timestamp, points: p.seq + 1 })))

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DialectName } from '../../db/db-url.js';
 import { likeToGlob } from '../run-index.js';
-import type { TrackingSchema } from './tracking-schema.js';
+import type { MetricPointsTable, TrackingSchema } from './tracking-schema.js';
 
 /**
  * What the SQL tracking store does differently on each database, in one place (the queries
@@ -19,8 +19,24 @@ export interface TrackingDialect {
   like(column: RawBuilder<unknown>, pattern: string, negate: boolean): RawBuilder<unknown>;
   /** `column ILIKE pattern`: the same, ignoring case. */
   ilike(column: RawBuilder<unknown>, pattern: string): RawBuilder<unknown>;
-  /** Rows per multi-row INSERT of metric points (bound parameters per statement are limited). */
+  /** Rows per multi-row INSERT (bound parameters per statement are limited). */
   readonly insertBatch: number;
+  /**
+   * Appends metric points (a point already there, by run, key and seq, is kept): the bulk of
+   * every write and of an import. PostgreSQL takes them as seven arrays in one statement.
+   */
+  insertPoints(connection: Kysely<TrackingSchema>, points: readonly MetricPointsTable[]): Promise<void>;
+}
+
+/** Metric points as rows of a multi-row INSERT, `batch` rows per statement. */
+async function insertPointRows(connection: Kysely<TrackingSchema>, points: readonly MetricPointsTable[], batch: number): Promise<void> {
+  for (let start = 0; start < points.length; start += batch) {
+    await connection
+      .insertInto('tracking_metric_points')
+      .values(points.slice(start, start + batch))
+      .onConflict((oc) => oc.columns(['run_id', 'key', 'seq']).doNothing())
+      .execute();
+  }
 }
 
 export const TRACKING_DIALECTS: Readonly<Record<DialectName, TrackingDialect>> = {
@@ -32,6 +48,16 @@ export const TRACKING_DIALECTS: Readonly<Record<DialectName, TrackingDialect>> =
     like: (column, pattern, negate) => (negate ? sql`${column} NOT LIKE ${pattern}` : sql`${column} LIKE ${pattern}`),
     ilike: (column, pattern) => sql`${column} ILIKE ${pattern}`,
     insertBatch: 5000,
+    async insertPoints(connection, points) {
+      for (let start = 0; start < points.length; start += 100_000) {
+        const part = points.slice(start, start + 100_000);
+        const column = <K extends keyof MetricPointsTable>(key: K) => part.map((p) => p[key]);
+        await sql`INSERT INTO tracking_metric_points (run_id, key, seq, step, value, special, timestamp)
+          SELECT * FROM unnest(${column('run_id')}::text[], ${column('key')}::text[], ${column('seq')}::integer[], ${column('step')}::bigint[],
+            ${column('value')}::double precision[], ${column('special')}::text[], ${column('timestamp')}::double precision[])
+          ON CONFLICT (run_id, key, seq) DO NOTHING`.execute(connection);
+      }
+    },
   },
   sqlite: {
     name: 'sqlite',
@@ -42,6 +68,7 @@ export const TRACKING_DIALECTS: Readonly<Record<DialectName, TrackingDialect>> =
     like: (column, pattern, negate) => (negate ? sql`${column} NOT GLOB ${likeToGlob(pattern)}` : sql`${column} GLOB ${likeToGlob(pattern)}`),
     ilike: (column, pattern) => sql`${column} LIKE ${pattern} ESCAPE '\\'`,
     insertBatch: 4000,
+    insertPoints: (connection, points) => insertPointRows(connection, points, 4000),
   },
 };
 
