@@ -118,6 +118,12 @@ async function runSync(context: CliContext, command: Command, options: SyncComma
     import('../core/storage/workspace-sync.js'),
   ]);
   const { config } = context;
+  if (config.trackingUri !== config.runsDir && options.scope !== 'data') {
+    // A database store is already shared: syncing the runs folder beside it would only confuse.
+    throw new UsageError('SYNC_TRACKING_SHARED', `runs and the model registry are in the tracking store at ${config.trackingUri.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')}, which the team shares already: there is nothing to ${options.direction} for "${options.scope}"`, {
+      hint: `\`mlctl sync ${options.direction} data\` still moves datasets; \`mlctl tracking import ./runs\` copies a runs folder into the shared store`,
+    });
+  }
   if (!isRemoteLocation(options.remote)) {
     throw new UsageError('SYNC_REMOTE_INVALID', `--remote must be a remote store such as s3://bucket/prefix, got "${options.remote}"`, { hint: 'e.g. --remote s3://team-bucket/mlctl' });
   }

@@ -151,9 +151,9 @@ describe('deploy/k8s/', () => {
       if (source.configMapRef !== undefined) expect(configMaps.has(source.configMapRef.name), `ConfigMap ${source.configMapRef.name}`).toBe(true);
     }
     const secret = secrets.get(container.envFrom.find((s: any) => s.secretRef !== undefined).secretRef.name);
-    expect(Object.keys(secret.stringData)).toEqual(expect.arrayContaining(['MLCTL_API_TOKEN', 'MLCTL_TRACKING_URI']));
+    expect(Object.keys(secret!.stringData)).toEqual(expect.arrayContaining(['MLCTL_API_TOKEN', 'MLCTL_TRACKING_URI']));
     // $(MLCTL_MODEL) is expanded by Kubernetes from the ConfigMap.
-    expect(Object.keys(configMaps.get('mlctl').data)).toEqual(expect.arrayContaining(['MLCTL_MODEL', 'MLCTL_ARTIFACT_URI']));
+    expect(Object.keys(configMaps.get('mlctl')!.data)).toEqual(expect.arrayContaining(['MLCTL_MODEL', 'MLCTL_ARTIFACT_URI']));
     await expectValidInvocation(container.args, 'Deployment');
     const [job] = ofKind('Job');
     await expectValidInvocation(job!.spec.template.spec.containers[0].args, 'Job');

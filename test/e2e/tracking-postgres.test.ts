@@ -51,6 +51,9 @@ describeWithPostgres('the team backend: PostgreSQL tracking, S3 artifacts (built
     const status = await json<{ current: boolean; artifacts: string; location: string }>(cli(b, ['tracking', 'status', '--json']));
     expect(status).toMatchObject({ current: true, artifacts: 's3://team/mlctl' });
     expect(status.location).not.toContain(POSTGRES_URL === undefined ? '' : 'password');
+    // The store is shared already: syncing the runs folder beside it is refused.
+    const sync = await cli(a, ['sync', 'push', '--remote', 's3://team/sync', '--json']);
+    expect([sync.code, JSON.parse(sync.stdout).error.code]).toEqual([2, 'SYNC_TRACKING_SHARED']);
   }, 60_000);
 
   it('trains into the database with the bundle on S3, and every runs command reads it from another folder', async () => {
