@@ -46,7 +46,10 @@ function runWrk(url: string, script: string, seconds: number): Promise<WrkResult
 
 const suite = (name: string, body: () => void): void => {
   if (HAS_WRK) return describeWithPostgres(name, body);
-  if (IN_CI) return describe(name, () => it('has wrk to load the replicas', () => expect.fail('wrk is not installed: CI must provide it (.ci/run installs it)')));
+  if (IN_CI) {
+    describe(name, () => it('has wrk to load the replicas', () => expect.fail('wrk is not installed: CI must provide it (.ci/run installs it)')));
+    return;
+  }
   process.stderr.write(`skipped "${name}": wrk is not installed (apt-get install wrk)\n`);
   describe.skip(name, body);
 };
