@@ -32,7 +32,7 @@ export function registerServeCommands(program: Command, context: CliContext): vo
     .option('-m, --model <ref>', 'run id, name@alias, name/<version>, a bundle path or s3://bucket/prefix', 'income@production')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', parsePort, 8500)
     .option('--host <address>', 'address to bind (0.0.0.0 exposes the daemon to the network)', '127.0.0.1')
-    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved (in the registry, the database for a team store); 0 turns it off', parseFloatFlag('--reload-interval'), 1)
+    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved (in the registry, the database for a team store); 0 turns it off', parseFloatFlag('--reload-interval'), 0.5)
     .option('--drain-timeout <seconds>', 'how long SIGTERM waits for requests in flight', parseFloatFlag('--drain-timeout'), 10)
     .option('--no-access-log', 'no JSON line per request on stderr')
     .option('--no-database', 'ignore DATABASE_URL: no /users routes, predictions are not stored')
