@@ -17,8 +17,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
+COPY scripts ./scripts
 COPY src ./src
-# `npm ci` runs `prepare`, which compiles src/ into dist/.
+# `npm ci` runs `prepare` (npm run build): tsc compiles src/ into dist/, then scripts/bundle.mjs
+# writes the bundle bin/mlctl runs and its code cache (made here, at /app, where it runs).
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force

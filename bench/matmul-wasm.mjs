@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { machine, median, REPO_ROOT, round } from './lib.mjs';
 
 const require = createRequire(`${REPO_ROOT}/package.json`);
-const tf = require('@tensorflow/tfjs');
+const tf = require('@tensorflow/tfjs-core');
+require('@tensorflow/tfjs-backend-cpu');
 require('@tensorflow/tfjs-backend-wasm');
 const rounds = Number(process.env.BENCH_RUNS ?? 7);
 const [rows, features, units] = [512, 108, 128];

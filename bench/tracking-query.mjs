@@ -29,8 +29,8 @@ const trackingUri = process.env.BENCH_TRACKING_URI;
 const sql = trackingUri !== undefined && trackingUri !== '';
 // The SQL store keeps the (empty) artifacts of the generated runs in a folder beside the generated store.
 const env = sql ? { MLCTL_TRACKING_URI: trackingUri, MLCTL_ARTIFACT_URI: join(root, '..', 'sql-artifacts'), MLCTL_RUNS_DIR: root } : { MLCTL_RUNS_DIR: root };
-const listArgs = ['runs', 'list', '--filter', 'metrics.accuracy > 0.8 and params.lr = 0.001', '--order-by', 'metrics.auc desc', '--limit', '20', '--json'];
-// The README's own example, word for word (the generated params say lr, so it matches nothing; the work is the same).
+const listArgs = ['runs', 'list', '--filter', 'metrics.accuracy > 0.8 and params.learningRate = 0.001', '--order-by', 'metrics.auc desc', '--limit', '20', '--json'];
+// The README's own example, word for word.
 const readmeListArgs = ['runs', 'list', '--filter', 'metrics.auc > 0.9 and params.learningRate = 0.004', '--order-by', 'metrics.auc desc', '--json'];
 
 let imported = null;
@@ -117,7 +117,7 @@ function inFreshProcess(body) {
   });
   return { medianMs: round(median(runs.map((r) => r.ms))), cpuMedianMs: round(median(runs.map((r) => r.cpuMs))), runs: runs.length };
 }
-const listInProcess = inFreshProcess(`await ops.listRuns(store, { filter: 'metrics.accuracy > 0.8 and params.lr = 0.001', orderBy: 'metrics.auc desc', limit: 20 });`);
+const listInProcess = inFreshProcess(`await ops.listRuns(store, { filter: 'metrics.accuracy > 0.8 and params.learningRate = 0.001', orderBy: 'metrics.auc desc', limit: 20 });`);
 const showInProcess = inFreshProcess(`await ops.showRun(store, ${JSON.stringify(showId)});`);
 
 const rebuild = sql ? null : { medianMs: round(median(rebuildCli)), minMs: round(Math.min(...rebuildCli)), cpuMedianMs: round(median(rebuildCpu)), runs: rebuildCli.length };

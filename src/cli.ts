@@ -26,6 +26,7 @@ export async function buildProgram(context: CliContext, options: { allCommands?:
     .option('-q, --quiet', 'print only results and errors')
     .option('-v, --verbose', 'print debugging detail on stderr')
     .addOption(new Option('--no-color', 'disable colours (NO_COLOR is honoured too)'))
+    .helpCommand('help [command...]', 'print the help of a command (mlctl help runs show = mlctl runs show --help)')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -39,13 +40,25 @@ export async function buildProgram(context: CliContext, options: { allCommands?:
 Examples:
   $ mlctl data pull income
   $ mlctl train income
-  $ echo '{"age": 39, "workclass": "State-gov", ...}' | mlctl predict --model <run-id> --json
+  $ mlctl models register fair-bison-54 --name income && mlctl models alias set income production 1
+  $ echo '{"age": 39, "workclass": "State-gov", "fnlwgt": 77516, "education": "Bachelors", "education_num": 13, "marital_status": "Never-married", "occupation": "Adm-clerical", "relationship": "Not-in-family", "race": "White", "sex": "Male", "capital_gain": 2174, "capital_loss": 0, "hours_per_week": 40, "native_country": "United-States"}' | mlctl predict --model income@production --json
 
 Exit codes: 0 ok, 1 unexpected failure, 2 invalid usage or input, 3 not found,
 4 quality gate or integrity check failed, 5 external service failed, 130 interrupted.`,
     );
   await registerCommands(program, context, { all: options.allCommands === true });
   return program;
+}
+
+/**
+ * `mlctl help <command> [<subcommand>…]` means `mlctl <command> [<subcommand>…] --help`, and is
+ * rewritten so before anything is parsed: both print the same, for nested commands too
+ * (commander's own help command stops at the first level), and only the named group loads.
+ */
+export function helpCommandAsFlag(args: readonly string[]): readonly string[] {
+  const at = args.findIndex((arg) => !arg.startsWith('-'));
+  if (at < 0 || args[at] !== 'help') return args;
+  return [...args.slice(0, at), ...args.slice(at + 1), '--help'];
 }
 
 /** Renders an error and returns the exit code. The only place errors become exit codes. */
@@ -84,7 +97,8 @@ function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR');
 }
 
-export async function main(argv: readonly string[] = process.argv): Promise<number> {
+export async function main(commandLine: readonly string[] = process.argv): Promise<number> {
+  const argv = [...commandLine.slice(0, 2), ...helpCommandAsFlag(commandLine.slice(2))];
   const cwd = process.cwd();
   const env = mergeDotEnv(process.env, readDotEnv(cwd));
   // The AWS SDK reads its own variables from process.env; let .env reach it too.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { withExamples, type CliContext } from '../ui/context.js';
+import { Option, type Command } from 'commander';
+import { POSITIVE_COUNT_RANGE, parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { datasetStoreOptions } from './shared/data-location.js';
 import { formatBytes, formatNumber, renderTable } from '../ui/table.js';
@@ -9,6 +9,7 @@ import { UsageError } from '../core/errors.js';
 import type { DatasetSpec } from '../core/datasets/dataset-spec.js';
 import type { DatasetProgressEvent, DatasetStatus, LocalDataset, PullResult } from '../core/datasets/dataset-store.js';
 import type { ColumnSummary, TableDescription } from '../core/datasets/dataset-describe.js';
+import type { CsvTable } from '../core/datasets/csv-reader.js';
 
 export interface DataPullOptions {
   readonly name: string;
@@ -23,6 +24,8 @@ export interface DataDescribeOptions {
   readonly file: 'train' | 'test';
   /** Top values listed per text column. */
   readonly top: number;
+  /** Missing-value markers replacing the defaults (as a task's "missing"). */
+  readonly missing?: readonly string[];
 }
 
 export function registerDataCommands(program: Command, context: CliContext): void {
@@ -61,22 +64,16 @@ export function registerDataCommands(program: Command, context: CliContext): voi
       .description('per-column statistics: type, missing, distinct, min/mean/max or top values')
       .argument('<name>', 'a dataset name, or a path to a CSV file with a header')
       .addOption(new Option('--file <role>', 'which file of the dataset').choices(['train', 'test']).default('train'))
-      .option('--top <n>', 'top values listed per text column', parsePositiveInt('--top'), 5)
-      .action(async (name: string, flags: { file: 'train' | 'test'; top: number }, command: Command) => {
-        await runDescribe(context, command, { name, file: flags.file, top: flags.top });
+      .option('--top <n>', 'top values listed per text column', parseIntFlag('--top', POSITIVE_COUNT_RANGE), 5)
+      .option('--missing <markers>', 'comma-separated values read as missing, replacing the defaults ("", NA, N/A, NaN, null, ?, .), as a task\'s "missing" does')
+      .action(async (name: string, flags: { file: 'train' | 'test'; top: number; missing?: string }, command: Command) => {
+        await runDescribe(context, command, { name, file: flags.file, top: flags.top, ...(flags.missing === undefined ? {} : { missing: flags.missing.split(',') }) });
       }),
     'mlctl data describe income',
     'mlctl data describe income --file test --json',
     'mlctl data describe ./my-data.csv',
+    "mlctl data describe ./my-data.csv --missing ',-,n/a'",
   );
-}
-
-function parsePositiveInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number of at least 1, got "${value}"`);
-    return n;
-  };
 }
 
 /**
@@ -212,10 +209,12 @@ async function runDescribe(context: CliContext, command: Command, options: DataD
   const { describeTable } = await import('../core/datasets/dataset-describe.js');
   let source: { dataset: string | null; file: string; path: string };
   let description: TableDescription;
+  let table: CsvTable;
   const asPath = resolve(context.config.cwd, options.name);
   if (!isBuiltinDataset(options.name) && existsSync(asPath)) {
     const { readCsvFile } = await import('../core/datasets/csv-reader.js');
-    description = describeTable(await readCsvFile(asPath), { top: options.top });
+    table = await readCsvFile(asPath, options.missing === undefined ? {} : { missing: options.missing });
+    description = describeTable(table, { top: options.top });
     source = { dataset: null, file: options.name, path: asPath };
   } else {
     const spec = getDatasetSpec(options.name);
@@ -226,20 +225,24 @@ async function runDescribe(context: CliContext, command: Command, options: DataD
       const roles = local.files.filter((f) => f.role !== 'doc').map((f) => f.role).join(', ');
       throw new UsageError('DATASET_FILE_ROLE', `dataset ${spec.name} has no ${options.file} file (it has: ${roles})`);
     }
-    const table = await readDatasetFile(file.path, spec, spec.files.find((f) => f.name === file.name));
+    table = await readDatasetFile(file.path, spec, spec.files.find((f) => f.name === file.name), options.missing === undefined ? {} : { missing: options.missing });
     description = describeTable(table, { top: options.top });
     source = { dataset: spec.name, file: file.name, path: file.path };
   }
-  const result = { ...source, rows: description.rows, columns: description.columns };
+  // What a task inferred from this file would make of each column (task init's rules).
+  const { profileColumn } = await import('../core/tasks/column-profile.js');
+  const columns = description.columns.map((column) => ({ ...column, kind: profileColumn(column.name, table.records).kind }));
+  const result = { ...source, rows: description.rows, columns };
   if (output.json) {
     output.result(result, () => '');
     return;
   }
-  const table = await renderTable({
-    head: ['column', 'type', 'missing', 'distinct', 'min', 'mean', 'max', 'top values'],
-    rows: description.columns.map((column) => [
+  const rendered = await renderTable({
+    head: ['column', 'type', 'inferred', 'missing', 'distinct', 'min', 'mean', 'max', 'top values'],
+    rows: columns.map((column) => [
       column.name,
       column.type,
+      column.kind,
       formatNumber(column.missing),
       formatNumber(column.distinct),
       formatStatistic(column.min),
@@ -247,11 +250,11 @@ async function runDescribe(context: CliContext, command: Command, options: DataD
       formatStatistic(column.max),
       topValues(column, output.columns),
     ]),
-    alignRight: [2, 3, 4, 5, 6],
+    alignRight: [3, 4, 5, 6, 7],
     color: output.color,
   });
   const title = `${source.dataset === null ? source.file : `${source.dataset} · ${source.file}`} · ${formatNumber(description.rows)} rows · ${source.path}`;
-  output.result(result, () => `${title}\n${table}`);
+  output.result(result, () => `${title}\n${rendered}`);
 }
 
 function formatStatistic(value: number | undefined): string {

@@ -1,13 +1,13 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import type { Database } from '../core/db/database.js';
 import type { MigrationEvent, MigrationRunResult, MigrationStatus } from '../core/db/migrator.js';
 import type { PopulateResult, PopulateSplit } from '../core/db/populate.js';
 import type { User, UserPage } from '../core/db/users-repository.js';
 import { flagName, USER_FIELD_RULES, USER_FIELDS } from '../core/db/user-validation.js';
-import { withExamples, type CliContext } from '../ui/context.js';
+import { COUNT_RANGE, POSITIVE_COUNT_RANGE, parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import { datasetStoreOptions } from './shared/data-location.js';
 import { formatBytes, formatDuration, formatNumber, renderTable } from '../ui/table.js';
 
@@ -63,7 +63,7 @@ export function registerDbCommands(program: Command, context: CliContext): void 
     db
       .command('rollback')
       .description('undo applied migrations, newest first (default: the last one), after an automatic backup')
-      .option('--steps <n>', 'how many migrations to undo', positiveInt('--steps'))
+      .option('--steps <n>', 'how many migrations to undo', parseIntFlag('--steps', POSITIVE_COUNT_RANGE))
       .option('--to <name>', 'undo every migration after this one; "base" undoes them all')
       .option('--force', 'go on although an applied migration was edited', false)
       .action(async (flags: { steps?: number; to?: string; force: boolean }, command: Command) => {
@@ -144,7 +144,7 @@ export function registerDbCommands(program: Command, context: CliContext): void 
       .description('insert the census rows of a dataset as users, in one transaction; re-running adds no duplicates')
       .option('--dataset <name>', 'dataset with census columns', 'income')
       .addOption(new Option('--split <split>', 'which file(s) to load').choices(['train', 'test', 'all']).default('all'))
-      .option('--limit <n>', 'at most this many rows per split', positiveInt('--limit'))
+      .option('--limit <n>', 'at most this many rows per split', parseIntFlag('--limit', POSITIVE_COUNT_RANGE))
       .option('--replace', "delete this dataset's populated rows for the split first (users added by hand stay)", false)
       .action(async (flags: { dataset: string; split: PopulateSplit; limit?: number; replace: boolean }, command: Command) => {
         await runPopulate(context, command, { dataset: flags.dataset, split: flags.split, limit: flags.limit, replace: flags.replace });
@@ -166,8 +166,8 @@ function registerUsersCommands(db: Command, context: CliContext): void {
       .command('list')
       .description('users matching every --where, by id')
       .option('--where <condition>', 'field=value (also != > >= < <=; "null" matches missing); repeatable', collect, [])
-      .option('--limit <n>', 'at most this many users', nonNegativeInt('--limit'), 20)
-      .option('--offset <n>', 'skip this many users first', nonNegativeInt('--offset'), 0)
+      .option('--limit <n>', 'at most this many users', parseIntFlag('--limit', COUNT_RANGE), 20)
+      .option('--offset <n>', 'skip this many users first', parseIntFlag('--offset', COUNT_RANGE), 0)
       .action(async (flags: { where: string[]; limit: number; offset: number }, command: Command) => {
         await runUsersList(context, command, { where: flags.where, limit: flags.limit, offset: flags.offset });
       }),
@@ -254,22 +254,6 @@ function camelCase(field: string): string {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function positiveInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number of at least 1, got "${value}"`);
-    return n;
-  };
-}
-
-function nonNegativeInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number of at least 0, got "${value}"`);
-    return n;
-  };
 }
 
 /**

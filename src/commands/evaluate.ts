@@ -43,7 +43,7 @@ export function registerEvaluateCommands(program: Command, context: CliContext):
   const command = program
     .command('evaluate')
     .description("evaluate a model bundle on labelled rows (its task's test set, or any labelled CSV); gate CI on the result")
-    .argument('<model-ref>', 'run id, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix')
+    .argument('<model-ref>', 'a run id or name, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix')
     .option('--data <csv>', 'a labelled CSV (header row, or the dataset’s own format) instead of the test set')
     .option('--threshold <p>', 'classification threshold', parseFloatFlag('--threshold'))
     .option(
@@ -59,10 +59,10 @@ export function registerEvaluateCommands(program: Command, context: CliContext):
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['node', 'wasm', 'cpu']));
   withExamples(
     command,
-    'mlctl evaluate <run-id>',
+    'mlctl evaluate fair-bison-54',
     'mlctl evaluate income@production --data new-census.csv --json',
-    'mlctl evaluate <run-id> --fail-under accuracy=0.85,auc=0.9',
-    'mlctl evaluate <run-id> --compare-to income@production --max-regression auc=0.005 --format md > comment.md',
+    'mlctl evaluate income/2 --fail-under accuracy=0.85,auc=0.9',
+    'mlctl evaluate income/2 --compare-to income@production --max-regression auc=0.005 --format md > comment.md',
   );
   command.action(async (modelRef: string, flags: Record<string, unknown>, cmd: Command) => {
     const options: EvaluateCommandOptions = {

@@ -27,6 +27,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     register: async (p, c) => (await import('./preprocess.js')).registerPreprocessCommands(p, c),
   },
   {
+    name: 'task',
+    summary: 'write and check task files: infer one from a CSV (task init), validate one',
+    register: async (p, c) => (await import('./task.js')).registerTaskCommands(p, c),
+  },
+  {
     name: 'train',
     summary: 'train a task end to end: data → preprocessing → model → evaluation → a recorded run and bundle',
     register: async (p, c) => (await import('./train.js')).registerTrainCommands(p, c),
@@ -83,6 +88,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     name: 'serve',
     summary: 'serve a model over HTTP: /predict_income, /predict, /metrics, /docs, /users',
     register: async (p, c) => (await import('./serve.js')).registerServeCommands(p, c),
+  },
+  {
+    name: 'monitor',
+    summary: 'watch a deployed model: drift of its inputs and output against its training profile',
+    register: async (p, c) => (await import('./monitor.js')).registerMonitorCommands(p, c),
   },
   {
     name: 'report',

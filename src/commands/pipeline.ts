@@ -19,7 +19,7 @@ export function registerPipelineCommands(program: Command, context: CliContext):
   withExamples(
     command,
     'mlctl storage mb mlctl-demo && mlctl pipeline housing --remote s3://mlctl-demo',
-    'mlctl pipeline housing --remote s3://mlctl-demo --score-only <run-id> --json',
+    'mlctl pipeline housing --remote s3://mlctl-demo --score-only 01a22e7df68174f2dd71 --json',
   );
   command.action(async (taskName: string, flags: Record<string, unknown>, cmd: Command) => {
     const output = context.output(cmd);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
-import { parseIntFlag, withExamples } from '../ui/context.js';
+import { POSITIVE_COUNT_RANGE, parseIntFlag, withExamples } from '../ui/context.js';
 import { formatNumber, renderTable } from '../ui/table.js';
 
 export interface PredictCommandOptions {
@@ -21,15 +21,15 @@ export function registerPredictCommands(program: Command, context: CliContext): 
   const command = program
     .command('predict')
     .description('predict with a model bundle, from a file, stdin (JSON object, array or JSON lines) or a stored user')
-    .requiredOption('-m, --model <ref>', 'run id, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix')
+    .requiredOption('-m, --model <ref>', 'a run id or name, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix')
     .option('-i, --input <file>', 'records to score: .csv, .json or .jsonl (default: stdin)')
-    .option('--user <id>', 'predict for a user stored in the database (mlctl db users)', parseIntFlag('--user'))
+    .option('--user <id>', 'predict for a user stored in the database (mlctl db users)', parseIntFlag('--user', POSITIVE_COUNT_RANGE))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['node', 'wasm', 'cpu']));
   withExamples(
     command,
-    `echo '{"age": 39, "workclass": "State-gov", "fnlwgt": 77516, "education": "Bachelors", "education_num": 13, "marital_status": "Never-married", "occupation": "Adm-clerical", "relationship": "Not-in-family", "race": "White", "sex": "Male", "capital_gain": 2174, "capital_loss": 0, "hours_per_week": 40, "native_country": "United-States"}' | mlctl predict --model <run-id> --json | jq .`,
+    `echo '{"age": 39, "workclass": "State-gov", "fnlwgt": 77516, "education": "Bachelors", "education_num": 13, "marital_status": "Never-married", "occupation": "Adm-clerical", "relationship": "Not-in-family", "race": "White", "sex": "Male", "capital_gain": 2174, "capital_loss": 0, "hours_per_week": 40, "native_country": "United-States"}' | mlctl predict --model income@production --json`,
     'mlctl predict --model income@production --input people.csv',
-    'mlctl predict --model runs:/<run-id> --user 42 --json',
+    'mlctl predict --model runs:/01a22e7dae891172f41a --user 42 --json',
   );
   command.action(async (flags: Record<string, unknown>, cmd: Command) => {
     const options: PredictCommandOptions = {
@@ -46,19 +46,21 @@ export function registerPredictCommands(program: Command, context: CliContext): 
       import('../core/predict/predictor.js'),
       import('../core/predict/input-records.js'),
     ]);
+    if (options.user === undefined && options.input === undefined && process.stdin.isTTY === true) {
+      throw new UsageError('PREDICT_NO_INPUT', 'no input: pipe JSON records into mlctl predict, or pass --input <file> or --user <id>');
+    }
+    const resolved = await resolveModel(options.model, context);
+    const predictor = await loadPredictor(resolved.bundleDir, { reference: options.model, ...(options.backend === undefined ? {} : { backend: options.backend }) });
     let records: Record<string, unknown>[];
     if (options.user !== undefined) {
       records = [await loadUserRecord(options.user, context)];
     } else if (options.input !== undefined) {
-      records = await inputs.readRecordsFile(options.input);
+      // A CSV is read with the missing markers the model was trained with.
+      const missing = predictor.manifest.task.missing;
+      records = await inputs.readRecordsFile(options.input, missing === undefined ? {} : { missing });
     } else {
-      if (process.stdin.isTTY === true) {
-        throw new UsageError('PREDICT_NO_INPUT', 'no input: pipe JSON records into mlctl predict, or pass --input <file> or --user <id>');
-      }
       records = inputs.requireObjects(inputs.parseJsonRecords(await readStdin(process.stdin), 'stdin'), 'stdin');
     }
-    const resolved = await resolveModel(options.model, context);
-    const predictor = await loadPredictor(resolved.bundleDir, options.backend === undefined ? {} : { backend: options.backend });
     const unseen = createUnseenReporter((m) => output.warn(m));
     const predictions = await predictor.predict(records, { onUnseen: unseen.onUnseen });
     unseen.flush((column) => {
@@ -71,14 +73,22 @@ export function registerPredictCommands(program: Command, context: CliContext): 
       for (const p of predictions) output.jsonLine(p);
       return;
     }
-    const classification = predictor.meaning.classification;
+    const meaning = predictor.meaning;
+    const classification = meaning.classification;
+    // Multiclass: the probability of every class, one column each.
+    const classes = meaning.description.kind === 'class-probabilities' ? meaning.labels : [];
     const hasId = predictions.some((p) => p.id !== undefined);
-    const head = [...(hasId ? ['id'] : ['#']), ...(classification ? ['label', 'probability'] : ['prediction'])];
+    const head = [...(hasId ? ['id'] : ['#']), ...(classes.length > 0 ? ['label', ...classes.map((c) => `p(${c})`)] : classification ? ['label', 'probability'] : ['prediction'])];
     const rows = predictions.map((p, i) => [
       hasId ? (p.id ?? '') : i + 1,
-      ...('prediction' in p ? [formatNumber(p.prediction, 2)] : [p.label, formatNumber('probability' in p ? p.probability : p.probabilities[p.label], 4)]),
+      ...('prediction' in p
+        ? [formatNumber(p.prediction, 2)]
+        : 'probabilities' in p
+          ? [p.label, ...classes.map((c) => formatNumber(p.probabilities[c], 4))]
+          : [p.label, formatNumber(p.probability, 4)]),
     ]);
-    output.print(await renderTable({ head, rows, alignRight: classification ? [2] : [1], color: output.color }));
+    const numeric = classes.length > 0 ? classes.map((_, k) => k + 2) : classification ? [2] : [1];
+    output.print(await renderTable({ head, rows, alignRight: numeric, color: output.color }));
   });
 }
 

@@ -2,13 +2,11 @@ import type { Command } from 'commander';
 import type { CliContext } from '../ui/context.js';
 import { parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
 import { formatNumber, renderTable } from '../ui/table.js';
+import type { TaskFlags } from './shared/task-source.js';
 
-export interface PreprocessCommandOptions {
-  readonly task?: string;
-  readonly config?: string;
+export interface PreprocessCommandOptions extends TaskFlags {
   readonly seed?: number;
   readonly validation?: number;
-  readonly data?: string;
   readonly out?: string;
 }
 
@@ -18,7 +16,8 @@ export function registerPreprocessCommands(program: Command, context: CliContext
     .description("fit a task's preprocessing pipeline on its training rows and write the transformed sets")
     .argument('[task]', 'a built-in task (income, housing); or use --config')
     .option('-c, --config <file>', 'a task file (JSON)')
-    .option('--data <path|url>', "a CSV instead of the task's dataset")
+    .option('--data <path|url>', "a CSV instead of the task's dataset (with --target: no task file needed)")
+    .option('--target <column>', 'the column to predict in --data (the rest is inferred)')
     .option('--seed <n>', 'seed of the validation split', parseIntFlag('--seed'))
     .option('--validation <fraction>', 'fraction of training rows held out for validation', parseFloatFlag('--validation'))
     .option('-o, --out <dir>', 'output folder (default: <data dir>/processed/<task>)');
@@ -30,25 +29,26 @@ export function registerPreprocessCommands(program: Command, context: CliContext
       ...(typeof flags.seed === 'number' ? { seed: flags.seed } : {}),
       ...(typeof flags.validation === 'number' ? { validation: flags.validation } : {}),
       ...(typeof flags.data === 'string' ? { data: flags.data } : {}),
+      ...(typeof flags.target === 'string' ? { target: flags.target } : {}),
       ...(typeof flags.out === 'string' ? { out: flags.out } : {}),
     };
     const output = context.output(cmd);
-    const [{ UsageError }, tasks, { loadTaskData }, { prepareSets }, { writeProcessedSets }, { resolveDataLocation, datasetStoreOptions }, { join, resolve }] = await Promise.all([
-      import('../core/errors.js'),
+    const [tasks, { resolveTaskFlags, showNotes }, { loadTaskData }, { prepareSets }, { writeProcessedSets }, { datasetStoreOptions }, { join, resolve }] = await Promise.all([
       import('../core/tasks/task-registry.js'),
+      import('./shared/task-source.js'),
       import('../core/training/task-data.js'),
       import('../core/training/prepare-sets.js'),
       import('../core/training/processed-sets.js'),
       import('./shared/data-location.js'),
       import('node:path'),
     ]);
-    if (options.task === undefined && options.config === undefined) throw new UsageError('PREPROCESS_NO_TASK', 'name a task (mlctl preprocess income) or pass --config <task.json>');
-    const base = options.config !== undefined ? await tasks.loadTaskFile(options.config) : tasks.getTask(options.task as string);
-    const task = tasks.applyOverrides(base, {
+    const source = await resolveTaskFlags(options, context, 'preprocess');
+    showNotes(source.notes, (m) => output.info(m));
+    const task = tasks.applyOverrides(source.task, {
       ...(options.seed === undefined ? {} : { seed: options.seed }),
       ...(options.validation === undefined ? {} : { validation: options.validation }),
     });
-    const location = await resolveDataLocation(options.data, context);
+    const location = source.location;
     const progress = await output.progress(`preprocessing ${task.name}`);
     try {
       const data = await loadTaskData(task, { ...datasetStoreOptions(context), ...location });

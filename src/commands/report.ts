@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
-import { parseIntFlag, withExamples } from '../ui/context.js';
+import { POSITIVE_COUNT_RANGE, SEED_RANGE, parseIntFlag, withExamples } from '../ui/context.js';
 import type { ReportEvaluation } from '../core/report/collect-run-report.js';
 
 export interface ReportCommandOptions {
-  /** A run id or any model reference; absent with --compare. */
+  /** A run (id or name) or any model reference; absent with --compare. */
   readonly ref?: string;
   /** Run ids to compare (two or more). */
   readonly compare?: readonly string[];
@@ -18,6 +18,9 @@ export interface ReportCommandOptions {
   readonly slices?: readonly string[];
 }
 
+/** Where reports go without --out: a folder of the working directory the checkout's .gitignore lists. */
+const REPORTS_DIR = 'reports';
+
 function shortId(id: string): string {
   return id.slice(0, 12);
 }
@@ -26,20 +29,20 @@ export function registerReportCommands(program: Command, context: CliContext): v
   const command = program
     .command('report')
     .description('write a self-contained HTML report of a run or model (curves, fairness slices, feature importance), or compare runs')
-    .argument('[ref]', 'run id, runs:/<id>, name@alias, name/<version> or a bundle path')
-    .option('--out <file>', 'where to write the HTML (default: report-<run-id>.html in the current folder)')
-    .option('--compare <run-ids...>', 'compare two or more runs: overlaid learning and ROC curves, a metrics table')
+    .argument('[ref]', 'a run id or name, runs:/<id>, name@alias, name/<version> or a bundle path')
+    .option('--out <file>', `where to write the HTML (default: ${REPORTS_DIR}/report-<run-id>.html, under the current folder)`)
+    .option('--compare <runs...>', 'compare two or more runs (ids or names): overlaid learning and ROC curves, a metrics table')
     .option('--data <csv>', "evaluate on this labelled CSV instead of the task's test rows")
     .option('--slices <columns>', 'columns for the fairness view, comma-separated (default: sex,race when the task has them)')
     .option('--no-importance', 'skip permutation feature importance (it scores the test rows once per input column)')
-    .option('--importance-rows <n>', 'compute permutation importance on at most n test rows (seeded sample)', parseIntFlag('--importance-rows'))
-    .option('--importance-seed <n>', "seed of the shuffles (default: the task's split seed)", parseIntFlag('--importance-seed'))
+    .option('--importance-rows <n>', 'compute permutation importance on at most n test rows (seeded sample)', parseIntFlag('--importance-rows', POSITIVE_COUNT_RANGE))
+    .option('--importance-seed <n>', "seed of the shuffles (default: the task's split seed)", parseIntFlag('--importance-seed', SEED_RANGE))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['node', 'wasm', 'cpu']));
   withExamples(
     command,
-    'mlctl report <run-id>',
+    'mlctl report fair-bison-54',
     'mlctl report income@production --out income.html',
-    'mlctl report --compare <run-id> <run-id> --out compare.html',
+    'mlctl report --compare 01a2098f 01a20991 --out compare.html',
   );
   command.action(async (ref: string | undefined, flags: Record<string, unknown>, cmd: Command) => {
     const backend = typeof flags.backend === 'string' ? flags.backend : context.config.tfBackend;
@@ -56,10 +59,7 @@ export function registerReportCommands(program: Command, context: CliContext): v
     };
     const { UsageError } = await import('../core/errors.js');
     if (options.compare === undefined && options.ref === undefined) {
-      throw new UsageError('REPORT_NOTHING_TO_REPORT', 'name a run or model to report on, or --compare two or more runs', { hint: 'mlctl report <run-id>' });
-    }
-    if (options.importanceRows !== undefined && options.importanceRows < 1) {
-      throw new UsageError('REPORT_IMPORTANCE_ROWS_INVALID', `--importance-rows must be at least 1, got ${options.importanceRows}`);
+      throw new UsageError('REPORT_NOTHING_TO_REPORT', 'name a run or model to report on, or --compare two or more runs', { hint: 'e.g. `mlctl report income@production`, or `mlctl report --compare 01a2098f 01a20991`' });
     }
     const output = context.output(cmd);
     if (options.compare !== undefined) await compareRuns(options, context, output);
@@ -138,7 +138,7 @@ async function reportOne(options: ReportCommandOptions, context: CliContext, out
         onProgress: (message) => progress.update(message),
       });
       const name = runId ?? predictor.manifest.task.name;
-      const written = await writeReport(resolve(context.config.cwd, options.out ?? `report-${name}.html`), renderRunReport(data));
+      const written = await writeReport(resolve(context.config.cwd, options.out ?? `${REPORTS_DIR}/report-${name}.html`), renderRunReport(data));
       progress.succeed(`report written to ${written.path}`);
       const charts = [
         ...(Object.keys(data.histories).length > 0 ? ['learning-curves'] : []),
@@ -176,7 +176,7 @@ async function compareRuns(options: ReportCommandOptions, context: CliContext, o
   ]);
   const ids = [...(options.ref === undefined ? [] : [options.ref]), ...(options.compare ?? [])];
   const data = await collectCompareReport({ store: await openTracking(context), runIds: ids, mlctlVersion: context.version });
-  const out = resolve(context.config.cwd, options.out ?? `report-compare-${data.runs.map((r) => shortId(r.summary.id)).join('-')}.html`);
+  const out = resolve(context.config.cwd, options.out ?? `${REPORTS_DIR}/report-compare-${data.runs.map((r) => shortId(r.summary.id)).join('-')}.html`);
   const written = await writeReport(out, renderCompareReport(data));
   output.info(`report written to ${written.path}`);
   output.result(

@@ -9,7 +9,7 @@ import type { RunDiff } from '../core/report/run-diff.js';
 export type RunsDiffFormat = 'table' | 'md' | 'json';
 
 export interface RunsDiffOptions {
-  /** The baseline run (id or unambiguous prefix). */
+  /** The baseline run (id, unambiguous prefix or name). */
   readonly a: string;
   /** The run compared with it. */
   readonly b: string;
@@ -27,11 +27,16 @@ export function registerRunsDiffCommand(program: Command, context: CliContext): 
   const command = runs
     .command('diff')
     .description('Params and final metrics of run B against run A, with change and percentage.')
-    .argument('<a>', 'baseline run id (or an unambiguous prefix)')
-    .argument('<b>', 'run id to compare with the baseline')
+    .argument('<a>', 'the baseline run: an id, an unambiguous id prefix or a run name')
+    .argument('<b>', 'the run compared with the baseline (id, prefix or name)')
     .addOption(new Option('--format <format>', 'table, md (Markdown) or json (same as --json)').choices(['table', 'md', 'json']).default('table'))
     .option('--all', 'list every param, not only those that differ');
-  withExamples(command, 'mlctl runs diff 01a2098f 01a20991', 'mlctl runs diff <a> <b> --format md >> "$GITHUB_STEP_SUMMARY"', 'mlctl runs diff <a> <b> --json');
+  withExamples(
+    command,
+    'mlctl runs diff 01a2098f 01a20991',
+    'mlctl runs diff fair-bison-54 keen-shrew-40 --format md >> "$GITHUB_STEP_SUMMARY"',
+    'mlctl runs diff 01a2098f 01a20991 --json',
+  );
   command.action(async (a: string, b: string, flags: Record<string, unknown>, cmd: Command) => {
     const options: RunsDiffOptions = { a, b, format: (flags.format as RunsDiffFormat | undefined) ?? 'table', all: flags.all === true };
     const output = context.output(cmd);

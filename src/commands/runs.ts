@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import type { RunRecord } from '../core/tracking/run-store.js';
 import type { Lifecycle, TrackingStore } from '../core/tracking/tracking-store.js';
-import { parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
+import { COUNT_RANGE, parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes, formatDuration, formatNumber, renderTable } from '../ui/table.js';
 
@@ -90,8 +90,8 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
   const runs = program.command('runs').description('Query and maintain tracked runs (the store is MLCTL_TRACKING_URI: ./runs by default, or postgresql://…).');
   withExamples(
     runs,
-    'mlctl runs list --filter "metrics.accuracy > 0.85 and params.lr = 0.001" --order-by "metrics.auc desc"',
-    'mlctl runs show 01a2b3c4d5e6',
+    'mlctl runs list --filter "metrics.accuracy > 0.85 and params.learningRate = 0.004" --order-by "metrics.auc desc"',
+    'mlctl runs show fair-bison-54',
     'mlctl runs verify',
   );
 
@@ -105,7 +105,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       'e.g. "metrics.auc > 0.9 and (params.optimizer = \'adam\' or tags.team LIKE \'ml%\')"; fields: metrics.<key>, params.<key>, tags.<key>, status, name, experiment, start_time, end_time, duration, user, host, dataset, backend, task; operators = != < <= > >= LIKE ILIKE; AND, OR, ()',
     )
     .option('-o, --order-by <terms>', 'e.g. "metrics.auc desc, start_time"')
-    .option('-n, --limit <n>', `at most this many runs (0: all; default ${DEFAULT_LIST_LIMIT})`, parseIntFlag('--limit'))
+    .option('-n, --limit <n>', `at most this many runs (0: all; default ${DEFAULT_LIST_LIMIT})`, parseIntFlag('--limit', COUNT_RANGE))
     .option('--all', 'include deleted runs')
     .option('--deleted', 'only deleted runs')
     .action(async (opts: { experiment?: string; filter?: string; orderBy?: string; limit?: number; all?: boolean; deleted?: boolean }, command: Command) => {
@@ -149,13 +149,13 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     list,
     'mlctl runs list',
     'mlctl runs list --experiment income --filter "status = \'FINISHED\' and metrics.auc >= 0.9" --order-by "metrics.auc desc" --limit 5',
-    'mlctl runs list --filter "params.optimizer LIKE \'ad%\' or tags.note = \'baseline\'" --json',
+    'mlctl runs list --filter "params.optimizer LIKE \'ad%\' or tags.mlctl.gates = \'passed\'" --json',
   );
 
   const show = runs
     .command('show')
     .description('Show one run: params, final metrics with a chart of each history, tags, artifacts.')
-    .argument('<run-id>', 'a run id (or at least 6 leading characters of one)')
+    .argument('<run>', 'a run id (or 6 or more of its first characters) or a run name, e.g. fair-bison-54')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const output = context.output(command);
       const { showRun } = await import('../core/tracking/run-operations.js');
@@ -230,12 +230,12 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       }
       output.result(null, () => lines.join('\n'));
     });
-  withExamples(show, 'mlctl runs show 01a2b3c4d5e6f7a8b9c0', 'mlctl runs show 01a2b3 --json');
+  withExamples(show, 'mlctl runs show 01a22e7dae891172f41a', 'mlctl runs show fair-bison-54', 'mlctl runs show 01a22e --json');
 
   const compare = runs
     .command('compare')
     .description('Params and final metrics of several runs side by side; rows that differ are marked with *.')
-    .argument('<run-ids...>', 'two or more run ids')
+    .argument('<runs...>', 'two or more runs: ids, id prefixes or names')
     .option('--diff-only', 'only rows that differ')
     .action(async (ids: string[], opts: { diffOnly?: boolean }, command: Command) => {
       const output = context.output(command);
@@ -266,7 +266,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
   const tag = runs
     .command('tag')
     .description('Set tags on a run (finished or not); --remove deletes tags.')
-    .argument('<run-id>', 'the run')
+    .argument('<run>', 'a run id (or 6 or more of its first characters) or a run name, e.g. fair-bison-54')
     .argument('[key=value...]', 'tags to set')
     .option('--remove <key...>', 'tag keys to delete')
     .action(async (id: string, pairs: string[], opts: { remove?: string[] }, command: Command) => {
@@ -275,7 +275,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       pairs.forEach((pair, i) => {
         const eq = pair.indexOf('=');
         if (eq <= 0) {
-          throw new UsageError('INVALID_TAG', `tag ${i + 1} ("${pair}") is not key=value`, { hint: 'e.g. mlctl runs tag <id> stage=candidate owner=ana' });
+          throw new UsageError('INVALID_TAG', `tag ${i + 1} ("${pair}") is not key=value`, { hint: 'e.g. `mlctl runs tag fair-bison-54 stage=candidate owner=ana`' });
         }
         tags[pair.slice(0, eq)] = pair.slice(eq + 1);
       });
@@ -291,7 +291,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
   const note = runs
     .command('note')
     .description('Set the note of a run that has ended (an empty text clears it).')
-    .argument('<run-id>', 'the run')
+    .argument('<run>', 'a run id (or 6 or more of its first characters) or a run name, e.g. fair-bison-54')
     .argument('<text>', 'the note')
     .action(async (id: string, text: string, _opts: unknown, command: Command) => {
       const output = context.output(command);
@@ -305,7 +305,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     const sub = runs
       .command(action)
       .description(action === 'delete' ? 'Soft-delete runs: hidden from lists until `runs gc` purges them; `runs restore` undoes it.' : 'Restore soft-deleted runs.')
-      .argument('<run-ids...>', 'run ids')
+      .argument('<runs...>', 'run ids, id prefixes or names')
       .action(async (ids: string[], _opts: unknown, command: Command) => {
         const output = context.output(command);
         const store = await openStore(context);

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../ui/context.js';
-import { parseFloatFlag, withExamples } from '../ui/context.js';
+import { SECONDS_RANGE, parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
 
 /** `mlctl serve` as typed options, built from its flags and the configuration. */
 export interface ServeOptions {
@@ -19,21 +19,15 @@ export interface ServeOptions {
   readonly backend?: string;
 }
 
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535, got "${value}"`);
-  return n;
-}
-
 export function registerServeCommands(program: Command, context: CliContext): void {
   const command = program
     .command('serve')
     .description('serve a model over HTTP: /predict_income, /predict (MLflow shapes), /metrics, /docs, /users with a database')
-    .option('-m, --model <ref>', 'run id, name@alias, name/<version>, a bundle path or s3://bucket/prefix', 'income@production')
-    .option('-p, --port <port>', 'TCP port (0 picks a free one)', parsePort, 8500)
+    .option('-m, --model <ref>', 'a run id or name, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix', 'income@production')
+    .option('-p, --port <port>', 'TCP port (0 picks a free one)', parseIntFlag('--port'), 8500)
     .option('--host <address>', 'address to bind (0.0.0.0 exposes the daemon to the network)', '127.0.0.1')
-    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved (in the registry, the database for a team store); 0 turns it off', parseFloatFlag('--reload-interval'), 0.5)
-    .option('--drain-timeout <seconds>', 'how long SIGTERM waits for requests in flight', parseFloatFlag('--drain-timeout'), 10)
+    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved (in the registry, the database for a team store); 0 turns it off', parseFloatFlag('--reload-interval', SECONDS_RANGE), 0.5)
+    .option('--drain-timeout <seconds>', 'how long SIGTERM waits for requests in flight', parseFloatFlag('--drain-timeout', SECONDS_RANGE), 10)
     .option('--no-access-log', 'no JSON line per request on stderr')
     .option('--no-database', 'ignore DATABASE_URL: no /users routes, predictions are not stored')
     .option('--ip-key-file <file>', 'HMAC key for client IP pseudonyms in the log (default: random per process)')
@@ -43,8 +37,8 @@ export function registerServeCommands(program: Command, context: CliContext): vo
     'mlctl serve',
     'mlctl serve --model income/3 --port 8080',
     `curl -s localhost:8500/predict_income -H 'content-type: application/json' -d '{"age": 39, "workclass": "State-gov", "fnlwgt": 77516, "education": "Bachelors", "education_num": 13, "marital_status": "Never-married", "occupation": "Adm-clerical", "relationship": "Not-in-family", "capital_gain": 2174, "capital_loss": 0, "hours_per_week": 40, "native_country": "United-States"}'`,
-    'MLCTL_API_TOKEN=s3cret mlctl serve --host 0.0.0.0   # then: curl -H "Authorization: Bearer s3cret" …',
-    'kill -HUP <pid>   # reload the model; SIGTERM drains and exits 0',
+    'MLCTL_API_TOKEN=s3cret mlctl serve --host 0.0.0.0   # clients then send: Authorization: Bearer s3cret',
+    "kill -HUP \"$(pgrep -f 'mlctl serve')\"   # reload the model; SIGTERM drains and exits 0",
   );
   command.addHelpText(
     'after',
@@ -73,8 +67,6 @@ database. Logs are JSON lines on stderr; client IPs are pseudonymised, inputs ne
 
 async function serve(options: ServeOptions, context: CliContext, cmd: Command): Promise<void> {
   const { UsageError } = await import('../core/errors.js');
-  if (options.reloadIntervalSeconds < 0) throw new UsageError('SERVE_FLAG_INVALID', '--reload-interval must be 0 or more seconds');
-  if (options.drainTimeoutSeconds < 0) throw new UsageError('SERVE_FLAG_INVALID', '--drain-timeout must be 0 or more seconds');
   const [{ resolveModel }, { startServeDaemon }, { parseModelReference }, { readFile }] = await Promise.all([
     import('./shared/model-resolution.js'),
     import('../core/serving/serve-daemon.js'),
@@ -113,6 +105,10 @@ async function serve(options: ServeOptions, context: CliContext, cmd: Command): 
   });
   if (options.host !== '127.0.0.1' && options.host !== '::1' && options.host !== 'localhost' && context.config.apiToken === undefined) {
     daemon.logger.event('warn', 'unauthenticated', { message: `listening on ${options.host} without MLCTL_API_TOKEN: anyone who can reach it can predict and read /users` });
+  }
+  // A person at a terminal gets one line to read among the JSON logs; a pipe gets the logs alone.
+  if (context.streams.stderr.isTTY === true && !output.quiet) {
+    context.streams.stderr.write(`listening on ${daemon.url} — docs at /docs, metrics at /metrics\n`);
   }
 
   // Signals are handled here, at the edge: SIGHUP reloads; SIGTERM and Ctrl-C drain and return (exit 0 for SIGTERM).

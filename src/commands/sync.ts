@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { Argument, InvalidArgumentError, type Command } from 'commander';
-import { withExamples, type CliContext } from '../ui/context.js';
+import { Argument, type Command } from 'commander';
+import { parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes, formatDuration, renderTable } from '../ui/table.js';
 import { UsageError } from '../core/errors.js';
@@ -58,7 +58,7 @@ export function registerSyncCommands(program: Command, context: CliContext): voi
           : 'overwrite (and with --delete, delete) registry files changed here since the last sync',
         false,
       )
-      .option('--concurrency <n>', `transfers in flight at once (1-${MAX_CONCURRENCY})`, parseConcurrency, 8)
+      .option('--concurrency <n>', `transfers in flight at once (1-${MAX_CONCURRENCY})`, parseIntFlag('--concurrency', { min: 1, max: MAX_CONCURRENCY }), 8)
       .action(async (scope: SyncScope | 'all', flags: { remote?: string; dryRun: boolean; delete: boolean; force: boolean; concurrency: number }, cmd: Command) => {
         await runSync(context, cmd, {
           direction,
@@ -95,14 +95,6 @@ exits 4 naming the model and versions (--force takes the remote's).`,
   }
 }
 
-function parseConcurrency(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
-    throw new InvalidArgumentError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got "${value}"`);
-  }
-  return n;
-}
-
 function resolveRemote(flag: string | undefined, bucket: string | undefined): string {
   if (flag !== undefined) return flag;
   if (bucket !== undefined) return `s3://${bucket}/mlctl`;
@@ -121,7 +113,7 @@ async function runSync(context: CliContext, command: Command, options: SyncComma
   if (config.trackingUri !== config.runsDir && options.scope !== 'data') {
     // A database store is already shared: syncing the runs folder beside it would only confuse.
     throw new UsageError('SYNC_TRACKING_SHARED', `runs and the model registry are in the tracking store at ${config.trackingUri.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')}, which the team shares already: there is nothing to ${options.direction} for "${options.scope}"`, {
-      hint: `\`mlctl sync ${options.direction} data\` still moves datasets; \`mlctl tracking import ./runs\` copies a runs folder into the shared store`,
+      hint: '`mlctl sync push data` and `mlctl sync pull data` still move datasets; `mlctl tracking import ./runs` copies a runs folder into the shared store',
     });
   }
   if (!isRemoteLocation(options.remote)) {

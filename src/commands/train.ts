@@ -5,16 +5,14 @@ import { parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
 import { getModelFamily, listModelFamilies } from '../core/models/model-families.js';
 import { flagOf, parseParamText, type ParamSpec, type ParamValue } from '../core/models/model-params.js';
 import type { TaskOverrides } from '../core/tasks/task-registry.js';
+import { PROBLEM_TYPE_CHOICES, problemTypeOf, type TaskFlags } from './shared/task-source.js';
 import type { TrainTaskResult } from '../core/training/train-task.js';
 import type { Output } from '../ui/output.js';
 import { formatDuration, formatNumber, renderTable } from '../ui/table.js';
 
-export interface TrainCommandOptions {
-  readonly task?: string;
-  readonly config?: string;
+export interface TrainCommandOptions extends TaskFlags {
   readonly experiment?: string;
   readonly name?: string;
-  readonly data?: string;
   readonly backend?: string;
   readonly gates: boolean;
   readonly printTask: boolean;
@@ -75,11 +73,13 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
   const command = program
     .command('train')
     .description('train a task end to end: data → preprocessing → model → evaluation → a recorded run and model bundle')
-    .argument('[task]', 'a built-in task (income, housing); or use --config')
-    .option('-c, --config <file>', 'a task file (JSON, the TaskSpec shape; "extends": "income" to tweak a built-in task)')
+    .argument('[task]', 'a built-in task (income, housing); or use --config, or --data and --target')
+    .option('-c, --config <file>', 'a task file (JSON, schemas/task.schema.json; {"data": "file.csv", "target": "col"} is enough, the rest is inferred)')
+    .option('--data <path|url>', "train on this CSV (with --target: no task file needed), or instead of the task's dataset (s3:// works with S3 configured)")
+    .option('--target <column>', 'the column to predict in --data (every other setting is inferred and shown)')
+    .addOption(new Option('--problem-type <type>', 'override the inferred problem type').choices([...PROBLEM_TYPE_CHOICES]))
     .option('--experiment <name>', 'experiment to record the run in (default: the task name)')
     .option('--name <run-name>', 'a readable run name (default: generated)')
-    .option('--data <path|url>', "train on this CSV instead of the task's dataset (s3:// works with S3 configured)")
     .addOption(new Option('--model <family>', `model family, with its defaults: ${families.map((f) => `${f.name} (${f.description})`).join('; ')}`).choices(families.map((f) => f.name)))
     .option('--log-target', 'regression: fit on log1p(target), predict in the target’s units')
     .option('--seed <n>', 'seed for splits, initial weights and shuffling (reproducible on one backend)', parseIntFlag('--seed'))
@@ -98,7 +98,9 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
     'mlctl train income',
     'mlctl train income --epochs 10 --hidden-layers 128,64 --seed 7',
     'mlctl train housing --json | jq .evaluation.metrics',
+    'mlctl train --data houses.csv --target price',
     'mlctl train --config my-task.json',
+    'mlctl train --data flowers.csv --target species --print-task > task.json',
   );
   command.action(async (taskName: string | undefined, flags: Record<string, unknown>, cmd: Command) => {
     // Hyper-parameters the user typed (a --no-flag's default is not a choice).
@@ -116,6 +118,8 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
       ...(typeof flags.experiment === 'string' ? { experiment: flags.experiment } : {}),
       ...(typeof flags.name === 'string' ? { name: flags.name } : {}),
       ...(typeof flags.data === 'string' ? { data: flags.data } : {}),
+      ...(typeof flags.target === 'string' ? { target: flags.target } : {}),
+      ...(typeof flags.problemType === 'string' ? { problemType: problemTypeOf(flags.problemType) } : {}),
       ...(typeof flags.backend === 'string' ? { backend: flags.backend } : context.config.tfBackend === undefined ? {} : { backend: context.config.tfBackend }),
       gates: flags.gates !== false,
       printTask: flags.printTask === true,
@@ -140,11 +144,10 @@ function camel(flag: string): string {
 
 async function runTrain(options: TrainCommandOptions, context: CliContext, output: Output): Promise<void> {
   const { UsageError } = await import('../core/errors.js');
-  const { getTask, loadTaskFile, applyOverrides } = await import('../core/tasks/task-registry.js');
-  if (options.task === undefined && options.config === undefined) {
-    throw new UsageError('TRAIN_NO_TASK', 'name a task to train (mlctl train income) or pass --config <task.json>');
-  }
-  const base = options.config !== undefined ? await loadTaskFile(options.config) : getTask(options.task as string);
+  const [{ applyOverrides }, { resolveTaskFlags, showNotes }] = await Promise.all([import('../core/tasks/task-registry.js'), import('./shared/task-source.js')]);
+  const source = await resolveTaskFlags(options, context, 'train');
+  const base = source.task;
+  showNotes(source.notes, (m) => output.info(m));
   // Every hyper-parameter is checked here, before any data is read; a problem names the flag.
   const family = getModelFamily(options.overrides.family ?? base.model.family);
   const foreign = Object.entries(options.paramFlags).filter(([param]) => !(param in family.params));
@@ -160,14 +163,14 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
     output.result(task, () => JSON.stringify(task, null, 2));
     return;
   }
-  const [{ trainTask }, { openTracking }, { gitCommit }, { resolveDataLocation, datasetStoreOptions }] = await Promise.all([
+  const [{ trainTask }, { openTracking }, { gitCommit }, { datasetStoreOptions }] = await Promise.all([
     import('../core/training/train-task.js'),
     import('./shared/tracking.js'),
     import('../core/env/git-info.js'),
     import('./shared/data-location.js'),
   ]);
   const runStore = await openTracking(context);
-  const location = await resolveDataLocation(options.data, context);
+  const location = source.location;
   const progress = await output.progress(`training ${task.name}`);
   let result: TrainTaskResult;
   try {
@@ -187,6 +190,8 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
         output.debug(`run ${run.id} (${run.name}) in ${run.location}`);
         progress.update(`run ${run.name}: loading data`);
       },
+      onDroppedRows: (d) =>
+        output.warn(`${d.file}: ${d.count.toLocaleString('en-US')} row${d.count === 1 ? '' : 's'} without a usable ${task.target.column} left out (line${d.lines.length === 1 ? '' : 's'} ${d.lines.join(', ')}${d.count > d.lines.length ? ', …' : ''}); "onMissingTarget": "error" refuses them instead`),
       onPhase: (phase, ms) => {
         output.debug(`${phase}: ${formatDuration(ms)}`);
         if (phase === 'load') progress.update('preprocessing');

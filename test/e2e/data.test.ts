@@ -137,15 +137,22 @@ describe('mlctl data', () => {
     expect(result.stderr).toContain('known datasets: income, housing');
   });
 
-  it('describes a user CSV by path with inferred types', async () => {
-    await writeFile(join(work, 'mine.csv'), 'size,kind\n1.5,a\n,b\n3,a\n');
+  it('describes a user CSV by path with inferred types, NA markers counted as missing, and the kind a task would infer', async () => {
+    await writeFile(join(work, 'mine.csv'), 'size,kind\n1.5,a\nNA,b\n3,a\n');
     const result = await mlctl(['data', 'describe', 'mine.csv', '--json'], { MLCTL_DATA_DIR: join(work, 'none') }, work);
     expect(result.code, result.stderr).toBe(0);
     const description = JSON.parse(result.stdout) as { rows: number; columns: unknown[] };
     expect(description.rows).toBe(3);
     expect(description.columns).toEqual([
-      { name: 'size', type: 'number', missing: 1, distinct: 2, min: 1.5, mean: 2.25, max: 3, std: expect.any(Number) },
-      { name: 'kind', type: 'string', missing: 0, distinct: 2, top: [{ value: 'a', count: 2 }, { value: 'b', count: 1 }] },
+      { name: 'size', type: 'number', kind: 'numeric', missing: 1, distinct: 2, min: 1.5, mean: 2.25, max: 3, std: expect.any(Number) },
+      { name: 'kind', type: 'string', kind: 'categorical', missing: 0, distinct: 2, top: [{ value: 'a', count: 2 }, { value: 'b', count: 1 }] },
+    ]);
+    // A task's own markers replace the defaults: "NA" is then a value.
+    const own = await mlctl(['data', 'describe', 'mine.csv', '--missing', 'b', '--json'], { MLCTL_DATA_DIR: join(work, 'none') }, work);
+    const columns = (JSON.parse(own.stdout) as { columns: { name: string; type: string; missing: number }[] }).columns;
+    expect(columns.map((c) => [c.name, c.type, c.missing])).toEqual([
+      ['size', 'string', 0],
+      ['kind', 'string', 1],
     ]);
   });
 

@@ -3,17 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { REPO_ROOT, SHARED_DATA, createWorkspace, runCli, type CliResult } from '../helpers/cli.js';
+import { locateTool, missingTool } from '../helpers/tools.js';
 
 /**
  * `mlctl report` against the built CLI and real trained runs, checked in a real headless
  * Chromium: the page loads with no console error and no request but its own file, every
  * chart draws marks with a non-zero size, and a full-page screenshot is kept in
- * test-artifacts/ for a person to look at.
+ * test-artifacts/ for a person to look at. Without chromium the command's own checks still
+ * run, and each test that would open its page skips there (see test/helpers/tools.ts).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const noChromium = missingTool('chromium');
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 const ws = createWorkspace('mlctl-report-');
 const cli = (args: string[]): Promise<CliResult> => runCli(args, { cwd: ws.dir, env: ws.env, timeoutMs: 300_000 });
@@ -26,8 +28,8 @@ interface Trained {
 let income: Trained;
 let incomeShort: Trained;
 let housing: Trained;
-let browser: BrowserContext;
-let userDataDir: string;
+let browser: BrowserContext | undefined;
+let userDataDir: string | undefined;
 
 async function train(args: string[]): Promise<Trained> {
   const r = await cli(['train', ...args, '--no-gates', '--json']);
@@ -37,13 +39,13 @@ async function train(args: string[]): Promise<Trained> {
 }
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (the CI script does)`).toBe(true);
   income = await train(['income', '--epochs', '2', '--patience', '0', '--seed', '3']);
   incomeShort = await train(['income', '--epochs', '1', '--patience', '0', '--seed', '4', '--learning-rate', '0.01']);
   housing = await train(['housing']);
+  if (noChromium) return;
   userDataDir = mkdtempSync(join(tmpdir(), 'mlctl-chromium-'));
   browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: locateTool('chromium')!,
     headless: true,
     viewport: { width: 1280, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -72,9 +74,13 @@ interface PageCheck {
   text: string;
 }
 
-/** Opens a report file, records every request and console error, measures every chart, screenshots it. */
-async function openReport(file: string, screenshot: string): Promise<PageCheck> {
-  const page = await browser.newPage();
+/**
+ * Opens a report file, records every request and console error, measures every chart,
+ * screenshots it. Without chromium the test skips here, after its command-line checks.
+ */
+async function openReport(context: TestContext, file: string, screenshot: string): Promise<PageCheck> {
+  if (browser === undefined) context.skip(`chromium is missing: ${file} is not opened`);
+  const page = await browser!.newPage();
   const requests: string[] = [];
   const consoleErrors: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
@@ -119,10 +125,10 @@ describe('mlctl report <run-id> (classifier)', () => {
   let file: string;
   beforeAll(async () => {
     result = await cli(['report', income.run.id, '--importance-rows', '4000', '--json']);
-    file = join(ws.dir, `report-${income.run.id}.html`);
+    file = join(ws.dir, 'reports', `report-${income.run.id}.html`);
   }, 300_000);
 
-  it('writes report-<run-id>.html in the working folder and describes it in one JSON document', () => {
+  it('writes reports/report-<run-id>.html under the working folder and describes it in one JSON document', () => {
     expect(result.stderr).not.toMatch(/unexpected failure/);
     expect(result.code, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout) as { out: string; run: string; charts: string[]; fairness: { column: string; largestGap: { gap: number } | null }[]; importance: { column: string; drop: number }[]; evaluation: { metrics: Record<string, number> } };
@@ -134,15 +140,16 @@ describe('mlctl report <run-id> (classifier)', () => {
     expect(json.evaluation.metrics.auc).toBeCloseTo(income.evaluation.metrics.auc!, 5);
     expect(json.fairness.map((f) => f.column)).toEqual(['sex', 'race']);
     expect(json.fairness[0]!.largestGap!.gap).toBeGreaterThan(0);
-    expect(json.importance).toHaveLength(14);
+    // Race and sex are sensitive: sliced, but no inputs of the model.
+    expect(json.importance).toHaveLength(12);
     // A model that learned anything leans on some column: the largest AUC drop is positive.
     expect(json.importance[0]!.drop).toBeGreaterThan(0.005);
   });
 
-  it('is self-contained and loads in Chromium with no console error, no request, and every chart drawn', async () => {
+  it('is self-contained and loads in Chromium with no console error, no request, and every chart drawn', async (context) => {
     const html = readFileSync(file, 'utf8');
     expect(html).not.toMatch(/https?:\/\//);
-    const check = await openReport(file, 'report-income.png');
+    const check = await openReport(context, file, 'report-income.png');
     expectCleanLoad(check, file);
     // Loss, accuracy/AUC, ROC, PR, confusion, calibration, sex, race, importance.
     expect(check.charts).toHaveLength(9);
@@ -154,7 +161,7 @@ describe('mlctl report <run-id> (classifier)', () => {
 });
 
 describe('mlctl report without the test rows', () => {
-  it('falls back to the predictions the run recorded, says so, and still draws every curve', async () => {
+  it('falls back to the predictions the run recorded, says so, and still draws every curve', async (context) => {
     // A fresh data folder and a mirror whose test file is corrupt: the rows cannot be loaded.
     const mirror = join(ws.dir, 'bad-mirror');
     mkdirSync(join(mirror, 'income'), { recursive: true });
@@ -174,7 +181,7 @@ describe('mlctl report without the test rows', () => {
     expect(json.evaluation.metrics.auc).toBeCloseTo(income.evaluation.metrics.auc!, 6);
     expect(json.charts).toEqual(['learning-curves', 'roc', 'precision-recall', 'confusion-matrix', 'calibration']);
     expect(json.importance).toBeNull();
-    const check = await openReport(file, 'report-income-recorded.png');
+    const check = await openReport(context, file, 'report-income-recorded.png');
     expectCleanLoad(check, file);
     expect(check.charts).toHaveLength(6);
     expect(check.text).toContain('The test rows could not be loaded');
@@ -189,12 +196,12 @@ describe('mlctl report without the test rows', () => {
 });
 
 describe('mlctl report (regression)', () => {
-  it('draws predicted vs actual, residuals, the coefficients and importance by R²', async () => {
+  it('draws predicted vs actual, residuals, the coefficients and importance by R²', async (context) => {
     const file = join(ws.dir, 'out', 'housing.html');
     const r = await cli(['report', `runs:/${housing.run.id}`, '--out', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(file);
-    const check = await openReport(file, 'report-housing.png');
+    const check = await openReport(context, file, 'report-housing.png');
     expectCleanLoad(check, file);
     expect(check.charts.map((c) => c.title)).toEqual(['Predicted vs actual', 'Residuals', 'Permutation importance (drop in R2)']);
     expect(check.text).toContain('The fitted linear model');
@@ -205,13 +212,13 @@ describe('mlctl report (regression)', () => {
 });
 
 describe('mlctl report --compare', () => {
-  it('overlays the runs’ curves and tabulates their metrics', async () => {
+  it('overlays the runs’ curves and tabulates their metrics', async (context) => {
     const file = join(ws.dir, 'compare.html');
     const r = await cli(['report', '--compare', income.run.id, incomeShort.run.id, '--out', file, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as { runs: { id: string }[] };
     expect(json.runs.map((x) => x.id)).toEqual([income.run.id, incomeShort.run.id]);
-    const check = await openReport(file, 'report-compare.png');
+    const check = await openReport(context, file, 'report-compare.png');
     expectCleanLoad(check, file);
     expect(check.charts.map((c) => c.title)).toEqual(['Final metrics', 'Loss per epoch', 'val_auc per epoch', 'ROC curves (test rows)', 'Precision–recall (test rows)']);
     // Two runs overlaid: one ROC path per run.

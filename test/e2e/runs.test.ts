@@ -70,6 +70,16 @@ describe('mlctl runs (built binary)', () => {
     expect((JSON.parse(json.stdout) as { error: { code: string } }).error.code).toBe('INVALID_RUN_FILTER');
   });
 
+  it('exits 2 for a filter key no run has, naming the near ones, instead of "No runs match."', async () => {
+    const r = await cli('runs', 'list', '--filter', 'metrics.acuracy > 0.8');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('has metrics.acuracy');
+    expect(r.stderr).toContain('did you mean metrics.accuracy?');
+    const json = JSON.parse((await cli('runs', 'list', '--filter', 'params.learning_rate = 0.001', '--json')).stdout) as { error: { code: string } };
+    expect(json.error.code).toBe('UNKNOWN_RUN_KEY');
+  });
+
   it('shows params, metric histories, a chart and artifacts with sizes', async () => {
     const r = await cli('runs', 'show', ids.adam!.slice(0, 16), '--json');
     expect(r.code).toBe(0);

@@ -81,6 +81,24 @@ describe('mlctl serve (built binary)', () => {
     for (let i = 0; i < tf.length; i++) expect(Math.abs(batch.json.predictions[i].probability - tf[i]!.probability)).toBeLessThan(1e-5);
   });
 
+  it('takes the same 12-field record (no race, no sex) on /predict_income, /predict and /invocations, as mlctl predict does', async () => {
+    expect(Object.keys(SEED_BODY)).toHaveLength(12);
+    const income = await call('/predict_income', { body: SEED_BODY });
+    expect(income.status, income.text).toBe(200);
+    const cliAnswer = await cli(['predict', '--model', runId, '--json'], JSON.stringify(SEED_BODY));
+    expect(cliAnswer.code, cliAnswer.stderr).toBe(0);
+    const expected = JSON.parse(cliAnswer.stdout) as { label: string; probability: number };
+    for (const route of ['/predict', '/invocations']) {
+      const r = await call(route, { body: SEED_BODY });
+      expect(r.status, r.text).toBe(200);
+      expect(r.json.predictions[0].label).toBe(expected.label);
+      expect(r.json.predictions[0].probability).toBeCloseTo(expected.probability, 5);
+    }
+    expect(income.json.probability).toBeCloseTo(expected.probability, 5);
+    // The model takes neither: sending them changes nothing.
+    expect((await call('/predict', { body: { ...SEED_BODY, race: 'Black', sex: 'Female' } })).json.predictions[0].probability).toBeCloseTo(expected.probability, 5);
+  });
+
   it('POST /predict and /invocations take MLflow shapes', async () => {
     const expected = (await call('/predict', { body: [{ id: 'x', ...SEED_RECORD }] })).json.predictions[0];
     expect(expected.id).toBe('x');

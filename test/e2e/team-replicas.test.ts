@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, runCli, type CliResult } from '../helpers/cli.js';
 import { createTestDatabase, describeWithPostgres } from '../helpers/postgres.js';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.js';
+import { missingTool } from '../helpers/tools.js';
 import { startDaemon, type Daemon } from './serve-helpers.js';
 
 /**
@@ -13,8 +14,6 @@ import { startDaemon, type Daemon } from './serve-helpers.js';
  * within 2 s of the move, and no request fails.
  */
 const HOUSE = { area: 7420, bedrooms: 4, bathrooms: 2, stories: 3, mainroad: 'yes', guestroom: 'no', basement: 'no', hotwaterheating: 'no', airconditioning: 'yes', parking: 2, prefarea: 'yes', furnishingstatus: 'furnished' };
-const HAS_WRK = spawnSync('wrk', ['--version']).error === undefined;
-const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
 
 interface WrkResult {
   requests: number;
@@ -44,14 +43,10 @@ function runWrk(url: string, script: string, seconds: number): Promise<WrkResult
   });
 }
 
+/** Needs PostgreSQL and wrk (test/helpers/tools.ts: skipped with a summary line, a failure under CI=true). */
 const suite = (name: string, body: () => void): void => {
-  if (HAS_WRK) return describeWithPostgres(name, body);
-  if (IN_CI) {
-    describe(name, () => it('has wrk to load the replicas', () => expect.fail('wrk is not installed: CI must provide it (.ci/run installs it)')));
-    return;
-  }
-  process.stderr.write(`skipped "${name}": wrk is not installed (apt-get install wrk)\n`);
-  describe.skip(name, body);
+  if (missingTool('wrk')) describe.skip(name, body);
+  else describeWithPostgres(name, body);
 };
 
 suite('two serve replicas follow housing@production in PostgreSQL under wrk load (issue 14)', () => {

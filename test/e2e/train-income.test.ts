@@ -49,7 +49,7 @@ describe('mlctl train income (built binary, shared data mirror)', () => {
       backend: string;
       runId: string;
     };
-    expect(Object.keys(manifest.files).sort()).toEqual(['model/model.json', 'model/weights.bin', 'preprocessing.json']);
+    expect(Object.keys(manifest.files).sort()).toEqual(['model/model.json', 'model/weights.bin', 'preprocessing.json', 'profile.json']);
     expect(Object.keys(manifest.inputSchema.properties)).toContain('native_country');
     expect(manifest.runId).toBe(trained.run.id);
   });

@@ -1,32 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { describe, it } from 'vitest';
+import { describe } from 'vitest';
+import { missingTool } from './tools.js';
 
 /**
  * A real PostgreSQL server for tests: MLCTL_TEST_POSTGRES_URL names it (any database on it;
- * each test file creates and drops its own). `.ci/run` starts one. Without it a suite is
- * skipped with one line saying so on a developer machine, and fails under CI=true, where a
- * skipped database test would hide a regression.
+ * each test file creates and drops its own). `.ci/run` starts one. Whether it is there is
+ * decided by test/helpers/tools.ts: skipped with the run's summary line on a developer
+ * machine, a failure under CI=true.
  */
 export const POSTGRES_URL = process.env.MLCTL_TEST_POSTGRES_URL;
-const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
 
 /** `describe` for a suite that needs PostgreSQL (see above). */
 export function describeWithPostgres(name: string, body: () => void): void {
-  if (POSTGRES_URL !== undefined) {
-    describe(name, body);
-    return;
-  }
-  if (IN_CI) {
-    describe(name, () => {
-      it('has a PostgreSQL server to test against', () => {
-        throw new Error('MLCTL_TEST_POSTGRES_URL is not set: CI must provide PostgreSQL (.ci/run starts one on 127.0.0.1:55432)');
-      });
-    });
-    return;
-  }
-  process.stderr.write(`skipped "${name}": no PostgreSQL server (set MLCTL_TEST_POSTGRES_URL=postgres://user@host:port/db to run it)\n`);
-  describe.skip(name, body);
+  describe.skipIf(missingTool('postgres'))(name, body);
 }
 
 interface PgPool {

@@ -21,6 +21,8 @@ export function writeFakeBundle(bundleDir: string, weights = 'weights-v1'): void
 
 export interface FakeRunOptions {
   readonly experiment?: string;
+  /** The run's name (default: generated, as the trainer's). */
+  readonly name?: string;
   readonly params?: Readonly<Record<string, ParamValue>>;
   /** Metric histories: key → values by step. */
   readonly metrics?: Readonly<Record<string, readonly number[]>>;
@@ -37,6 +39,7 @@ export async function createFakeRun(store: RunStore, options: FakeRunOptions = {
     experiment: options.experiment ?? 'income',
     commandLine: 'mlctl train income',
     task: 'income',
+    ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.tags === undefined ? {} : { tags: options.tags }),
   });
   if (options.params !== undefined) await run.logParams(options.params);

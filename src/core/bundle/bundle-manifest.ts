@@ -8,6 +8,8 @@ export const BUNDLE_KIND = 'mlctl.bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 export const PIPELINE_FILE = 'preprocessing.json';
+/** The reference profile for drift monitoring (bundles written before it have none). */
+export const PROFILE_FILE = 'profile.json';
 export const MODEL_DIR = 'model';
 
 /**

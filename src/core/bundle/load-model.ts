@@ -11,7 +11,9 @@ import type { FittedPipeline } from '../features/pipeline-spec.js';
 import type { DataRecord } from '../datasets/dataset-spec.js';
 import { getModelFamily } from '../models/model-families.js';
 import type { ModelSummary, Scorer } from '../models/model-family.js';
-import { MANIFEST_FILE, type BundleManifest } from './bundle-manifest.js';
+import { parseReferenceProfile, type ReferenceProfile } from '../monitoring/reference-profile.js';
+import { UsageError } from '../errors.js';
+import { MANIFEST_FILE, PROFILE_FILE, type BundleManifest } from './bundle-manifest.js';
 import { loadBundle } from './model-bundle.js';
 import { interpretOutput, type OutputMeaning } from './output-meaning.js';
 
@@ -25,6 +27,12 @@ export interface LoadedModel {
   readonly width: number;
   readonly scorer: Scorer;
   readonly meaning: OutputMeaning;
+  /**
+   * The training data's reference profile for drift monitoring, read on first use: scoring
+   * never needs it. Throws UsageError 'PROFILE_MISSING' for a bundle written before profiles
+   * and 'PROFILE_INVALID' for one this mlctl cannot read.
+   */
+  referenceProfile(): ReferenceProfile;
   /** Raw outputs for records already validated (validateRecords), in a fresh array. */
   scoreRecords(records: readonly DataRecord[], options?: { readonly onUnseen?: (event: UnseenCategory) => void }): Promise<Float32Array>;
   dispose(): void;
@@ -56,6 +64,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     ...(options.onFallback === undefined ? {} : { onFallback: options.onFallback }),
   });
   const meaning = interpretOutput(manifest.output);
+  let profile: ReferenceProfile | undefined;
   return {
     dir,
     manifest,
@@ -64,6 +73,15 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     width,
     scorer,
     meaning,
+    referenceProfile() {
+      if (bundle.profileJson === null) {
+        throw new UsageError('PROFILE_MISSING', `the model bundle at ${dir} has no reference profile (${PROFILE_FILE}): it was written before mlctl kept one, and drift monitoring compares new data with it`, {
+          hint: `retrain the model with this mlctl (its task is "${manifest.task.name}") and monitor the new bundle`,
+        });
+      }
+      profile ??= parseReferenceProfile(bundle.profileJson, pipeline, meaning);
+      return profile;
+    },
     async scoreRecords(records, scoreOptions = {}) {
       const x = transformRecords(pipeline, records, scoreOptions.onUnseen === undefined ? {} : { onUnseen: scoreOptions.onUnseen });
       const raw = await scorer.score(x.data, x.rows);

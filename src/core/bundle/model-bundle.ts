@@ -6,12 +6,15 @@ import { syncDirectory } from '../fs/atomic.js';
 import { sha256 } from '../fs/hash.js';
 import type { FittedPipeline } from '../features/pipeline-spec.js';
 import type { ModelFiles } from '../models/model-family.js';
-import { BUNDLE_FORMAT_VERSION, BUNDLE_KIND, MANIFEST_FILE, MODEL_DIR, PIPELINE_FILE, type BundleManifest } from './bundle-manifest.js';
+import { serializeProfile, type ReferenceProfile } from '../monitoring/reference-profile.js';
+import { BUNDLE_FORMAT_VERSION, BUNDLE_KIND, MANIFEST_FILE, MODEL_DIR, PIPELINE_FILE, PROFILE_FILE, type BundleManifest } from './bundle-manifest.js';
 
 export interface BundleContents {
   readonly manifest: Omit<BundleManifest, 'files' | 'kind' | 'formatVersion'>;
   readonly pipeline: FittedPipeline;
   readonly modelFiles: ModelFiles;
+  /** The training data's reference profile, written as profile.json. */
+  readonly profile?: ReferenceProfile;
 }
 
 /**
@@ -21,6 +24,7 @@ export interface BundleContents {
 export async function writeBundle(dir: string, contents: BundleContents): Promise<BundleManifest> {
   const files = new Map<string, Uint8Array>();
   files.set(PIPELINE_FILE, new TextEncoder().encode(`${JSON.stringify(contents.pipeline, null, 2)}\n`));
+  if (contents.profile !== undefined) files.set(PROFILE_FILE, new TextEncoder().encode(serializeProfile(contents.profile)));
   for (const [path, data] of contents.modelFiles) files.set(`${MODEL_DIR}/${path}`, data);
   const manifest: BundleManifest = {
     kind: BUNDLE_KIND,
@@ -53,6 +57,8 @@ export interface LoadedBundle {
   /** The model's own files, keyed relative to model/. */
   readonly modelFiles: ModelFiles;
   readonly pipelineJson: unknown;
+  /** profile.json parsed, or null for a bundle written before profiles. */
+  readonly profileJson: unknown;
 }
 
 async function listFiles(root: string, dir = root): Promise<string[]> {
@@ -120,5 +126,13 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
   for (const [path, data] of files) if (path.startsWith(`${MODEL_DIR}/`)) modelFiles.set(path.slice(MODEL_DIR.length + 1), data);
   const pipelineBytes = files.get(PIPELINE_FILE);
   if (pipelineBytes === undefined) throw new UsageError('BUNDLE_INVALID', `the bundle at ${dir} has no ${PIPELINE_FILE}`);
-  return { dir, manifest, files, modelFiles, pipelineJson: JSON.parse(new TextDecoder().decode(pipelineBytes)) };
+  const profileBytes = files.get(PROFILE_FILE);
+  return {
+    dir,
+    manifest,
+    files,
+    modelFiles,
+    pipelineJson: JSON.parse(new TextDecoder().decode(pipelineBytes)),
+    profileJson: profileBytes === undefined ? null : JSON.parse(new TextDecoder().decode(profileBytes)),
+  };
 }

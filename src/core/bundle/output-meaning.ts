@@ -11,6 +11,21 @@ import { UsageError } from '../errors.js';
 import { previewList } from '../features/compiled-pipeline.js';
 import type { ProblemType, TaskSpec } from '../tasks/task-spec.js';
 
+/**
+ * The metrics `evaluate` reports for each problem type, headline first: what a task's
+ * `metrics` list and its gates may name.
+ */
+export const METRICS_BY_PROBLEM_TYPE: Readonly<Record<ProblemType, readonly string[]>> = {
+  'binary-classification': ['accuracy', 'auc', 'precision', 'recall', 'f1', 'log_loss'],
+  'multiclass-classification': ['accuracy', 'macro_f1', 'log_loss'],
+  regression: ['r2', 'rmse', 'mae'],
+};
+
+/** Every metric name of every problem type, once. */
+export function allMetricNames(): string[] {
+  return [...new Set(Object.values(METRICS_BY_PROBLEM_TYPE).flat())];
+}
+
 /** What a prediction means, recorded in every manifest. */
 export type OutputDescription =
   | {

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UsageError } from '../errors.js';
+import { didYouMean } from '../text/near-names.js';
 import type { ColumnDef, ColumnType, CsvDialect, DataRecord, DatasetFile, DatasetSpec } from './dataset-spec.js';
+import { parseSimpleCsv } from './simple-csv.js';
 
 /** A parsed CSV: column names in file order and one record per data row. */
 export interface CsvTable {
@@ -10,7 +12,19 @@ export interface CsvTable {
   /** The type of each column, parallel to `columns`. */
   columnTypes: ColumnType[];
   records: DataRecord[];
+  /**
+   * The 1-based line of the file that record `row` ends on (for messages that point into the
+   * file). Computed on first call by a second parse; absent on tables not read from a file.
+   */
+  lineOf?: (row: number) => number;
 }
+
+/**
+ * Field values read as missing in a user's CSV unless a task's `missing` list replaces them:
+ * the empty field and the common spellings of "not available" (pandas' defaults, trimmed to
+ * the ones that are rarely a real value).
+ */
+export const DEFAULT_MISSING_MARKERS: readonly string[] = Object.freeze(['', 'NA', 'N/A', 'NaN', 'null', '?', '.']);
 
 /** Problems beyond this many are counted, not listed. */
 const MAX_LISTED_PROBLEMS = 20;
@@ -22,9 +36,9 @@ const MAX_LISTED_PROBLEMS = 20;
  * 'CSV_INVALID_VALUE' naming the file, line and column; a wrong field count
  * ('CSV_FIELD_COUNT') names the file and line. Every problem found is listed.
  */
-export async function readDatasetFile(path: string, spec: DatasetSpec, file?: DatasetFile): Promise<CsvTable> {
+export async function readDatasetFile(path: string, spec: DatasetSpec, file?: DatasetFile, options: { readonly missing?: readonly string[] } = {}): Promise<CsvTable> {
   const entry = file ?? spec.files.find((candidate) => candidate.name === basename(path));
-  const dialect: CsvDialect = { ...spec.dialect, ...entry?.dialect };
+  const dialect: CsvDialect = { ...spec.dialect, ...entry?.dialect, ...(options.missing === undefined ? {} : { missing: options.missing }) };
   const text = await readText(path);
   const raw = parseRaw(text, path, dialect);
   let columns: readonly ColumnDef[] = spec.columns;
@@ -42,8 +56,10 @@ export async function readDatasetFile(path: string, spec: DatasetSpec, file?: Da
 export interface ReadCsvOptions {
   /** Column types by name; columns of the file not listed here are inferred. */
   columns?: readonly ColumnDef[];
-  /** Field values meaning "missing"; default: the empty field, plus the spec's markers when `spec` is given. */
+  /** Field values meaning "missing" (a task's `missing` list); default: DEFAULT_MISSING_MARKERS, plus the spec's markers when `spec` is given. */
   missing?: readonly string[];
+  /** Read every column not in `columns` as text (inference looks at the raw values itself). */
+  inferTypes?: false;
   /** Lets the file be in the spec's own format (adult's headerless rows, its banner and its label suffix). */
   spec?: DatasetSpec;
 }
@@ -58,7 +74,7 @@ export interface ReadCsvOptions {
 export async function readCsvFile(path: string, options: ReadCsvOptions = {}): Promise<CsvTable> {
   const text = await readText(path);
   const spec = options.spec;
-  const missing = new Set(options.missing ?? ['', ...(spec?.dialect.missing ?? [])]);
+  const missing = new Set(options.missing ?? [...DEFAULT_MISSING_MARKERS, ...(spec?.dialect.missing ?? [])]);
   const delimiter = spec?.dialect.delimiter ?? ',';
   const lines = leadingLines(text, 2);
   // adult.test and friends open with a "|…" banner line (UCI's comment convention).
@@ -80,7 +96,7 @@ export async function readCsvFile(path: string, options: ReadCsvOptions = {}): P
     columns = [...spec.columns];
   } else {
     const declared = options.columns ?? spec?.columns ?? [];
-    columns = matchHeader(path, raw.header ?? [], declared, options.columns !== undefined, raw, missing);
+    columns = matchHeader(path, raw.header ?? [], declared, options.columns !== undefined, options.inferTypes === false ? undefined : raw, missing);
   }
   const target = spec?.columns.at(-1)?.name;
   const suffixes = spec?.files.flatMap((f) => (f.dialect?.labelSuffix === undefined ? [] : [f.dialect.labelSuffix])) ?? [];
@@ -147,6 +163,10 @@ function parseRaw(text: string, path: string, dialect: CsvDialect): RawTable {
 }
 
 function parseRecords(text: string, path: string, dialect: CsvDialect, lines: number[] | undefined): string[][] {
+  // Most files need no quoting: split them with the string built-ins (simple-csv.ts). Line
+  // numbers, wanted only to report a problem, still come from csv-parse.
+  const simple = lines === undefined ? parseSimpleCsv(text, dialect) : undefined;
+  if (simple !== undefined) return simple;
   try {
     return parse(text, {
       delimiter: dialect.delimiter,
@@ -190,9 +210,10 @@ function matchHeader(
   if (required) {
     const absent = declared.filter((column) => !seen.has(column.name)).map((column) => column.name);
     if (absent.length > 0) {
-      throw new UsageError('CSV_MISSING_COLUMNS', `${path}: the header lacks ${absent.length} required column(s): ${absent.join(', ')}`, {
-        problems: absent.map((name) => `missing column "${name}"`),
-        hint: `the header must name every column: ${declared.map((column) => column.name).join(', ')}`,
+      const listed = absent.map((name) => `"${name}"`).join(', ');
+      throw new UsageError('CSV_MISSING_COLUMNS', `${path} has no column ${listed}${absent.length === 1 ? didYouMean(absent[0]!, header) : ''}`, {
+        problems: absent.length === 1 ? [] : absent.map((name) => `no column "${name}"${didYouMean(name, header)}`),
+        hint: `its columns are: ${header.map((name) => JSON.stringify(name)).join(', ')}`,
       });
     }
   }
@@ -279,5 +300,5 @@ function convert(raw: RawTable, path: string, columns: readonly ColumnDef[], opt
           : 'fix the line so that every row has one field per column',
     });
   }
-  return { columns: [...names], columnTypes: columns.map((column) => column.type), records };
+  return { columns: [...names], columnTypes: columns.map((column) => column.type), records, lineOf: raw.lineOf };
 }

@@ -48,11 +48,3 @@ export interface ColumnDef {
 
 /** One parsed row: numbers for numeric columns, strings for the rest, null for missing. */
 export type DataRecord = Record<string, string | number | null>;
-
-export const DEFAULT_DIALECT: CsvDialect = Object.freeze({
-  header: true,
-  delimiter: ',',
-  trim: true,
-  missing: Object.freeze(['']),
-  skipLines: 0,
-});

@@ -52,7 +52,7 @@ export async function restoreDatabase(database: Database, file: string, options:
     const tables = (await candidate.listSchema()).filter((o) => o.type === 'table').map((o) => o.name);
     if (!tables.includes('mlctl_migrations')) {
       throw new UsageError('RESTORE_NOT_MLCTL', `${file} is a SQLite database but not an mlctl one (it has no mlctl_migrations table); nothing was restored`, {
-        hint: 'restore a file written by `mlctl db backup` or an automatic backup in <data dir>/backups',
+        hint: 'restore a file written by `mlctl db backup <file>` or an automatic backup in <data dir>/backups',
       });
     }
   } finally {
@@ -69,7 +69,7 @@ async function checkSqliteHeader(path: string): Promise<number> {
   try {
     size = (await stat(path)).size;
   } catch {
-    throw new NotFoundError('BACKUP_NOT_FOUND', `no file ${path}`, { hint: 'give the path of a file written by `mlctl db backup`' });
+    throw new NotFoundError('BACKUP_NOT_FOUND', `no file ${path}`, { hint: 'give the path of a file written by `mlctl db backup <file>`' });
   }
   const handle = await open(path, 'r');
   try {

@@ -44,6 +44,3 @@ function normalizeSource(source: string): string {
     .replace(/\(0,__vite_ssr_import_\d+__\.([\w$]+)\)/g, '$1')
     .replace(/__vite_ssr_import_\d+__\./g, '');
 }
-
-/** Migration names: four digits, an underscore, then lower-case words joined by underscores. */
-export const MIGRATION_NAME_PATTERN = /^\d{4}_[a-z0-9]+(?:_[a-z0-9]+)*$/;

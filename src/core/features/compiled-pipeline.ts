@@ -6,6 +6,7 @@
 import type { DataRecord } from '../datasets/dataset-spec.js';
 import { UsageError } from '../errors.js';
 import type { FittedPipeline, UnseenCategoryPolicy } from './pipeline-spec.js';
+import { DATE_FORMATS_TEXT, datePart, parseDate, type DatePart } from './dates.js';
 
 /** One unseen category met while transforming; `row` is the record's 0-based index. */
 export interface UnseenCategory {
@@ -56,6 +57,17 @@ export type CompiledColumn =
       readonly yesList: readonly string[];
       readonly noList: readonly string[];
       readonly keepMissing: boolean;
+    }
+  | {
+      readonly kind: 'date';
+      readonly column: string;
+      readonly offset: number;
+      /** The imputed date as text (parsed like any input). */
+      readonly impute: string | undefined;
+      readonly parts: readonly DatePart[];
+      readonly mean: readonly number[];
+      readonly std: readonly number[];
+      readonly keepMissing: false;
     };
 
 export interface CompiledPipeline {
@@ -121,6 +133,18 @@ function compile(pipeline: FittedPipeline): CompiledPipeline {
             keepMissing,
             index: new Map(step.categories.map((category, i) => [category, i])),
             categories: step.categories,
+          };
+          break;
+        case 'date':
+          compiled = {
+            kind: 'date',
+            column: fitted.column,
+            offset: start,
+            impute: impute === undefined ? undefined : String(impute),
+            parts: step.parts,
+            mean: step.mean,
+            std: step.std,
+            keepMissing: false,
           };
           break;
         case 'yes-no':
@@ -239,6 +263,12 @@ export function writeRecord(
       const index = column.index.get(value);
       if (index === undefined) onUnseen?.({ column: column.column, value, row });
       out[at] = index ?? Number.NaN;
+    } else if (column.kind === 'date') {
+      const value = readCategory(raw, column.column, row) ?? column.impute;
+      if (value === undefined) throw missingValue(column.column, row);
+      const parsed = parseDate(value);
+      if (parsed === undefined) throw notADate(value, column.column, row);
+      for (let k = 0; k < column.parts.length; k++) out[at + k] = (datePart(parsed.ms, column.parts[k]!) - column.mean[k]!) / column.std[k]!;
     } else if (column.kind === 'one-hot') {
       const value = readCategory(raw, column.column, row) ?? column.impute;
       if (value === undefined) throw missingValue(column.column, row);
@@ -273,6 +303,12 @@ export function writeRecord(
       }
     }
   }
+}
+
+export function notADate(value: string, column: string, row: number): UsageError {
+  return new UsageError('VALUE_NOT_A_DATE', `records[${row}].${column}: ${JSON.stringify(value)} is not a date.`, {
+    hint: `Send ${column} as ${DATE_FORMATS_TEXT}.`,
+  });
 }
 
 export function notYesNo(value: string, column: string, row: number, yes: readonly string[], no: readonly string[]): UsageError {

@@ -3,6 +3,8 @@
  * training rows gives a FittedPipeline (plain JSON, saved in every bundle) that replays
  * the same transform at prediction time.
  */
+import type { DatePart } from './dates.js';
+
 export type ImputeStrategy = 'median' | 'mean' | 'most-frequent' | 'constant';
 
 /** What one-hot encoding does with a category it did not see while fitting. */
@@ -34,14 +36,20 @@ export type FeatureStep =
    * models that split on categories natively (trees). An unseen category is encoded like a
    * missing value (NaN) and reported.
    */
-  | { readonly kind: 'ordinal' };
+  | { readonly kind: 'ordinal' }
+  /**
+   * A date or date-time (text, see dates.ts) as numbers: by default year, month, day of week,
+   * day of year and days since 1970-01-01, each standardized on the training rows unless
+   * `standardize` is false.
+   */
+  | { readonly kind: 'date'; readonly parts?: readonly DatePart[]; readonly standardize?: boolean };
 
 export type FeatureStepKind = FeatureStep['kind'];
 
 export interface ColumnTransformSpec {
   readonly column: string;
-  /** numeric → one output; categorical → one per category (one-hot); boolean → one (yes-no). */
-  readonly type: 'numeric' | 'categorical' | 'boolean';
+  /** numeric → one output; categorical → one per category (one-hot); boolean → one (yes-no); date → one per part. */
+  readonly type: 'numeric' | 'categorical' | 'boolean' | 'date';
   readonly steps: readonly FeatureStep[];
   /**
    * 'keep': a missing value reaches the model as NaN, for families that learn what to do
@@ -67,7 +75,9 @@ export type FittedStep =
       readonly mostFrequent: string;
       readonly drop?: 'first';
     }
-  | { readonly kind: 'ordinal'; readonly categories: readonly string[] };
+  | { readonly kind: 'ordinal'; readonly categories: readonly string[] }
+  /** Per part, the z-score learned on the training rows (mean 0, std 1 when not standardized). */
+  | { readonly kind: 'date'; readonly parts: readonly DatePart[]; readonly mean: readonly number[]; readonly std: readonly number[] };
 
 export interface FittedColumn {
   readonly column: string;
@@ -113,6 +123,8 @@ export interface PipelineColumnSummary {
   /** One-hot and ordinal columns: the fitted categories, sorted, and what happens to an unseen one. */
   readonly categories?: readonly string[];
   readonly unseen?: UnseenCategoryPolicy;
+  /** Date columns: the parts it produces. */
+  readonly dateParts?: readonly DatePart[];
   /** Standardized columns: the fitted z-score parameters (after any earlier log1p). */
   readonly mean?: number;
   readonly std?: number;

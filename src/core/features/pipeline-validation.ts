@@ -2,12 +2,13 @@
  * Shape checks for pipeline specs (from task files a user wrote) and fitted pipelines (from
  * bundles on disk). Both return every problem found, as messages naming the column and step.
  */
+import { DATE_PARTS, DEFAULT_DATE_PARTS, datePartName, parseDate, type DatePart } from './dates.js';
 import type { ColumnTransformSpec, FeatureStepKind, ImputeStrategy, UnseenCategoryPolicy } from './pipeline-spec.js';
 
-export const COLUMN_TYPES: readonly ColumnTransformSpec['type'][] = ['numeric', 'categorical', 'boolean'];
+export const COLUMN_TYPES: readonly ColumnTransformSpec['type'][] = ['numeric', 'categorical', 'boolean', 'date'];
 export const IMPUTE_STRATEGIES: readonly ImputeStrategy[] = ['median', 'mean', 'most-frequent', 'constant'];
 export const UNSEEN_POLICIES: readonly UnseenCategoryPolicy[] = ['ignore', 'most-frequent', 'error'];
-const STEP_KINDS: readonly FeatureStepKind[] = ['impute', 'standardize', 'log1p', 'yes-no', 'one-hot', 'ordinal'];
+export const STEP_KINDS: readonly FeatureStepKind[] = ['impute', 'standardize', 'log1p', 'yes-no', 'one-hot', 'ordinal', 'date'];
 /** Steps that encode a categorical column; exactly one comes last. */
 const CATEGORY_ENCODINGS: readonly FeatureStepKind[] = ['one-hot', 'ordinal'];
 
@@ -16,6 +17,7 @@ const ALLOWED_STEPS: Readonly<Record<ColumnTransformSpec['type'], { allowed: rea
   numeric: { allowed: ['impute', 'log1p', 'standardize'] },
   categorical: { allowed: ['impute', ...CATEGORY_ENCODINGS], last: CATEGORY_ENCODINGS },
   boolean: { allowed: ['impute', 'yes-no'], last: ['yes-no'] },
+  date: { allowed: ['impute', 'date'], last: ['date'] },
 };
 
 type Json = Record<string, unknown>;
@@ -71,8 +73,17 @@ function checkMissing(where: string, missing: unknown, kinds: readonly string[])
 }
 
 function checkImputeValue(where: string, type: ColumnTransformSpec['type'], value: unknown): string[] {
+  if (type === 'date') return typeof value === 'string' && parseDate(value) !== undefined ? [] : [`${where}: impute value ${describe(value)} must be a date (YYYY-MM-DD) for a date column.`];
   if (type === 'numeric' ? typeof value === 'number' && Number.isFinite(value) : typeof value === 'string') return [];
   return [`${where}: impute value ${describe(value)} must be ${type === 'numeric' ? 'a finite number' : 'a string'} for a ${type} column.`];
+}
+
+function checkDateParts(where: string, parts: unknown): string[] {
+  if (!Array.isArray(parts) || parts.length === 0) return [`${where}.parts: expected a non-empty array of ${DATE_PARTS.join(', ')}.`];
+  const unknown = parts.filter((p) => !(DATE_PARTS as readonly unknown[]).includes(p));
+  if (unknown.length > 0) return [`${where}.parts: ${unknown.map(describe).join(', ')} ${unknown.length === 1 ? 'is not a date part' : 'are not date parts'}; use ${DATE_PARTS.join(', ')}.`];
+  if (new Set(parts).size !== parts.length) return [`${where}.parts: a part is listed twice.`];
+  return [];
 }
 
 /** Problems in a PipelineSpec (possibly user-written JSON); [] when it is valid. */
@@ -112,7 +123,7 @@ export function checkPipelineSpec(spec: unknown): string[] {
       if (step.kind === 'impute') {
         if (!(IMPUTE_STRATEGIES as readonly unknown[]).includes(step.strategy)) {
           problems.push(`${at}.strategy: ${describe(step.strategy)} is not one of ${IMPUTE_STRATEGIES.join(', ')}.`);
-        } else if (type !== 'numeric' && (step.strategy === 'median' || step.strategy === 'mean')) {
+        } else if (type !== 'numeric' && type !== 'date' && (step.strategy === 'median' || step.strategy === 'mean')) {
           problems.push(`${at}.strategy: "${step.strategy}" needs numbers; use most-frequent or constant for a ${type} column.`);
         } else if (step.strategy === 'constant') {
           problems.push(...checkImputeValue(`${at}.value`, type, step.value));
@@ -124,6 +135,9 @@ export function checkPipelineSpec(spec: unknown): string[] {
         if (step.drop !== undefined && step.drop !== 'first') problems.push(`${at}.drop: ${describe(step.drop)}; the only option is "first".`);
       } else if (step.kind === 'yes-no') {
         problems.push(...checkYesNo(at, step.yes ?? ['yes'], step.no ?? ['no']));
+      } else if (step.kind === 'date') {
+        if (step.parts !== undefined) problems.push(...checkDateParts(at, step.parts));
+        if (step.standardize !== undefined && typeof step.standardize !== 'boolean') problems.push(`${at}.standardize: ${describe(step.standardize)}; expected true or false.`);
       }
     });
   });
@@ -143,8 +157,9 @@ function isSortedUnique(values: readonly string[]): boolean {
   return true;
 }
 
-/** The output feature names a fitted column must declare: one per kept category for one-hot, else the column itself. */
-export function expectedOutputs(column: string, type: ColumnTransformSpec['type'], categories: readonly string[] | undefined, drop?: 'first'): string[] {
+/** The output feature names a fitted column must declare: one per kept category for one-hot, one per part for a date, else the column itself. */
+export function expectedOutputs(column: string, type: ColumnTransformSpec['type'], categories: readonly string[] | undefined, drop?: 'first', dateParts?: readonly DatePart[]): string[] {
+  if (type === 'date') return (dateParts ?? DEFAULT_DATE_PARTS).map((part) => datePartName(column, part));
   if (type !== 'categorical' || categories === undefined) return [column];
   const kept = drop === 'first' ? (categories ?? []).slice(1) : (categories ?? []);
   return kept.map((category) => `${column}=${category}`);
@@ -191,6 +206,7 @@ export function checkFittedPipeline(json: unknown): string[] {
     let oneHot = false;
     let categories: string[] | undefined;
     let drop: 'first' | undefined;
+    let dateParts: DatePart[] | undefined;
     steps.forEach((step, s) => {
       const at = `${named}.steps[${s}]`;
       switch (step.kind) {
@@ -209,6 +225,18 @@ export function checkFittedPipeline(json: unknown): string[] {
         case 'ordinal':
           if (!isStringArray(step.categories) || !isSortedUnique(step.categories)) problems.push(`${at}.categories: expected a sorted array of distinct strings.`);
           break;
+        case 'date': {
+          const partProblems = checkDateParts(at, step.parts);
+          problems.push(...partProblems);
+          if (partProblems.length === 0) {
+            dateParts = step.parts as DatePart[];
+            const numbers = (value: unknown, positive: boolean): boolean =>
+              Array.isArray(value) && value.length === dateParts!.length && value.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+            if (!numbers(step.mean, false)) problems.push(`${at}.mean: expected one finite number per part.`);
+            if (!numbers(step.std, true)) problems.push(`${at}.std: expected one positive number per part.`);
+          }
+          break;
+        }
         case 'one-hot':
           oneHot = true;
           if (!(UNSEEN_POLICIES as readonly unknown[]).includes(step.unseen)) problems.push(`${at}.unseen: ${describe(step.unseen)} is not one of ${UNSEEN_POLICIES.join(', ')}.`);
@@ -227,7 +255,7 @@ export function checkFittedPipeline(json: unknown): string[] {
           break;
       }
     });
-    const expected = expectedOutputs(String(column.column), oneHot ? type : 'numeric', categories, drop);
+    const expected = type === 'date' ? expectedOutputs(String(column.column), 'date', undefined, undefined, dateParts) : expectedOutputs(String(column.column), oneHot ? type : 'numeric', categories, drop);
     if (!isStringArray(column.outputs) || column.outputs.length !== expected.length || column.outputs.some((name, i) => name !== expected[i])) {
       problems.push(`${named}.outputs: expected ${JSON.stringify(expected.length > 5 ? [...expected.slice(0, 5), '…'] : expected)}.`);
     }

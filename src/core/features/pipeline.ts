@@ -21,6 +21,7 @@ import type {
   PipelineSummary,
 } from './pipeline-spec.js';
 import { checkFittedPipeline, checkPipelineSpec, expectedOutputs } from './pipeline-validation.js';
+import { DATE_FORMATS_TEXT, DEFAULT_DATE_PARTS, datePart, parseDate } from './dates.js';
 
 export type { UnseenCategory } from './compiled-pipeline.js';
 export type { PipelineSummary } from './pipeline-spec.js';
@@ -97,9 +98,86 @@ function fitColumn(spec: ColumnTransformSpec, records: readonly DataRecord[], pr
   const [first, ...rest] = spec.steps;
   const impute = first?.kind === 'impute' ? first : undefined;
   const later = impute === undefined ? spec.steps : rest;
+  if (spec.type === 'date') return fitDateColumn(spec, impute, later, records, problems);
   return spec.type === 'numeric'
     ? fitNumericColumn(spec, impute, later, records, problems)
     : fitStringColumn(spec, impute, later, records, problems);
+}
+
+/**
+ * A date column: parsed to an instant, imputed (median, mean, most frequent or a constant
+ * date), split into its parts, and each part standardized on the training rows.
+ */
+function fitDateColumn(
+  spec: ColumnTransformSpec,
+  impute: ImputeSpec | undefined,
+  later: readonly FeatureStep[],
+  records: readonly DataRecord[],
+  problems: string[],
+): FittedColumn {
+  const name = spec.column;
+  const step = later.find((s): s is Extract<FeatureStep, { kind: 'date' }> => s.kind === 'date');
+  const parts = step?.parts ?? DEFAULT_DATE_PARTS;
+  const instants = new Float64Array(records.length);
+  const present: number[] = [];
+  const missingRows: number[] = [];
+  let missing = 0;
+  const badRows: number[] = [];
+  let bad = 0;
+  let firstBad = '';
+  for (let i = 0; i < records.length; i++) {
+    const raw = records[i]![name];
+    if (raw === null || raw === undefined) {
+      if (missingRows.length < MAX_ROWS_LISTED) missingRows.push(i);
+      missing++;
+      instants[i] = Number.NaN;
+      continue;
+    }
+    const parsed = parseDate(String(raw));
+    if (parsed === undefined) {
+      if (badRows.length < MAX_ROWS_LISTED) badRows.push(i);
+      if (bad === 0) firstBad = String(raw);
+      bad++;
+      instants[i] = Number.NaN;
+      continue;
+    }
+    instants[i] = parsed.ms;
+    present.push(parsed.ms);
+  }
+  if (bad > 0) problems.push(`column "${name}" is a date but holds ${JSON.stringify(firstBad)} and other values that are not dates (${rowList(badRows, bad)}); write dates as ${DATE_FORMATS_TEXT}.`);
+  const steps: FittedStep[] = [];
+  if (impute !== undefined) {
+    if (present.length === 0 && impute.strategy !== 'constant') {
+      problems.push(`column "${name}" has no dates to compute the ${impute.strategy} from.`);
+      return { column: name, type: spec.type, steps, outputs: expectedOutputs(name, 'date', undefined, undefined, parts) };
+    }
+    const fillMs =
+      impute.strategy === 'constant' ? (parseDate(String(impute.value))?.ms ?? Number.NaN) : Math.round(numericImputeValue(impute.strategy, Float64Array.from(present), impute.value));
+    for (let i = 0; i < instants.length; i++) if (Number.isNaN(instants[i]!)) instants[i] = fillMs;
+    steps.push({ kind: 'impute', strategy: impute.strategy, value: new Date(fillMs).toISOString(), imputedInFit: missing });
+  } else if (missing > 0) {
+    problems.push(`column "${name}" has ${missing} missing values (${rowList(missingRows, missing)}) and no impute step.`);
+  }
+  const standardize = step?.standardize !== false;
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (const part of parts) {
+    let sum = 0;
+    let count = 0;
+    for (const ms of instants) {
+      if (Number.isNaN(ms)) continue;
+      sum += datePart(ms, part);
+      count++;
+    }
+    const m = standardize && count > 0 ? sum / count : 0;
+    let squares = 0;
+    if (standardize) for (const ms of instants) if (!Number.isNaN(ms)) squares += (datePart(ms, part) - m) ** 2;
+    const deviation = Math.sqrt(squares / Math.max(count, 1));
+    mean.push(withoutNegativeZero(m));
+    std.push(standardize && deviation > 0 && Number.isFinite(deviation) ? deviation : 1);
+  }
+  steps.push({ kind: 'date', parts: [...parts], mean, std });
+  return { column: name, type: spec.type, steps, outputs: expectedOutputs(name, 'date', undefined, undefined, parts) };
 }
 
 type ImputeSpec = Extract<FeatureStep, { kind: 'impute' }>;
@@ -403,6 +481,7 @@ export function summarizePipeline(pipeline: FittedPipeline): PipelineSummary {
       else if (step.kind === 'one-hot') summary = { ...summary, categories: step.categories, unseen: step.unseen };
       else if (step.kind === 'ordinal') summary = { ...summary, categories: step.categories };
       else if (step.kind === 'standardize') summary = { ...summary, mean: step.mean, std: step.std };
+      else if (step.kind === 'date') summary = { ...summary, dateParts: step.parts };
     }
     return summary;
   });

@@ -4,6 +4,7 @@
  */
 import type { DataRecord } from '../datasets/dataset-spec.js';
 import { compiledPipeline, previewList } from './compiled-pipeline.js';
+import { DATE_FORMATS_TEXT, parseDate } from './dates.js';
 import type { CompiledColumn } from './compiled-pipeline.js';
 import type { FittedPipeline } from './pipeline-spec.js';
 
@@ -108,6 +109,11 @@ function coerceField(column: CompiledColumn, value: unknown): string | number | 
     if (column.yes.has(flag) || column.no.has(flag)) return value.trim();
     return { problem: `${describe(value)} is neither yes (${column.yesList.join(', ')}) nor no (${column.noList.join(', ')}).` };
   }
+  if (column.kind === 'date') {
+    if (typeof value !== 'string') return { problem: `expected a date as text (${DATE_FORMATS_TEXT}), got ${typeof value} ${describe(value)}.` };
+    if (parseDate(value) === undefined) return { problem: `${describe(value)} is not a date; send ${DATE_FORMATS_TEXT}.` };
+    return value.trim();
+  }
   // A number is its decimal spelling: a CSV loader may read a code column (zip, year) as numbers.
   if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
   if (typeof value !== 'string') return { problem: `expected a string, got ${typeof value} ${describe(value)}.` };
@@ -143,6 +149,9 @@ export function pipelineInputSchema(pipeline: FittedPipeline): Record<string, un
       const values = [...column.yesList, ...column.noList];
       property.enum = nullable ? [...values, null] : values;
       description += '; matched case-insensitively';
+    } else if (column.kind === 'date') {
+      property.examples = ['2024-03-09', '2024-03-09T14:30:00'];
+      description += `; ${DATE_FORMATS_TEXT}`;
     }
     if (column.impute !== undefined) description += `; missing → ${JSON.stringify(column.impute)}`;
     else if (column.keepMissing) description += '; missing values go to the model as missing';

@@ -103,6 +103,7 @@ export interface Scorer {
   readonly kind: string;
   /** Raw outputs per row. */
   readonly outputs: number;
+  /** `features` holds at least `rows` rows (a caller's reusable buffer may be longer). */
   score(features: Float32Array, rows: number): Float32Array | Promise<Float32Array>;
   dispose(): void;
 }
@@ -126,13 +127,19 @@ export interface ModelFamily {
   readonly params: ParamSpecs;
   /** Compute backends a user may force with `--backend` (empty when there is no choice). */
   readonly backends: readonly string[];
+  /**
+   * Whether `fit` uses a validation set (early stopping). A task inferred for a family that
+   * does not holds no training rows out for it. Default true.
+   */
+  readonly usesValidation?: boolean;
   /** Checks between parameters, once each is valid on its own; one message per problem. */
   checkParams?(params: ParamValues): readonly { readonly param: string; readonly message: string }[];
   /**
    * The task's preprocessing as this family wants it (trees take category codes and keep
-   * missing values); the identity when absent.
+   * missing values; least squares with an intercept drops one indicator per category); the
+   * identity when absent. `params` are the resolved hyper-parameters of the run.
    */
-  adaptFeatures?(spec: PipelineSpec): PipelineSpec;
+  adaptFeatures?(spec: PipelineSpec, params: ParamValues): PipelineSpec;
   fit(train: LabelledSet, validation: LabelledSet | undefined, params: ParamValues, options: FitOptions): Promise<FitResult>;
   /** The fast scorer for a bundle's model files. */
   load(files: ModelFiles, options: LoadOptions): Promise<Scorer>;

@@ -118,7 +118,7 @@ export function resolveParams(specs: ParamSpecs, input: Readonly<Record<string, 
     }
     if (value === undefined) continue;
     if (isValidParam(spec, value)) params[name] = value;
-    else problems.push({ param: name, message: `must be ${describeAllowed(spec)}, got ${JSON.stringify(value) ?? String(value)}` });
+    else problems.push({ param: name, message: `must be ${describeAllowed(spec)}, got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}` });
   }
   return { params, problems };
 }

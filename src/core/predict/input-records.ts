@@ -69,9 +69,9 @@ export function requireObjects(records: readonly unknown[], source: string): Rec
   return records as Record<string, unknown>[];
 }
 
-/** Reads records from a .csv, .json or .jsonl file. */
-export async function readRecordsFile(path: string): Promise<Record<string, unknown>[]> {
-  if (extname(path).toLowerCase() === '.csv') return (await readCsvFile(path)).records;
+/** Reads records from a .csv (with `missing` as its missing markers), .json or .jsonl file. */
+export async function readRecordsFile(path: string, options: { readonly missing?: readonly string[] } = {}): Promise<Record<string, unknown>[]> {
+  if (extname(path).toLowerCase() === '.csv') return (await readCsvFile(path, options.missing === undefined ? {} : { missing: options.missing })).records;
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -20,11 +20,21 @@ export interface Predictor extends LoadedModel {
   score(records: readonly DataRecord[], options?: PredictOptions): Promise<Float32Array>;
 }
 
+/** `value` as one shell word: bare when it is safe to paste, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+export interface LoadPredictorOptions extends LoadModelOptions {
+  /** The model as the user named it (income@production), for the hints of errors. */
+  readonly reference?: string;
+}
+
 /**
  * Records are numbered from 1 in every message, as lines of a file are: "record 3, field
  * "age"".
  */
-export async function loadPredictor(bundleDir: string, options: LoadModelOptions = {}): Promise<Predictor> {
+export async function loadPredictor(bundleDir: string, options: LoadPredictorOptions = {}): Promise<Predictor> {
   const model = await loadModel(bundleDir, options);
   const score = (records: readonly DataRecord[], opts: PredictOptions = {}): Promise<Float32Array> =>
     model.scoreRecords(records, opts.onUnseen === undefined ? {} : { onUnseen: opts.onUnseen });
@@ -38,7 +48,7 @@ export async function loadPredictor(bundleDir: string, options: LoadModelOptions
         if (problems.length > 50) listed.push(`… and ${problems.length - 50} more`);
         throw new UsageError('PREDICT_INPUT_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the input records; nothing was predicted`, {
           problems: listed,
-          hint: `each record needs the fields of the model's input schema (see \`mlctl models show\` or the bundle's manifest.json)`,
+          hint: `each record needs the fields of the model's input schema; \`mlctl models show ${shellWord(options.reference ?? bundleDir)}\` lists them`,
         });
       }
       const raw = await score(valid, opts);

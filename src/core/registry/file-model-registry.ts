@@ -73,7 +73,7 @@ export function createFileModelRegistry(options: FileModelRegistryOptions): Mode
     const model = await read(name);
     if (model === undefined) {
       throw new NotFoundError('MODEL_NOT_FOUND', `no registered model named "${name}"`, {
-        hint: 'list models with `mlctl models list`; register one with `mlctl models register <run-id> --name <name>`',
+        hint: 'list models with `mlctl models list`; register a run with `mlctl models register <run> --name <name>`',
       });
     }
     return model;

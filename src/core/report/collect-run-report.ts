@@ -10,8 +10,18 @@ import type { HistoryPoint, RunReportData, RunSummary } from './run-report-data.
 /** An evaluation to report on: the rows themselves are optional (recorded predictions have none). */
 export type ReportEvaluation = Omit<ModelEvaluation, 'records'> & { readonly records?: ModelEvaluation['records'] };
 
-/** Columns a fairness view slices by when the task has them. */
-export const DEFAULT_SLICE_COLUMNS: readonly string[] = ['sex', 'race'];
+/**
+ * Columns the fairness view slices by for a bundle whose task predates `sensitive` (the
+ * income model then took sex and race as inputs). A task's own `sensitive` list wins.
+ */
+export const LEGACY_SLICE_COLUMNS: readonly string[] = ['sex', 'race'];
+
+/** The columns a report slices by unless told: the task's sensitive ones. */
+export function defaultSliceColumns(task: { readonly sensitive?: readonly string[]; readonly features: { readonly columns: readonly { readonly column: string }[] } }): readonly string[] {
+  if (task.sensitive !== undefined) return task.sensitive;
+  const inputs = new Set(task.features.columns.map((c) => c.column));
+  return LEGACY_SLICE_COLUMNS.filter((c) => inputs.has(c));
+}
 
 export interface CollectRunReportOptions {
   /** The tracking store the run is read from. */
@@ -90,10 +100,11 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
   const manifest = predictor.manifest;
   const task = manifest.task;
   const inputColumns = task.features.columns.map((c) => c.column);
-  const unknownSlices = (options.sliceColumns ?? []).filter((c) => !inputColumns.includes(c));
+  const sliceable = [...inputColumns, ...(task.sensitive ?? [])];
+  const unknownSlices = (options.sliceColumns ?? []).filter((c) => !sliceable.includes(c));
   if (unknownSlices.length > 0) {
-    throw new UsageError('REPORT_SLICE_UNKNOWN', `cannot slice by ${unknownSlices.map((c) => `"${c}"`).join(', ')}: not an input column of the ${task.name} model`, {
-      hint: `its input columns are ${inputColumns.join(', ')}`,
+    throw new UsageError('REPORT_SLICE_UNKNOWN', `cannot slice by ${unknownSlices.map((c) => `"${c}"`).join(', ')}: neither an input nor a sensitive column of the ${task.name} model`, {
+      hint: `its input columns are ${inputColumns.join(', ')}${(task.sensitive ?? []).length > 0 ? `; its sensitive columns ${task.sensitive!.join(', ')}` : ''}`,
     });
   }
   const run = options.runId === null ? null : await readRunForReport(options.runs, options.runId);
@@ -106,7 +117,7 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
           yTrue: evaluation.yTrue,
           scores: evaluation.scores,
           records: evaluation.records,
-          sliceColumns: options.sliceColumns ?? DEFAULT_SLICE_COLUMNS,
+          sliceColumns: options.sliceColumns ?? defaultSliceColumns(task),
           threshold: evaluation.threshold ?? output.threshold,
           positiveLabel: output.positiveLabel,
           negativeLabel: output.negativeLabel,
@@ -165,6 +176,7 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
       metrics: evaluation.metrics,
       threshold: evaluation.threshold ?? null,
       confusion: evaluation.confusion ?? null,
+      classes: evaluation.classes ?? null,
     },
     classification,
     regression,

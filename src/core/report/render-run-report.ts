@@ -14,6 +14,7 @@ export function renderRunReport(data: RunReportData): string {
     summarySection(data),
     learningCurvesSection(data),
     ...(data.classification === null ? [] : classifierSections(data)),
+    ...(data.evaluation.classes == null ? [] : [multiclassSection(data.evaluation.classes)]),
     ...(data.regression === null ? [] : regressionSections(data)),
     fittedModelSection(data),
     importanceSection(data),
@@ -205,6 +206,26 @@ function fairnessSection(slices: readonly SliceReport[], threshold: number): str
     'Fairness: metrics per group',
     parts.join(''),
     `Per group at threshold ${threshold}: positive rate (demographic parity), TPR (equal opportunity), FPR and accuracy. Groups under 30 rows are listed but not compared.`,
+  );
+}
+
+function multiclassSection(classes: NonNullable<RunReportData['evaluation']['classes']>): string {
+  const table = htmlTable(
+    ['class', 'precision', 'recall', 'F1', 'support'],
+    classes.perClass.map((c): CellInput[] => [c.label, c.precision, c.recall, c.f1, c.support]),
+  );
+  const chart = heatmap({
+    title: `Confusion matrix (${classes.labels.length} classes)`,
+    rowLabels: classes.labels.map((l) => `actual ${l}`),
+    columnLabels: classes.labels.map((l) => `predicted ${l}`),
+    cells: classes.confusion.map((row) => [...row]),
+    columnTitle: 'predicted',
+  });
+  return section(
+    'classes',
+    'Per class',
+    `${table}${figures([{ svg: chart, caption: 'Counts of test rows; each row is an actual class, each column the predicted one.' }])}`,
+    'Precision and recall of each class, one against the rest; the predicted class is the most probable one.',
   );
 }
 

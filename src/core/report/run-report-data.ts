@@ -1,4 +1,5 @@
 import type { ConfusionMatrix } from '../metrics/classification.js';
+import type { Evaluation } from '../bundle/output-meaning.js';
 import type { ModelSummary as FittedModelSummary } from '../models/model-family.js';
 import type { ParamValue, RunStatus } from '../tracking/run-store.js';
 import type { PermutationImportance } from './permutation-importance.js';
@@ -23,6 +24,8 @@ export interface RunReportData {
     readonly metrics: Readonly<Record<string, number>>;
     readonly threshold: number | null;
     readonly confusion: ConfusionMatrix | null;
+    /** Multiclass: per-class precision and recall, and the N×N confusion matrix. */
+    readonly classes?: Evaluation['classes'] | null;
   };
   readonly classification: ClassificationAnalysis | null;
   readonly regression: RegressionAnalysis | null;

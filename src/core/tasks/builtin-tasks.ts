@@ -21,7 +21,9 @@ const yesNo = (column: string): ColumnTransformSpec => ({ column, type: 'boolean
 /**
  * Income: the seed's Keras classifier on UCI Adult. Skewed money columns get log1p before
  * standardizing; categories missing as "?" are imputed with the most frequent value, and a
- * category never seen in training encodes as all zeros.
+ * category never seen in training encodes as all zeros. Race and sex are sensitive: the
+ * seed's API never collects them, so the model does not take them (an answer used to assume
+ * White and Male for every request); the report's fairness slices still read them.
  */
 export const INCOME_TASK: TaskSpec = {
   name: 'income',
@@ -39,8 +41,6 @@ export const INCOME_TASK: TaskSpec = {
       categorical('marital_status'),
       categorical('occupation'),
       categorical('relationship'),
-      categorical('race'),
-      categorical('sex'),
       numeric('capital_gain', { kind: 'log1p' }, { kind: 'standardize' }),
       numeric('capital_loss', { kind: 'log1p' }, { kind: 'standardize' }),
       numeric('hours_per_week', { kind: 'standardize' }),
@@ -71,6 +71,7 @@ export const INCOME_TASK: TaskSpec = {
     { metric: 'accuracy', min: 0.85 },
     { metric: 'auc', min: 0.905 },
   ],
+  sensitive: ['sex', 'race'],
 };
 
 /**

@@ -19,6 +19,23 @@ export interface TaskSpec {
   /** Metric names reported for the task, headline first. */
   readonly metrics: readonly string[];
   readonly gates: readonly QualityGate[];
+  /**
+   * Field values read as missing in the task's CSV; replaces the default list (the empty
+   * field, NA, N/A, NaN, null, ? and .). Built-in datasets use their own dialect's markers.
+   */
+  readonly missing?: readonly string[];
+  /**
+   * Rows whose target is missing or unparseable: 'drop' (default) leaves them out before the
+   * split and reports how many and where; 'error' refuses the data.
+   */
+  readonly onMissingTarget?: 'drop' | 'error';
+  /**
+   * Columns never used as features (data minimisation) but kept for the report's fairness
+   * slices, read from the evaluated rows.
+   */
+  readonly sensitive?: readonly string[];
+  /** Drift monitoring: the reference profile's bins and the thresholds `mlctl monitor drift` applies. */
+  readonly monitoring?: MonitoringSpec;
 }
 
 export type ProblemType = 'binary-classification' | 'multiclass-classification' | 'regression';
@@ -63,4 +80,58 @@ export interface QualityGate {
   readonly metric: string;
   readonly min?: number;
   readonly max?: number;
+}
+
+/**
+ * How a task's model is watched for drift. Every field is optional; `mlctl monitor drift`
+ * flags override them. By default an input has drifted when its PSI is above 0.2; the
+ * Jensen–Shannon distance of categorical inputs is reported, and decides too once a
+ * threshold is set for it.
+ */
+export interface MonitoringSpec {
+  /** Quantile bins per numeric input and for a numeric output in the reference profile (2…100; default 10). */
+  readonly bins?: number;
+  /** PSI above which an input counts as drifted (default 0.2). */
+  readonly psiThreshold?: number;
+  /** Jensen–Shannon distance (base 2, 0…1) above which a categorical input counts as drifted too (default: none). */
+  readonly jsThreshold?: number;
+  /** Per-input overrides, by input column name. */
+  readonly features?: Readonly<Record<string, DriftThresholdOverride>>;
+  /** The model's output distribution (default: psiThreshold). */
+  readonly output?: { readonly psi?: number };
+}
+
+export interface DriftThresholdOverride {
+  readonly psi?: number;
+  readonly js?: number;
+}
+
+/**
+ * A task file as written (schemas/task.schema.json is its JSON Schema): only the data and the
+ * target are needed; every section left out is inferred from the data (task-inference.ts)
+ * or taken from the task it `extends`. Resolving it gives a complete TaskSpec.
+ */
+export interface TaskFile {
+  readonly $schema?: string;
+  /** A built-in task whose sections this file changes (merged in depth). */
+  readonly extends?: string;
+  readonly name?: string;
+  readonly description?: string;
+  /** A CSV (relative paths are relative to the task file), or an https:// or s3:// URL. */
+  readonly data?: string;
+  /** A built-in dataset name (or a CSV, as `data`). */
+  readonly dataset?: string;
+  /** The column to predict, or the full target section. */
+  readonly target?: string | TargetSpec;
+  readonly problemType?: ProblemType;
+  readonly missing?: readonly string[];
+  readonly onMissingTarget?: 'drop' | 'error';
+  readonly sensitive?: readonly string[];
+  readonly features?: PipelineSpec;
+  /** The family defaults to the problem type's; params left out take the family's defaults. */
+  readonly model?: { readonly family?: string; readonly params?: Readonly<Record<string, ParamValue>> };
+  readonly split?: Partial<SplitSpec>;
+  readonly metrics?: readonly string[];
+  readonly gates?: readonly QualityGate[];
+  readonly monitoring?: MonitoringSpec;
 }

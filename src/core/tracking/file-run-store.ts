@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
 import { writeJsonAtomic } from '../fs/atomic.js';
 import { withFileLock } from './file-lock.js';
 import { encodeMetricLine, readMetricLog } from './metric-log.js';
-import { validateExperimentName, validateKey, validateRunIdOrPrefix } from './names.js';
+import { parseRunReference, runReferenceAdvice, validateExperimentName, validateKey, validateRunName } from './names.js';
 import { createProcessProbe, type ProcessProbe } from './process-liveness.js';
 import { createRunId, createRunName, isRunId } from './run-id.js';
+import { openRunIndex } from './run-index.js';
 import {
   ARTIFACTS_DIR,
   DELETED_FILE,
@@ -75,16 +76,20 @@ export interface FileRunStore extends RunStore {
   readonly clock: () => number;
   readonly probe: ProcessProbe;
   createRun(options: CreateRunOptions): Promise<FileActiveRun>;
-  getRun(idOrPrefix: string): Promise<FileRunRecord>;
-  /** Finds a run by id or unambiguous id prefix. NotFoundError / UsageError otherwise. */
-  locateRun(idOrPrefix: string): Promise<RunLocation>;
+  getRun(ref: string): Promise<FileRunRecord>;
+  /**
+   * The one resolver of runs: finds a run by id, unambiguous id prefix or name. NotFoundError
+   * (exit 3) when nothing matches; UsageError (exit 2) for a malformed reference, or a prefix or
+   * name that matches several runs (the error names them).
+   */
+  locateRun(ref: string): Promise<RunLocation>;
   /** Sets (and with `remove`, deletes) tags on any run, finished or not. Returns the new tags. */
-  setTags(idOrPrefix: string, tags: Readonly<Record<string, string>>, remove?: readonly string[]): Promise<Record<string, string>>;
+  setTags(ref: string, tags: Readonly<Record<string, string>>, remove?: readonly string[]): Promise<Record<string, string>>;
   /** Sets (or with null, clears) the note of a run that has ended. */
-  setNote(idOrPrefix: string, note: string | null): Promise<RunLocation>;
+  setNote(ref: string, note: string | null): Promise<RunLocation>;
   /** Soft delete: the run stays on disk, hidden from lists, until `gc`. */
-  deleteRun(idOrPrefix: string): Promise<RunLocation>;
-  restoreRun(idOrPrefix: string): Promise<RunLocation>;
+  deleteRun(ref: string): Promise<RunLocation>;
+  restoreRun(ref: string): Promise<RunLocation>;
   /** The status to show for a run: RUNNING runs whose process died on this host are FAILED. */
   effectiveStatus(info: RunInfo): { status: RunStatus; detail?: string };
   listExperiments(): Promise<string[]>;
@@ -113,33 +118,70 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
     return dir;
   }
 
-  async function locateRun(idOrPrefix: string): Promise<RunLocation> {
-    validateRunIdOrPrefix(idOrPrefix);
+  async function locateRun(ref: string): Promise<RunLocation> {
+    const parsed = parseRunReference(ref);
+    if (parsed.kind === 'id') {
+      const byId = await locateById(parsed.id);
+      if (byId !== undefined) return byId;
+    }
+    // A name, or an id prefix that matched nothing (a run may be named "abcdef12").
+    const byName = await locateByName(ref);
+    if (byName !== undefined) return byName;
+    const advice = runReferenceAdvice(ref);
+    if (advice === 'run ids are lowercase') {
+      throw new UsageError('INVALID_RUN_ID', `"${ref}" is not a run id: ${advice}`, { hint: 'run ids are lowercase hex, e.g. 0195f3a2c4e1b7d9a0c3; see `mlctl runs list`' });
+    }
+    throw new NotFoundError('RUN_NOT_FOUND', `no run with id or name "${ref}" in ${root}`, {
+      hint: `${advice === '' ? '' : `${advice}; `}list runs with \`mlctl runs list\` (add --deleted for deleted ones); MLCTL_RUNS_DIR selects the store`,
+    });
+  }
+
+  async function locateById(idOrPrefix: string): Promise<RunLocation | undefined> {
     const experiments = await listExperimentDirs(root);
     if (isRunId(idOrPrefix)) {
       for (const experiment of experiments) {
         const dir = join(root, experiment, idOrPrefix);
         if (await exists(join(dir, RUN_FILE))) return { id: idOrPrefix, experiment, dir };
       }
-    } else {
-      const matches: RunLocation[] = [];
-      for (const experiment of experiments) {
-        const entries = await readdir(join(root, experiment)).catch(() => [] as string[]);
-        for (const entry of entries) {
-          if (entry.startsWith(idOrPrefix) && isRunId(entry)) matches.push({ id: entry, experiment, dir: join(root, experiment, entry) });
-        }
-      }
-      if (matches.length === 1) return matches[0]!;
-      if (matches.length > 1) {
-        throw new UsageError('AMBIGUOUS_RUN_ID', `run id prefix "${idOrPrefix}" matches ${matches.length} runs`, {
-          problems: matches.slice(0, 10).map((m) => `${m.id} (${m.experiment})`),
-          hint: 'give more characters of the id',
-        });
+      return undefined;
+    }
+    const matches: RunLocation[] = [];
+    for (const experiment of experiments) {
+      const entries = await readdir(join(root, experiment)).catch(() => [] as string[]);
+      for (const entry of entries) {
+        if (entry.startsWith(idOrPrefix) && isRunId(entry)) matches.push({ id: entry, experiment, dir: join(root, experiment, entry) });
       }
     }
-    throw new NotFoundError('RUN_NOT_FOUND', `no run with id "${idOrPrefix}" in ${root}`, {
-      hint: 'list runs with `mlctl runs list` (add --deleted for deleted ones); MLCTL_RUNS_DIR selects the store',
-    });
+    if (matches.length > 1) {
+      throw new UsageError('AMBIGUOUS_RUN_ID', `run id prefix "${idOrPrefix}" matches ${matches.length} runs`, {
+        problems: matches.slice(0, 10).map((m) => `${m.id} (${m.experiment})`),
+        hint: 'give more characters of the id',
+      });
+    }
+    return matches[0];
+  }
+
+  /** Names live in run.json only: the derived index answers, refreshed first (see run-index.ts). */
+  async function locateByName(name: string): Promise<RunLocation | undefined> {
+    // Reading an absent store must not create it.
+    if (!(await exists(root))) return undefined;
+    const index = openRunIndex({ root, effectiveStatus });
+    let named;
+    try {
+      index.refresh();
+      named = index.findByName(name);
+    } finally {
+      index.close();
+    }
+    if (named.length > 1) {
+      const described = named.map((r) => `${r.id} (${r.experiment}${r.startTime === null ? '' : `, started ${r.startTime.slice(0, 16).replace('T', ' ')}`}${r.deleted ? ', deleted' : ''})`);
+      throw new UsageError('AMBIGUOUS_RUN_NAME', `run name "${name}" matches ${named.length} runs: ${named.map((r) => r.id).join(', ')}`, {
+        problems: described,
+        hint: 'give the run id instead',
+      });
+    }
+    const run = named[0];
+    return run === undefined ? undefined : { id: run.id, experiment: run.experiment, dir: join(root, run.experiment, run.id) };
   }
 
   function effectiveStatus(info: RunInfo): { status: RunStatus; detail?: string } {
@@ -158,6 +200,7 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
     effectiveStatus,
 
     async createRun(create: CreateRunOptions): Promise<FileActiveRun> {
+      if (create.name !== undefined) validateRunName(create.name);
       const experimentDir = await ensureExperiment(create.experiment);
       const tags = { ...(create.tags ?? {}) };
       for (const key of Object.keys(tags)) validateKey('tag', key);
@@ -228,9 +271,9 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
       }
     },
 
-    async setTags(idOrPrefix, tags, remove = []) {
+    async setTags(ref, tags, remove = []) {
       for (const key of [...Object.keys(tags), ...remove]) validateKey('tag', key);
-      const location = await locateRun(idOrPrefix);
+      const location = await locateRun(ref);
       const file = join(location.dir, TAGS_FILE);
       return withFileLock(join(location.dir, '.tags.lock'), async () => {
         const current = parseTags(await readOptionalJson(file), file);
@@ -243,8 +286,8 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
       });
     },
 
-    async setNote(idOrPrefix, note) {
-      const location = await locateRun(idOrPrefix);
+    async setNote(ref, note) {
+      const location = await locateRun(ref);
       const file = join(location.dir, RUN_FILE);
       await withFileLock(join(location.dir, '.run.lock'), async () => {
         const raw = (await readOptionalJson(file)) as Record<string, unknown> | undefined;
@@ -259,15 +302,15 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
       return location;
     },
 
-    async deleteRun(idOrPrefix) {
-      const location = await locateRun(idOrPrefix);
+    async deleteRun(ref) {
+      const location = await locateRun(ref);
       await writeJsonAtomic(join(location.dir, DELETED_FILE), { deletedTime: new Date(clock()).toISOString(), user });
       await touchExperiment(location);
       return location;
     },
 
-    async restoreRun(idOrPrefix) {
-      const location = await locateRun(idOrPrefix);
+    async restoreRun(ref) {
+      const location = await locateRun(ref);
       await rm(join(location.dir, DELETED_FILE), { force: true });
       await touchExperiment(location);
       return location;
@@ -287,7 +330,10 @@ const METRIC_FLUSH_BYTES = 256 * 1024;
  * appended in batches: a call that comes more than METRIC_FLUSH_INTERVAL_MS after the last
  * write flushes at once (so a trainer logging once per epoch writes every epoch), bursts are
  * coalesced, and a timer flushes what is left. Each batch is one O_APPEND write of whole
- * lines, so a kill leaves at most a torn last line, which readers skip.
+ * lines, so a kill leaves at most a torn last line, which readers skip. No file stays open
+ * between batches (at most one batch per metric every METRIC_FLUSH_INTERVAL_MS, so reopening
+ * costs nothing measurable): a run its caller never ends (a crashed trainer, a test's stand-in
+ * for a dead process) holds no file handle for the garbage collector to close (DEP0137).
  */
 class FileRunWriter implements FileActiveRun {
   readonly id: string;
@@ -299,7 +345,6 @@ class FileRunWriter implements FileActiveRun {
   private params: Record<string, ParamValue> = {};
   private readonly pending = new Map<string, string>();
   private pendingBytes = 0;
-  private readonly handles = new Map<string, FileHandle>();
   private readonly knownKeys = new Set<string>();
   /** Last value logged per metric, written into run.json at end() (see run-files.ts). */
   private readonly lastValues = new Map<string, number>();
@@ -394,7 +439,7 @@ class FileRunWriter implements FileActiveRun {
       await Promise.all(
         batch.map(async ([key, text]) => {
           try {
-            await (await this.handleFor(key)).appendFile(text);
+            await appendFile(join(this.dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`), text);
           } catch (error) {
             // Put the lines back in order so that a later flush can retry them.
             this.pending.set(key, text + (this.pending.get(key) ?? ''));
@@ -406,15 +451,6 @@ class FileRunWriter implements FileActiveRun {
     };
     this.flushing = this.flushing.then(run, run);
     return this.flushing;
-  }
-
-  private async handleFor(key: string): Promise<FileHandle> {
-    let handle = this.handles.get(key);
-    if (handle === undefined) {
-      handle = await open(join(this.dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`), 'a');
-      this.handles.set(key, handle);
-    }
-    return handle;
   }
 
   setTags(tags: Readonly<Record<string, string>>): Promise<void> {
@@ -436,8 +472,6 @@ class FileRunWriter implements FileActiveRun {
     try {
       await this.flush();
     } finally {
-      await Promise.all([...this.handles.values()].map((h) => h.close().catch(() => undefined)));
-      this.handles.clear();
       this.info = { ...this.info, status, endTime: new Date(this.clock()).toISOString() };
       await writeJsonAtomic(join(this.dir, RUN_FILE), this.runFile());
     }

@@ -10,7 +10,7 @@ import { ARTIFACTS_DIR, METRICS_DIR, METRIC_SUFFIX } from './run-files.js';
 import { openIndexFor, type RefreshStats } from './run-index.js';
 import { parseOrderBy, parseRunFilter } from './run-filter.js';
 import { validateExperimentName } from './names.js';
-import type { ListRunsOptions } from './run-operations.js';
+import { namedKeys, unknownKeyError, type ListRunsOptions } from './run-operations.js';
 import type { FileRunRecord } from './file-run-store.js';
 import type { MetricPoint } from './run-store.js';
 import { verifyStore } from './run-verify.js';
@@ -67,6 +67,19 @@ export function createFileTrackingStore(options: FileRunStoreOptions): FileTrack
       } finally {
         index.close();
       }
+    },
+
+    async unknownKeys(keys) {
+      if (!existsSync(files.root)) return [];
+      return withIndex(files, (index) => {
+        if (index.runCount() === 0) return [];
+        const known = { metric: new Set(index.knownKeys('metric')), param: new Set(index.knownKeys('param')), tag: new Set(index.knownKeys('tag')) };
+        return keys.filter((field) => !known[field.kind].has(field.key));
+      });
+    },
+
+    async knownKeys(kind) {
+      return existsSync(files.root) ? withIndex(files, (index) => index.knownKeys(kind)) : [];
     },
 
     async setTags(id, tags, remove = []) {
@@ -173,6 +186,12 @@ export function listFileRuns(files: FileRunStore, options: ListRunsOptions): { r
   const index = openIndexFor(files);
   try {
     const stats = index.refresh();
+    const named = namedKeys(filter, orderBy);
+    if (named.length > 0 && index.runCount() > 0) {
+      const known = { metric: index.knownKeys('metric'), param: index.knownKeys('param'), tag: index.knownKeys('tag') };
+      const unknown = named.filter((field) => !known[field.kind].includes(field.key));
+      if (unknown.length > 0) throw unknownKeyError(unknown, known, files.root);
+    }
     const result = index.query({
       ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
       ...(filter === undefined ? {} : { filter, filterSource: options.filter }),
@@ -181,6 +200,17 @@ export function listFileRuns(files: FileRunStore, options: ListRunsOptions): { r
       lifecycle: options.lifecycle ?? 'active',
     });
     return { ...result, index: stats };
+  } finally {
+    index.close();
+  }
+}
+
+/** Runs `fn` on the file store's index, refreshed, and closes it. */
+function withIndex<T>(files: FileRunStore, fn: (index: ReturnType<typeof openIndexFor>) => T): T {
+  const index = openIndexFor(files);
+  try {
+    index.refresh();
+    return fn(index);
   } finally {
     index.close();
   }

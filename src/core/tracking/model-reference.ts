@@ -3,7 +3,6 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
 import { validateAlias, validateModelName } from '../registry/file-model-registry.js';
 import type { VersionSelector } from '../registry/model-registry.js';
-import { isRunIdOrPrefix } from './names.js';
 import type { TrackingStore } from './tracking-store.js';
 
 /** A model reference resolved to a bundle directory on this machine. */
@@ -40,11 +39,12 @@ export interface ResolveModelOptions {
 /** What a reference means, before touching the store. */
 export type ParsedModelReference =
   | { readonly kind: 's3'; readonly uri: string }
-  | { readonly kind: 'run'; readonly runId: string }
+  /** A run id, id prefix or run name: the run store's resolver decides (FileRunStore.locateRun). */
+  | { readonly kind: 'run'; readonly run: string }
   | { readonly kind: 'registry'; readonly name: string; readonly selector: VersionSelector }
   | { readonly kind: 'path'; readonly path: string };
 
-const FORMS = 'a run id (or runs:/<id>), name@alias, name/<version>, models:/name@alias, models:/name/<version>, a bundle directory (./path) or s3://bucket/prefix';
+const FORMS = 'a run id or name (or runs:/<id>), name@alias, name/<version>, models:/name@alias, models:/name/<version>, a bundle directory (./path) or s3://bucket/prefix';
 
 function invalid(ref: string, why: string): UsageError {
   return new UsageError('INVALID_MODEL_REFERENCE', `model reference "${ref}" ${why}`, { hint: `a model is ${FORMS}` });
@@ -62,9 +62,9 @@ export function parseModelReference(ref: string, looksLikeDirectory: (ref: strin
     return { kind: 's3', uri: trimmed };
   }
   if (trimmed.startsWith('runs:/')) {
-    const id = trimmed.slice('runs:/'.length).replace(/\/(artifacts\/)?model\/?$/, '');
-    if (!isRunIdOrPrefix(id)) throw invalid(ref, 'does not hold a run id after runs:/ (lowercase hex, at least 6 characters)');
-    return { kind: 'run', runId: id };
+    const run = trimmed.slice('runs:/'.length).replace(/\/(artifacts\/)?model\/?$/, '');
+    if (run === '' || run.includes('/') || run.includes('\\') || run.startsWith('.')) throw invalid(ref, 'does not hold a run id or name after runs:/');
+    return { kind: 'run', run };
   }
   if (trimmed.startsWith('models:/')) return parseRegistryReference(ref, trimmed.slice('models:/'.length), true);
   if (isPathLike(trimmed) || looksLikeDirectory(trimmed)) return { kind: 'path', path: trimmed };
@@ -72,10 +72,7 @@ export function parseModelReference(ref: string, looksLikeDirectory: (ref: strin
   if (trimmed.includes('/') || trimmed.includes('\\') || trimmed.includes('..')) {
     throw invalid(ref, 'is neither a registered model (name@alias, name/<version>) nor an existing directory; prefix a relative path with ./');
   }
-  if (isRunIdOrPrefix(trimmed)) return { kind: 'run', runId: trimmed };
-  throw new NotFoundError('RUN_NOT_FOUND', `"${ref}" is not a run id, a registered model version or a bundle directory`, {
-    hint: `a model is ${FORMS}; a registered model needs @alias or /<version>, e.g. ${trimmed}@production`,
-  });
+  return { kind: 'run', run: trimmed };
 }
 
 function isPathLike(ref: string): boolean {
@@ -139,7 +136,15 @@ export async function resolveModelReference(ref: string, options: ResolveModelOp
     }
     case 'run': {
       const store = await options.tracking();
-      const run = await store.getRun(parsed.runId);
+      let run;
+      try {
+        run = await store.getRun(parsed.run);
+      } catch (error) {
+        if (!(error instanceof NotFoundError) || error.code !== 'RUN_NOT_FOUND') throw error;
+        throw new NotFoundError('RUN_NOT_FOUND', `"${ref}" is not a run id or name, a registered model version or a bundle directory`, {
+          hint: `a model is ${FORMS}; a registered model needs @alias or /<version>, e.g. ${parsed.run}@production`,
+        });
+      }
       return { bundleDir: await store.fetchBundle(run.info.id), source: { kind: 'run', runId: run.info.id } };
     }
     case 'registry': {
@@ -151,7 +156,7 @@ export async function resolveModelReference(ref: string, options: ResolveModelOp
       } catch (error) {
         if (error instanceof NotFoundError && error.code === 'RUN_NOT_FOUND') {
           throw new NotFoundError('MODEL_RUN_MISSING', `${parsed.name} version ${version.version} points at run ${version.runId}, which is no longer in ${store.location}`, {
-            hint: 'bring the run back (`mlctl sync pull`, `mlctl tracking import`) or register another version',
+            hint: 'bring the run back (`mlctl sync pull`, or `mlctl tracking import ./runs` from where it is) or register another version',
           });
         }
         throw error;

@@ -46,21 +46,50 @@ export function validateKey(kind: 'param' | 'metric' | 'tag', key: string): stri
   return key;
 }
 
-/** A run id or an unambiguous prefix of one (at least 6 hex characters). */
-export function validateRunIdOrPrefix(id: string): string {
-  if (!RUN_ID_OR_PREFIX.test(id)) {
-    throw new UsageError('INVALID_RUN_ID', `"${id}" is not a run id: ${RUN_ID_OR_PREFIX.test(id.toLowerCase()) ? 'run ids are lowercase' : describeRunIdProblem(id)}`, {
-      hint: 'run ids are lowercase hex, e.g. 0195f3a2c4e1b7d9a0c3; see `mlctl runs list`',
+/** Run names: what people type, so no path separators, leading dots or control characters. */
+const RUN_NAME = /^(?![.\s])[^/\\\p{Cc}]{1,100}$/u;
+
+/** Checks the name given to a new run (`mlctl train --name`). */
+export function validateRunName(name: string): string {
+  if (!RUN_NAME.test(name) || name.trim() !== name) {
+    throw new UsageError('INVALID_RUN_NAME', `run name "${name}" is not allowed: ${describeRunNameProblem(name)}`, {
+      hint: 'up to 100 characters without "/", "\\" or control characters, not starting with "." or a space (e.g. "baseline-v2")',
     });
   }
-  return id;
+  return name;
+}
+
+function describeRunNameProblem(name: string): string {
+  if (name === '') return 'it is empty';
+  if (name.includes('/') || name.includes('\\')) return 'it contains a path separator';
+  if (name.startsWith('.')) return 'it starts with "."';
+  if (name.trim() !== name) return 'it starts or ends with a space';
+  if (name.length > 100) return 'it is longer than 100 characters';
+  return 'it contains a control character';
+}
+
+/**
+ * What a user typed to name a run, before looking in the store: an id or a prefix of one
+ * (at least 6 lowercase hex characters), or a run name. Anything else is a usage error that
+ * says what is wrong with it.
+ */
+export type RunReference = { readonly kind: 'id'; readonly id: string } | { readonly kind: 'name'; readonly name: string };
+
+export function parseRunReference(ref: string): RunReference {
+  if (RUN_ID_OR_PREFIX.test(ref)) return { kind: 'id', id: ref };
+  if (RUN_NAME.test(ref) && ref.trim() === ref) return { kind: 'name', name: ref };
+  throw new UsageError('INVALID_RUN_ID', `"${ref}" is neither a run id nor a run name: ${describeRunNameProblem(ref)}`, {
+    hint: 'give a run id (20 lowercase hex characters, or 6 or more of its first ones) or a run name such as keen-shrew-40; see `mlctl runs list`',
+  });
 }
 
 export function isRunIdOrPrefix(id: string): boolean {
   return RUN_ID_OR_PREFIX.test(id);
 }
 
-function describeRunIdProblem(id: string): string {
-  if (id.length < 6 && /^[0-9a-f]*$/.test(id)) return 'give at least 6 characters';
-  return describeBadName(id);
+/** Why a reference that matched nothing may be mistyped, for the not-found hint. */
+export function runReferenceAdvice(ref: string): string {
+  if (RUN_ID_OR_PREFIX.test(ref.toLowerCase()) && ref !== ref.toLowerCase()) return 'run ids are lowercase';
+  if (/^[0-9a-f]{1,5}$/.test(ref)) return 'give at least 6 characters of a run id';
+  return '';
 }

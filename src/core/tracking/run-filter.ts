@@ -318,8 +318,3 @@ export function parseOrderBy(source: string): OrderTerm[] {
   }
   return terms;
 }
-
-/** `metrics.auc` etc.: how a field is written, for column headers. */
-export function fieldLabel(field: Field): string {
-  return field.kind === 'attribute' ? field.name : `${field.kind}s.${field.key}`;
-}

@@ -6,7 +6,6 @@ import { randomBytes, randomInt } from 'node:crypto';
  * processes do not collide in practice, and the store also creates each run folder with
  * an exclusive mkdir so that a collision is retried rather than shared.
  */
-export const RUN_ID_LENGTH = 20;
 const RUN_ID = /^[0-9a-f]{20}$/;
 
 export function createRunId(nowMs: number): string {
@@ -16,11 +15,6 @@ export function createRunId(nowMs: number): string {
 
 export function isRunId(value: string): boolean {
   return RUN_ID.test(value);
-}
-
-/** Creation time encoded in a run id. */
-export function runIdTime(id: string): number {
-  return Number.parseInt(id.slice(0, 12), 16);
 }
 
 const ADJECTIVES = [

@@ -118,12 +118,26 @@ export interface RunQueryResult {
   readonly total: number;
 }
 
+/** A run found by its name (see `findByName`). */
+export interface NamedRun {
+  readonly id: string;
+  readonly experiment: string;
+  readonly startTime: string | null;
+  readonly deleted: boolean;
+}
+
 export interface RunIndex {
   /** Brings the index up to date with the files (incrementally). */
   refresh(): RefreshStats;
   /** Throws the index away and reads every run folder again. */
   rebuild(): RefreshStats;
   query(query: RunQuery): RunQueryResult;
+  /** Runs (deleted ones too) with exactly this name, oldest first. Call refresh() first. */
+  findByName(name: string): readonly NamedRun[];
+  /** The metric, param or tag keys at least one run (deleted ones too) has. Call refresh() first. */
+  knownKeys(kind: 'metric' | 'param' | 'tag'): readonly string[];
+  /** How many runs the index holds, deleted ones too. */
+  runCount(): number;
   close(): void;
 }
 
@@ -225,6 +239,7 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
     insertMetric: () => database.prepare('INSERT OR REPLACE INTO metrics(rid, kid, value) VALUES (?, ?, ?)'),
     insertTag: () => database.prepare('INSERT OR REPLACE INTO tags(rid, kid, value, num) VALUES (?, ?, ?, ?)'),
     broken: () => database.prepare('SELECT count(*) AS n FROM runs WHERE broken IS NOT NULL'),
+    byName: () => database.prepare('SELECT id, experiment, start_time, deleted FROM runs WHERE name = ? AND broken IS NULL ORDER BY start_time, id'),
   });
 
 
@@ -404,6 +419,22 @@ export function openRunIndex(options: RunIndexOptions): RunIndex {
     },
     query(query) {
       return runQuery(database, root, query);
+    },
+    findByName(name) {
+      const rows = statements.byName.all(name) as { id: string; experiment: string; start_time: number | null; deleted: number }[];
+      return rows.map((row) => ({
+        id: row.id,
+        experiment: row.experiment,
+        startTime: row.start_time === null ? null : new Date(row.start_time).toISOString(),
+        deleted: row.deleted === 1,
+      }));
+    },
+    knownKeys(kind) {
+      const table = kind === 'metric' ? 'metrics' : kind === 'param' ? 'params' : 'tags';
+      return (database.prepare(`SELECT k.name FROM keys k WHERE EXISTS (SELECT 1 FROM ${table} t WHERE t.kid = k.kid) ORDER BY k.name`).raw(true).all() as [string][]).map(([name]) => name);
+    },
+    runCount() {
+      return (database.prepare('SELECT count(*) FROM runs WHERE broken IS NULL').raw(true).get() as [number])[0];
     },
     close() {
       database.close();

@@ -1,8 +1,9 @@
 import { UsageError } from '../errors.js';
+import { nearNames } from '../text/near-names.js';
 import { validateExperimentName } from './names.js';
-import { parseOrderBy, parseRunFilter } from './run-filter.js';
+import { parseOrderBy, parseRunFilter, type FilterExpression, type OrderTerm } from './run-filter.js';
 import type { MetricPoint, ParamValue, RunRecord, RunStore } from './run-store.js';
-import type { Lifecycle, QueryNotes, RunArtifact, RunArtifacts, RunCatalog } from './tracking-store.js';
+import type { Lifecycle, QueryNotes, RunArtifact, RunArtifacts, RunCatalog, RunKey, RunKeyKind } from './tracking-store.js';
 
 /** The queries behind `mlctl runs …`, on any tracking store (see tracking-store.ts). */
 
@@ -20,13 +21,24 @@ export interface ListRunsResult {
   readonly notes: QueryNotes;
 }
 
-/** Parses everything first (bad input exits 2 before any I/O), then asks the store. */
-export async function listRuns(store: Pick<RunCatalog, 'queryRuns'>, options: ListRunsOptions): Promise<ListRunsResult> {
+/**
+ * Parses everything first (bad input exits 2 before any I/O), refuses a filter or order that
+ * names a key no run has (see unknownKeyError), then asks the store.
+ */
+export async function listRuns(store: Pick<RunCatalog, 'queryRuns' | 'unknownKeys' | 'knownKeys'> & { readonly location: string }, options: ListRunsOptions): Promise<ListRunsResult> {
   const filter = options.filter === undefined ? undefined : parseRunFilter(options.filter);
   const orderBy = options.orderBy === undefined ? undefined : parseOrderBy(options.orderBy);
   if (options.experiment !== undefined) validateExperimentName(options.experiment);
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
     throw new UsageError('INVALID_LIMIT', `--limit must be a whole number ≥ 0, got ${options.limit}`);
+  }
+  const named = namedKeys(filter, orderBy);
+  if (named.length > 0) {
+    const unknown = await store.unknownKeys(named);
+    if (unknown.length > 0) {
+      const [metric, param, tag] = await Promise.all([store.knownKeys('metric'), store.knownKeys('param'), store.knownKeys('tag')]);
+      throw unknownKeyError(unknown, { metric, param, tag }, store.location);
+    }
   }
   const result = await store.queryRuns({
     ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
@@ -36,6 +48,46 @@ export async function listRuns(store: Pick<RunCatalog, 'queryRuns'>, options: Li
     lifecycle: options.lifecycle ?? 'active',
   });
   return { runs: result.runs, total: result.total, notes: result.notes ?? {} };
+}
+
+const KIND_PREFIX = { metric: 'metrics', param: 'params', tag: 'tags' } as const;
+
+/** The metric, param and tag keys a filter and an order name. */
+export function namedKeys(filter: FilterExpression | undefined, orderBy: readonly OrderTerm[] | undefined): RunKey[] {
+  const named = new Map<string, RunKey>();
+  const visit = (expression: FilterExpression): void => {
+    if (expression.kind !== 'comparison') {
+      visit(expression.left);
+      visit(expression.right);
+    } else if (expression.field.kind !== 'attribute') named.set(`${KIND_PREFIX[expression.field.kind]}.${expression.field.key}`, { kind: expression.field.kind, key: expression.field.key });
+  };
+  if (filter !== undefined) visit(filter);
+  for (const term of orderBy ?? []) if (term.field.kind !== 'attribute') named.set(`${KIND_PREFIX[term.field.kind]}.${term.field.key}`, { kind: term.field.kind, key: term.field.key });
+  return [...named.values()];
+}
+
+/**
+ * A filter or order naming a metric, param or tag that no run in the store has is a typo far
+ * more often than a question whose answer is "none": a usage error names each such key with
+ * the near names runs do have (the stores skip the check when they hold no run).
+ */
+export function unknownKeyError(unknown: readonly RunKey[], known: Readonly<Record<RunKeyKind, readonly string[]>>, location: string): UsageError {
+  const sets = { metric: new Set(known.metric), param: new Set(known.param), tag: new Set(known.tag) };
+  const label = (field: RunKey): string => `${KIND_PREFIX[field.kind]}.${field.key}`;
+  const problems = unknown.map((field) => {
+    const prefix = KIND_PREFIX[field.kind];
+    const sameKind = nearNames(field.key, sets[field.kind]).map((k) => `${prefix}.${k}`);
+    // A key of another kind (params.auc for metrics.auc) is a near name too.
+    const otherKinds = (['metric', 'param', 'tag'] as const).filter((k) => k !== field.kind && sets[k].has(field.key)).map((k) => `${KIND_PREFIX[k]}.${field.key}`);
+    const near = [...otherKinds, ...sameKind];
+    if (near.length > 0) return `${label(field)}: no run has it; did you mean ${near.join(' or ')}?`;
+    const all = [...sets[field.kind]];
+    return `${label(field)}: no run has it; runs have ${all.length === 0 ? `no ${prefix}` : `${prefix} ${all.slice(0, 12).join(', ')}${all.length > 12 ? ', …' : ''}`}`;
+  });
+  return new UsageError('UNKNOWN_RUN_KEY', `no run in ${location} has ${unknown.map(label).join(', ')}`, {
+    problems,
+    hint: 'keys are case-sensitive; `mlctl runs show <run>` lists the params, metrics and tags of a run',
+  });
 }
 
 export interface RunDetails {

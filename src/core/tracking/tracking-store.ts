@@ -50,9 +50,24 @@ export interface RunRef {
   readonly experiment: string;
 }
 
-/** Queries and changes behind `mlctl runs …`. Run ids may be given as unambiguous prefixes. */
+export type RunKeyKind = 'metric' | 'param' | 'tag';
+
+/** A metric, param or tag key, as a filter names it. */
+export interface RunKey {
+  readonly kind: RunKeyKind;
+  readonly key: string;
+}
+
+/** Queries and changes behind `mlctl runs …`. Runs may be named by id, unambiguous id prefix or name. */
 export interface RunCatalog {
   queryRuns(query: RunQuery): Promise<RunQueryResult>;
+  /**
+   * Of these keys, those no run (deleted ones too) has: a filter naming one is a typo more
+   * often than a question with no answer. None when the store holds no run at all.
+   */
+  unknownKeys(keys: readonly RunKey[]): Promise<readonly RunKey[]>;
+  /** The metric, param or tag keys at least one run (deleted ones too) has, sorted. */
+  knownKeys(kind: RunKeyKind): Promise<readonly string[]>;
   /** Every metric history of a run by key, sorted by key (a history with no point yet is empty). */
   getMetricHistories(id: string): Promise<Readonly<Record<string, readonly MetricPoint[]>>>;
   /** Sets (and with `remove`, deletes) tags on any run, finished or not. Returns the new tags. */

@@ -5,7 +5,8 @@ import { validateRecords } from '../features/record-validation.js';
 import { UsageError } from '../errors.js';
 import type { Predictor } from '../predict/predictor.js';
 import type { Evaluation } from '../bundle/output-meaning.js';
-import { encodeTarget, loadTaskData, taskColumns, type TaskDataOptions } from './task-data.js';
+import { basename } from 'node:path';
+import { checkTargets, encodeTarget, loadTestRows, taskColumns, type DroppedRows, type TaskDataOptions } from './task-data.js';
 
 export interface EvaluateModelOptions {
   /** A labelled CSV; default: the task's own test rows. */
@@ -21,8 +22,13 @@ export interface ModelEvaluation extends Evaluation {
   /** y and model output per row, for curves. */
   readonly yTrue: Float32Array;
   readonly scores: Float32Array;
-  /** The evaluated rows, in the order of yTrue and scores (slices, permutation importance). */
+  /**
+   * The evaluated rows, in the order of yTrue and scores (slices, permutation importance):
+   * the model's input columns plus the task's sensitive ones.
+   */
   readonly records: readonly DataRecord[];
+  /** Rows of a --data CSV left out for a missing or unparseable target. */
+  readonly dropped?: DroppedRows;
 }
 
 /** Evaluates a loaded bundle on labelled rows: its task's test set, or any labelled CSV. */
@@ -30,15 +36,16 @@ export async function evaluateModel(predictor: Predictor, options: EvaluateModel
   const task = predictor.manifest.task;
   let records: readonly DataRecord[];
   let source: string;
+  let dropped: DroppedRows | null = null;
   if (options.dataPath !== undefined) {
     const spec = isBuiltinDataset(task.dataset) ? getDatasetSpec(task.dataset) : undefined;
-    const table = await readCsvFile(options.dataPath, { columns: taskColumns(task), ...(spec === undefined ? {} : { spec }) });
-    records = table.records;
+    const table = await readCsvFile(options.dataPath, { columns: taskColumns(task), ...(spec === undefined ? {} : { spec }), ...(task.missing === undefined ? {} : { missing: task.missing }) });
+    const checked = checkTargets(task, table, basename(options.dataPath));
+    records = checked.records;
+    dropped = checked.dropped;
     source = options.dataPath;
   } else {
-    const data = await loadTaskData(task, options.data);
-    records = data.test;
-    source = data.testSource === 'file' ? `${data.dataset} test file` : `${data.dataset} held-out split (seed ${task.split.seed})`;
+    ({ records, source } = await loadTestRows(task, options.data));
   }
   if (records.length === 0) throw new UsageError('EVALUATE_NO_ROWS', `${source} has no rows to evaluate on`);
   const yTrue = encodeTarget(predictor.meaning, records, source);
@@ -50,5 +57,10 @@ export async function evaluateModel(predictor: Predictor, options: EvaluateModel
   }
   const scores = await predictor.score(valid, options.onUnseen === undefined ? {} : { onUnseen: options.onUnseen });
   const evaluation = predictor.meaning.evaluate(yTrue, scores, options.threshold === undefined ? {} : { threshold: options.threshold });
-  return { ...evaluation, rows: records.length, source, yTrue, scores, records: valid };
+  // Sensitive columns are no input of the model, but the report slices by them.
+  const sensitive = task.sensitive ?? [];
+  // The coerced records are ours: the sensitive columns (kept for report slices) go in place.
+  for (const column of sensitive) valid.forEach((record, i) => (record[column] = records[i]![column] ?? null));
+  const evaluated = valid;
+  return { ...evaluation, rows: records.length, source, yTrue, scores, records: evaluated, ...(dropped === null ? {} : { dropped }) };
 }

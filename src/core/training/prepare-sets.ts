@@ -12,6 +12,8 @@ export interface PreparedSets {
   readonly pipeline: FittedPipeline;
   readonly meaning: OutputMeaning;
   readonly train: LabelledSet;
+  /** The rows the pipeline was fitted on, as read: the reference profile describes them. */
+  readonly trainRecords: readonly DataRecord[];
   readonly validation: LabelledSet | undefined;
   readonly test: LabelledSet;
   readonly rows: { readonly train: number; readonly validation: number; readonly test: number };
@@ -52,6 +54,7 @@ export function prepareSets(task: TaskSpec, data: TaskData, features: PipelineSp
     pipeline,
     meaning,
     train: labelled(trainRecords, Float32Array.from(split.train, (i) => yAll[i] as number)),
+    trainRecords,
     validation: validationRecords.length > 0 ? labelled(validationRecords, Float32Array.from(split.holdout, (i) => yAll[i] as number)) : undefined,
     test: labelled(data.test, encodeTarget(meaning, data.test, 'test data'), () => (unseenInTest += 1)),
     rows: { train: trainRecords.length, validation: validationRecords.length, test: data.test.length },

@@ -6,11 +6,12 @@ import type { PipelineSummary } from '../features/pipeline-spec.js';
 import { getModelFamily } from '../models/model-families.js';
 import type { IterationReport, ModelSummary } from '../models/model-family.js';
 import { writeBundle } from '../bundle/model-bundle.js';
+import { buildReferenceProfile } from '../monitoring/reference-profile.js';
 import type { BundleManifest } from '../bundle/bundle-manifest.js';
 import type { Evaluation, OutputMeaning } from '../bundle/output-meaning.js';
 import type { ParamValue, RunStore } from '../tracking/run-store.js';
 import type { QualityGate, TaskSpec } from '../tasks/task-spec.js';
-import { loadTaskData, type TaskDataOptions } from './task-data.js';
+import { loadTaskData, type DroppedRows, type TaskDataOptions } from './task-data.js';
 import { prepareSets } from './prepare-sets.js';
 
 export type TrainPhase = 'load' | 'preprocess' | 'fit' | 'evaluate' | 'save';
@@ -30,6 +31,8 @@ export interface TrainTaskOptions {
   readonly clock?: () => number;
   readonly onRunCreated?: (run: { id: string; name: string; location: string }) => void;
   readonly onPhase?: (phase: TrainPhase, ms: number) => void;
+  /** Told of rows left out for a missing or unparseable target (also tagged on the run). */
+  readonly onDroppedRows?: (dropped: DroppedRows) => void;
   readonly onIteration?: (report: IterationReport) => void;
 }
 
@@ -50,6 +53,8 @@ export interface TrainTaskResult {
   readonly modelFamily: string;
   readonly rows: { readonly train: number; readonly validation: number; readonly test: number };
   readonly testSource: 'file' | 'split';
+  /** Rows left out before the split for a missing or unparseable target, per file. */
+  readonly dropped: readonly DroppedRows[];
   readonly pipeline: PipelineSummary;
   readonly evaluation: Evaluation;
   readonly gates: readonly GateResult[];
@@ -77,6 +82,8 @@ function flattenParams(task: TaskSpec): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = {
     task: task.name,
     dataset: task.dataset,
+    target: task.target.column,
+    problem_type: task.problemType,
     model_family: task.model.family,
     seed: task.split.seed,
     validation_fraction: task.split.validation,
@@ -130,9 +137,17 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     const data = await loadTaskData(task, { ...options.data, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     const datasetSha256 = Object.values(data.files).join(',');
     await run.updateInfo({ datasetSha256 });
+    const dropped = data.dropped ?? [];
+    if (dropped.length > 0) {
+      for (const d of dropped) options.onDroppedRows?.(d);
+      await run.setTags({
+        'mlctl.dropped_target_rows': String(dropped.reduce((sum, d) => sum + d.count, 0)),
+        'mlctl.dropped_target_lines': dropped.map((d) => `${d.file}: ${d.lines.join(', ')}${d.count > d.lines.length ? ', …' : ''}`).join('; '),
+      });
+    }
     endPhase('load');
 
-    const sets = prepareSets(task, data, family.adaptFeatures?.(task.features) ?? task.features);
+    const sets = prepareSets(task, data, family.adaptFeatures?.(task.features, task.model.params) ?? task.features);
     const { pipeline, meaning } = sets;
     endPhase('preprocess');
 
@@ -156,6 +171,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     // The test rows are scored by the same scorer predict, evaluate and serve load, so the
     // metrics recorded here are the ones those commands reproduce.
     const scorer = await family.load(fitted.files, { width: sets.test.x.cols, ...(options.backend === undefined ? {} : { backend: options.backend }) });
+    const trainOutputs = (await scorer.score(sets.train.x.data, sets.train.x.rows)).slice(0, sets.train.x.rows * scorer.outputs);
     const predictions = (await scorer.score(sets.test.x.data, sets.test.x.rows)).slice(0, sets.test.x.rows * scorer.outputs);
     scorer.dispose();
     const evaluation = meaning.evaluate(sets.test.y, predictions);
@@ -180,7 +196,12 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       model: fitted.summary,
       dataset: { name: data.dataset, files: data.files },
     };
-    await writeBundle(bundleDir, { manifest, pipeline, modelFiles: fitted.files });
+    await writeBundle(bundleDir, {
+      manifest,
+      pipeline,
+      modelFiles: fitted.files,
+      profile: buildReferenceProfile({ pipeline, records: sets.trainRecords, meaning, outputs: trainOutputs, bins: task.monitoring?.bins }),
+    });
     await writeJsonAtomic(join(run.artifactsDir, 'evaluation.json'), {
       split: data.testSource === 'file' ? 'test file' : `held out ${task.split.test}`,
       rows: data.test.length,
@@ -206,6 +227,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
       modelFamily: family.name,
       rows: sets.rows,
       testSource: data.testSource,
+      dropped: data.dropped ?? [],
       pipeline: summary,
       evaluation,
       gates,

@@ -123,8 +123,35 @@ describe('readCsvFile', () => {
       }),
     );
     expect(error.code).toBe('CSV_MISSING_COLUMNS');
-    expect(error.message).toContain('workclass, hours_per_week');
+    expect(error.message).toContain('has no column "workclass", "hours_per_week"');
     expect(error.problems).toHaveLength(2);
+    expect(error.hint).toBe('its columns are: "age", "sex"');
+  });
+
+  it('names a missing column once, with what the file has and the nearest name', async () => {
+    const path = await fixture('typo.csv', 'area,prcie\n30,100\n31,\n');
+    const error = await errorOf(readCsvFile(path, { columns: [{ name: 'area', type: 'number' }, { name: 'price', type: 'string' }] }));
+    expect(error.code).toBe('CSV_MISSING_COLUMNS');
+    expect(error.message).toBe(`${path} has no column "price" (did you mean "prcie"?)`);
+    expect(error.problems).toEqual([]);
+    expect(error.hint).toBe('its columns are: "area", "prcie"');
+  });
+
+  it('reads the default missing markers as missing, and a given list instead', async () => {
+    const path = await fixture('markers.csv', 'a,b\nNA,x\nN/A,NaN\nnull,?\n.,y\n,z\n7,NA\n');
+    const table = await readCsvFile(path);
+    expect(table.columnTypes).toEqual(['number', 'string']);
+    expect(table.records.map((r) => r.a)).toEqual([null, null, null, null, null, 7]);
+    expect(table.records.map((r) => r.b)).toEqual(['x', null, null, 'y', 'z', null]);
+    const own = await readCsvFile(path, { missing: ['-', 'NA'] });
+    expect(own.records.map((r) => r.b)).toEqual(['x', 'NaN', '?', 'y', 'z', null]);
+    expect(own.records.map((r) => r.a)).toEqual(['NA', 'N/A', 'null', '.', '', '7'].map((v) => (v === 'NA' ? null : v)));
+  });
+
+  it('knows the file line of every record', async () => {
+    const path = await fixture('lines.csv', 'a,b\n1,x\n\n2,\"two\nlines\"\n3,z\n');
+    const table = await readCsvFile(path);
+    expect([0, 1, 2].map((row) => table.lineOf?.(row))).toEqual([2, 5, 6]);
   });
 
   it('keeps a declared string column as text even when it looks numeric', async () => {

@@ -8,16 +8,18 @@ import { MIGRATIONS } from '../../../src/core/db/migrations/index.js';
 import { getMigrationStatus, migrate, rollback } from '../../../src/core/db/migrator.js';
 import { recordPredictions } from '../../../src/core/db/predictions-repository.js';
 import { addUser, deleteUser, getUser, listUsers, parseUserFilters } from '../../../src/core/db/users-repository.js';
+import { locateTool, missingTool } from '../../helpers/tools.js';
 
 /**
  * The same migrator and repositories against a real PostgreSQL server. Runs when
  * MLCTL_TEST_POSTGRES_URL names a server (any database on it; a fresh database is created
- * and dropped), e.g. postgres://postgres@localhost:5432/postgres. Skipped otherwise: CI
- * does not install PostgreSQL.
+ * and dropped), e.g. postgres://postgres@localhost:5432/postgres; .ci/run starts one.
+ * Skipped otherwise (a failure with CI=true: see test/helpers/tools.ts).
  */
-const adminUrl = process.env.MLCTL_TEST_POSTGRES_URL;
+const noPostgres = missingTool('postgres');
+const adminUrl = noPostgres ? undefined : locateTool('postgres');
 
-describe.skipIf(adminUrl === undefined)('PostgreSQL dialect', () => {
+describe.skipIf(noPostgres)('PostgreSQL dialect', () => {
   const name = `mlctl_test_${randomBytes(4).toString('hex')}`;
   let admin: Database;
   let database: Database;

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlctlError } from '../../../src/core/errors.js';
 import { S3ArtifactStore } from '../../../src/core/storage/s3-artifact-store.js';
 import { createS3Client, openS3Object } from '../../../src/core/storage/s3-client.js';
-import { headS3Object, putS3Object, uploadFile } from '../../../src/core/storage/s3-objects.js';
 import type { ArtifactStore } from '../../../src/core/storage/artifact-store.js';
 import { HashCache } from '../../../src/core/storage/hash-cache.js';
 import { parseS3Uri } from '../../../src/core/storage/s3-uri.js';
@@ -286,13 +285,14 @@ describe('S3 failures', () => {
 });
 
 describe('single objects', () => {
-  it('puts, uploads and heads one object with its sha256', async () => {
-    const put = await putS3Object(client, `s3://${BUCKET}/single/score.json`, '{"r2":0.66}');
-    expect(put).toMatchObject({ key: 'single/score.json', size: 11, sha256: sha('{"r2":0.66}') });
-    const path = join(work, 'upload.csv');
-    await writeFile(path, 'a,b\n1,2\n');
-    await uploadFile(client, path, `s3://${BUCKET}/single/test.csv`);
-    expect(await headS3Object(client, `s3://${BUCKET}/single/test.csv`)).toMatchObject({ size: 8, sha256: sha('a,b\n1,2\n') });
-    expect(await headS3Object(client, `s3://${BUCKET}/single/none.csv`)).toBeNull();
+  it('puts and heads one object with its sha256', async () => {
+    const store = new S3ArtifactStore({ client, bucket: BUCKET, prefix: 'single' });
+    async function* body(text: string): AsyncIterable<Uint8Array> {
+      yield Buffer.from(text);
+    }
+    const put = await store.put('score.json', body('{"r2":0.66}'), { size: 11, sha256: sha('{"r2":0.66}') });
+    expect(put).toMatchObject({ key: 'score.json', size: 11, sha256: sha('{"r2":0.66}') });
+    expect(await store.head('score.json')).toMatchObject({ size: 11, sha256: sha('{"r2":0.66}') });
+    expect(await store.head('none.csv')).toBeNull();
   });
 });

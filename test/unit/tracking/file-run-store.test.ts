@@ -97,12 +97,38 @@ describe('createFileRunStore', () => {
     const { store } = tempStore();
     const run = await createFakeRun(store);
     expect((await store.getRun(run.id.slice(0, 14))).info.id).toBe(run.id);
-    expect((await errorOf(store.getRun('0123456789abcdef0123'))).code).toBe('RUN_NOT_FOUND');
-    for (const bad of ['../x', '/etc/passwd', 'income/abc', run.id.toUpperCase(), 'abc']) {
-      const error = await errorOf(store.getRun(bad));
-      expect(error.code).toBe('INVALID_RUN_ID');
-      expect(error.category).toBe('usage');
+    for (const missing of ['0123456789abcdef0123', 'abc', 'no-such-run-1']) {
+      const error = await errorOf(store.getRun(missing));
+      expect([missing, error.code, error.message]).toEqual([missing, 'RUN_NOT_FOUND', `no run with id or name "${missing}" in ${store.root}`]);
     }
+    for (const bad of ['../x', '/etc/passwd', 'income/abc', run.id.toUpperCase(), '']) {
+      const error = await errorOf(store.getRun(bad));
+      expect([bad, error.code, error.category]).toEqual([bad, 'INVALID_RUN_ID', 'usage']);
+      expect(error.message).not.toMatch(/characters other than/);
+    }
+    expect((await errorOf(store.getRun('../x'))).message).toBe('"../x" is neither a run id nor a run name: it contains a path separator');
+  });
+
+  it('finds runs by name, deleted ones too, and names every match of an ambiguous name', async () => {
+    const { store } = tempStore();
+    const keen = await store.createRun({ experiment: 'income', commandLine: 'x', name: 'keen-shrew-40' });
+    await keen.end('FINISHED');
+    expect((await store.getRun('keen-shrew-40')).info.id).toBe(keen.id);
+    expect((await store.locateRun('keen-shrew-40')).id).toBe(keen.id);
+    await store.deleteRun('keen-shrew-40');
+    expect((await store.restoreRun('keen-shrew-40')).id).toBe(keen.id);
+    // A name that looks like an id prefix but matches no id is still found as a name.
+    const hexName = await store.createRun({ experiment: 'housing', commandLine: 'x', name: 'abcdef12' });
+    expect((await store.locateRun('abcdef12')).id).toBe(hexName.id);
+    await hexName.end('FINISHED');
+    const twin = await store.createRun({ experiment: 'housing', commandLine: 'x', name: 'keen-shrew-40' });
+    await twin.end('FINISHED');
+    const error = await errorOf(store.getRun('keen-shrew-40'));
+    expect([error.code, error.category]).toEqual(['AMBIGUOUS_RUN_NAME', 'usage']);
+    expect(error.message).toContain(keen.id);
+    expect(error.message).toContain(twin.id);
+    expect(error.problems).toHaveLength(2);
+    expect((await errorOf(store.createRun({ experiment: 'income', commandLine: 'x', name: 'a/b' }))).code).toBe('INVALID_RUN_NAME');
   });
 
   it('refuses experiment names and keys that could leave the store', async () => {

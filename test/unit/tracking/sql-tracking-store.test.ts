@@ -109,9 +109,12 @@ for (const backend of BACKENDS) {
       const page = await listRuns(store, { filter: scope, orderBy: 'metrics.auc desc', limit: 2 });
       expect([page.total, page.runs.map((r) => r.info.id)]).toEqual([4, [b.id, a.id]]);
       expect((await errorOf(listRuns(store, { filter: "metrics.auc > 0.5 and start_time > 'yesterday'" }))).code).toBe('INVALID_RUN_FILTER');
+      // A key no run has is a typo more often than not, as on the file store.
+      const typo = await errorOf(listRuns(store, { filter: 'metrics.acuracy > 0.8', orderBy: 'params.auc' }));
+      expect([typo.code, typo.problems]).toEqual(['UNKNOWN_RUN_KEY', ['metrics.acuracy: no run has it; did you mean metrics.accuracy?', 'params.auc: no run has it; did you mean metrics.auc?']]);
     });
 
-    it('keeps params immutable, histories whole, tags and notes editable, deletes soft, and finds runs by prefix', async () => {
+    it('keeps params immutable, histories whole, tags and notes editable, deletes soft, and finds runs by prefix or name', async () => {
       const store = await openStore();
       const run = await createFakeRun(store, { experiment: 'edits', params: { lr: 0.1 }, metrics: { loss: [1, 0.5, Number.NaN, 0.25] }, status: 'RUNNING' });
       await expect(run.logParams({ lr: 0.2 })).rejects.toMatchObject({ code: 'PARAM_IMMUTABLE' });
@@ -131,7 +134,12 @@ for (const backend of BACKENDS) {
       expect((await listRuns(store, { experiment: 'edits', lifecycle: 'deleted' })).total).toBe(1);
       await store.restoreRun(run.id);
       expect((await errorOf(store.getRun('0123456789abcdef0123'))).code).toBe('RUN_NOT_FOUND');
-      expect((await errorOf(store.getRun('abc'))).category).toBe('usage');
+      // Runs are found by name too, as on the file store; an id typed in capitals is refused.
+      const named = await store.createRun({ experiment: 'edits', commandLine: 'test', name: `baseline ${run.id}` });
+      await named.end('FINISHED');
+      expect((await store.getRun(`baseline ${run.id}`)).info.id).toBe(named.id);
+      expect((await errorOf(store.getRun(run.id.toUpperCase()))).code).toBe('INVALID_RUN_ID');
+      expect((await errorOf(store.getRun('no-such-run'))).code).toBe('RUN_NOT_FOUND');
     });
 
     it('writes metric points in batches that lose nothing, even logged in a burst', async () => {

@@ -65,6 +65,18 @@ export const linearFamily: ModelFamily = {
     intercept: { type: 'boolean', default: true, description: 'fit an intercept' },
   },
   backends: [],
+  usesValidation: false,
+  // With an intercept a full set of indicators is collinear with it: drop the first category
+  // of every one-hot column (the built-in housing task already does).
+  adaptFeatures(spec, params) {
+    if (params.intercept !== true) return spec;
+    return {
+      columns: spec.columns.map((column) => ({
+        ...column,
+        steps: column.steps.map((step) => (step.kind === 'one-hot' && step.drop === undefined ? { ...step, drop: 'first' as const } : step)),
+      })),
+    };
+  },
   async fit(train, _validation, params: ParamValues, options) {
     const intercept = params.intercept === true;
     const { fitLeastSquares } = await import('./least-squares.js');

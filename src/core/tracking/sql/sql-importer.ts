@@ -106,7 +106,7 @@ export function createSqlImporter(options: SqlImporterOptions): TrackingImporter
         if (same) return 'present';
         throw new GateError('TRACKING_IMPORT_CONFLICT', `model "${model.name}" is registered differently in the target store; it was not imported`, {
           problems: describeRegistryDivergence(model.name, model, existing, 'in the file store', 'in the target store').problems,
-          hint: 'nothing of this model was changed; register the missing versions by hand (`mlctl models register <run-id> --name …`) or import into an empty store',
+          hint: 'nothing of this model was changed; register the missing versions by hand (`mlctl models register <run-id> --name <name>`) or import into an empty store',
         });
       }
       await inTransaction(db, dialect, async (trx) => {

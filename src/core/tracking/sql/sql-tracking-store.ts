@@ -8,7 +8,7 @@ import { sha256File } from '../../fs/hash.js';
 import { createSqlModelRegistry } from '../../registry/sql-model-registry.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { downloadManifestFolder, readAll, uploadFolder } from '../../storage/folder-transfer.js';
-import { validateExperimentName, validateKey, validateRunIdOrPrefix } from '../names.js';
+import { parseRunReference, runReferenceAdvice, validateExperimentName, validateKey, validateRunName } from '../names.js';
 import { createProcessProbe, type ProcessProbe } from '../process-liveness.js';
 import { createRunId, createRunName, isRunId } from '../run-id.js';
 import type { CreateRunOptions, MetricPoint, RunInfo, RunRecord, RunStatus } from '../run-store.js';
@@ -77,26 +77,40 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
     return { status: 'FAILED', detail: `process ${info.pid} on ${info.host} is no longer running; the run never ended` };
   }
 
-  /** The run's row (by id or unambiguous prefix). */
-  async function findRow(idOrPrefix: string): Promise<RunRow> {
-    validateRunIdOrPrefix(idOrPrefix);
-    const ids = isRunId(idOrPrefix)
-      ? [idOrPrefix]
-      : (await db.selectFrom('tracking_runs').select('id').where('id', 'like', `${idOrPrefix}%`).orderBy('id').limit(11).execute()).map((r) => r.id);
-    if (ids.length > 1) {
-      const rows = await readRunRows(db, ids);
-      throw new UsageError('AMBIGUOUS_RUN_ID', `run id prefix "${idOrPrefix}" matches ${ids.length > 10 ? 'more than 10' : ids.length} runs`, {
-        problems: rows.slice(0, 10).map((r) => `${r.run.id} (${r.run.experiment})`),
-        hint: 'give more characters of the id',
+  /** The run's row, by id, unambiguous id prefix or name, as the file store finds runs. */
+  async function findRow(ref: string): Promise<RunRow> {
+    const parsed = parseRunReference(ref);
+    if (parsed.kind === 'id') {
+      const ids = isRunId(parsed.id)
+        ? [parsed.id]
+        : (await db.selectFrom('tracking_runs').select('id').where('id', 'like', `${parsed.id}%`).orderBy('id').limit(11).execute()).map((r) => r.id);
+      if (ids.length > 1) {
+        const rows = await readRunRows(db, ids);
+        throw new UsageError('AMBIGUOUS_RUN_ID', `run id prefix "${ref}" matches ${ids.length > 10 ? 'more than 10' : ids.length} runs`, {
+          problems: rows.slice(0, 10).map((r) => `${r.run.id} (${r.run.experiment})`),
+          hint: 'give more characters of the id',
+        });
+      }
+      const [row] = await readRunRows(db, ids);
+      if (row !== undefined) return row;
+    }
+    // A name, or an id prefix that matched nothing (a run may be named "abcdef12").
+    const named = await db.selectFrom('tracking_runs').select(['id', 'experiment', 'start_text', 'deleted_time']).where('name', '=', ref).orderBy('start_ms').orderBy('id').execute();
+    if (named.length > 1) {
+      throw new UsageError('AMBIGUOUS_RUN_NAME', `run name "${ref}" matches ${named.length} runs: ${named.map((r) => r.id).join(', ')}`, {
+        problems: named.map((r) => `${r.id} (${r.experiment}, started ${r.start_text.slice(0, 16).replace('T', ' ')}${r.deleted_time === null ? '' : ', deleted'})`),
+        hint: 'give the run id instead',
       });
     }
-    const [row] = await readRunRows(db, ids);
-    if (row === undefined) {
-      throw new NotFoundError('RUN_NOT_FOUND', `no run with id "${idOrPrefix}" in ${database.target}`, {
-        hint: 'list runs with `mlctl runs list` (add --deleted for deleted ones); MLCTL_TRACKING_URI selects the store',
-      });
+    const [row] = named.length === 1 ? await readRunRows(db, [named[0]!.id]) : [];
+    if (row !== undefined) return row;
+    const advice = runReferenceAdvice(ref);
+    if (advice === 'run ids are lowercase') {
+      throw new UsageError('INVALID_RUN_ID', `"${ref}" is not a run id: ${advice}`, { hint: 'run ids are lowercase hex, e.g. 0195f3a2c4e1b7d9a0c3; see `mlctl runs list`' });
     }
-    return row;
+    throw new NotFoundError('RUN_NOT_FOUND', `no run with id or name "${ref}" in ${database.target}`, {
+      hint: `${advice === '' ? '' : `${advice}; `}list runs with \`mlctl runs list\` (add --deleted for deleted ones); MLCTL_TRACKING_URI selects the store`,
+    });
   }
 
   /** The run's own row without its params, tags and metrics (one statement); falls back to findRow for its errors. */
@@ -169,6 +183,7 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
     }),
 
     async createRun(create: CreateRunOptions) {
+      if (create.name !== undefined) validateRunName(create.name);
       const experiment = validateExperimentName(create.experiment);
       const tags = { ...(create.tags ?? {}) };
       for (const key of Object.keys(tags)) validateKey('tag', key);
@@ -288,6 +303,22 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
     },
 
     setTags,
+
+    async unknownKeys(keys) {
+      if ((await db.selectFrom('tracking_runs').select('id').limit(1).executeTakeFirst()) === undefined) return [];
+      const present = await Promise.all(
+        keys.map(async (field) => {
+          const table = field.kind === 'metric' ? 'tracking_latest_metrics' : field.kind === 'param' ? 'tracking_params' : 'tracking_tags';
+          return (await db.selectFrom(table).select('run_id').where('key', '=', field.key).limit(1).executeTakeFirst()) !== undefined;
+        }),
+      );
+      return keys.filter((_, i) => !present[i]);
+    },
+
+    async knownKeys(kind) {
+      const table = kind === 'metric' ? 'tracking_latest_metrics' : kind === 'param' ? 'tracking_params' : 'tracking_tags';
+      return (await db.selectFrom(table).select('key').distinct().execute()).map((r) => r.key).sort();
+    },
 
     async setNote(id, note) {
       const row = await findRow(id);
