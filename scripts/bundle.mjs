@@ -129,6 +129,9 @@ await build({
   format: 'cjs',
   target: 'node20',
   external: ['pg-native', 'pg-cloudflare'],
+  // pg asks `typeof Response` to tell Cloudflare Workers from Node, and on Node 20 that loads
+  // fetch's undici (~14 ms per connection-opening command); its only use in kysely and pg.
+  define: { Response: 'undefined' },
   logLevel: 'warning',
 });
 writeFileSync(SQL_RUNTIME, readFileSync(SQL_RUNTIME, 'utf8').replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`));

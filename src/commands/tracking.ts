@@ -112,7 +112,8 @@ export function registerTrackingCommands(program: Command, context: CliContext):
         import('../core/tracking/tracking-import.js'),
         import('./shared/tracking.js'),
       ]);
-      const target = await openTracking(context);
+      // Four runs are imported at once (tracking-import.ts): a connection each.
+      const target = await openTracking(context, { connections: 4 });
       const progress = await output.progress('importing runs');
       let result;
       try {

@@ -14,11 +14,12 @@ export function trackingSettings(context: CliContext): TrackingSettings {
  * The tracking store of this command: the file store or the SQL store, as the configuration
  * says, opened on first use and closed when the command finishes. Every command that reads
  * or writes runs or the registry goes through here, and nothing else knows which it is.
+ * `connections`: database connections at most (default 1), for a command that works in parallel.
  */
-export function openTracking(context: CliContext): Promise<TrackingStore> {
+export function openTracking(context: CliContext, options: { readonly connections?: number } = {}): Promise<TrackingStore> {
   let store = opened.get(context);
   if (store === undefined) {
-    store = import('../../core/tracking/open-tracking-store.js').then(({ openTrackingStore }) => openTrackingStore(trackingSettings(context)));
+    store = import('../../core/tracking/open-tracking-store.js').then(({ openTrackingStore }) => openTrackingStore({ ...trackingSettings(context), ...options }));
     opened.set(context, store);
     const settled = store;
     context.onFinish(async () => {

@@ -15,6 +15,12 @@ export interface TrackingSettings {
   /** Caches live under `<dataDir>/cache/` (downloaded bundles, hash caches). */
   readonly dataDir: string;
   readonly aws: Config['aws'];
+  /**
+   * Database connections at most (default 1: a command's queries go one after another, and
+   * opening a PostgreSQL connection costs more than running them side by side saves).
+   * `tracking import` asks for more.
+   */
+  readonly connections?: number;
 }
 
 /** One backend: which URIs it takes and how it opens. A new backend is one file and one line here. */
@@ -69,9 +75,9 @@ export async function openTrackingStore(settings: TrackingSettings): Promise<Tra
 }
 
 /** The database behind a database tracking URI, for `mlctl tracking migrate` and the store itself. */
-export async function openTrackingDatabase(settings: Pick<TrackingSettings, 'trackingUri' | 'cwd'>): Promise<Database> {
+export async function openTrackingDatabase(settings: Pick<TrackingSettings, 'trackingUri' | 'cwd' | 'connections'>): Promise<Database> {
   const { openDatabase } = await import('../db/create-database.js');
-  return openDatabase(settings.trackingUri, settings.cwd, { poolSize: 4 });
+  return openDatabase(settings.trackingUri, settings.cwd, { poolSize: settings.connections ?? 1 });
 }
 
 /** How the tracking store opens artifact stores. */

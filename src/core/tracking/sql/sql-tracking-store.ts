@@ -305,14 +305,14 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
     setTags,
 
     async unknownKeys(keys) {
-      if ((await db.selectFrom('tracking_runs').select('id').limit(1).executeTakeFirst()) === undefined) return [];
-      const present = await Promise.all(
-        keys.map(async (field) => {
-          const table = field.kind === 'metric' ? 'tracking_latest_metrics' : field.kind === 'param' ? 'tracking_params' : 'tracking_tags';
-          return (await db.selectFrom(table).select('run_id').where('key', '=', field.key).limit(1).executeTakeFirst()) !== undefined;
-        }),
-      );
-      return keys.filter((_, i) => !present[i]);
+      // One statement: whether there is any run at all, and whether each key is anywhere.
+      const tableOf = (kind: string) => sql.table(kind === 'metric' ? 'tracking_latest_metrics' : kind === 'param' ? 'tracking_params' : 'tracking_tags');
+      const checks = keys.map((field, i) => sql`EXISTS (SELECT 1 FROM ${tableOf(field.kind)} WHERE key = ${field.key}) AS ${sql.ref(`k${i}`)}`);
+      const { rows } = await sql<Record<string, unknown>>`SELECT EXISTS (SELECT 1 FROM tracking_runs) AS any_run, ${sql.join(checks)}`.execute(db);
+      const row = rows[0] ?? {};
+      // SQLite answers 0 and 1, PostgreSQL false and true.
+      if (!truthy(row.any_run)) return [];
+      return keys.filter((_, i) => !truthy(row[`k${i}`]));
     },
 
     async knownKeys(kind) {
@@ -428,6 +428,10 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
     },
   };
   return store;
+}
+
+function truthy(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 't';
 }
 
 function pointOf(point: { step: number | string; value: number | null; special: string | null; timestamp: number }): MetricPoint {
