@@ -154,7 +154,38 @@ export function registerDbCommands(program: Command, context: CliContext): void 
     'mlctl db populate --replace --json',
   );
 
+  withExamples(
+    db
+      .command('prune-predictions')
+      .description('delete stored predictions older than a duration and/or beyond the newest N rows, in small batches (serve does it in the background: --prediction-retention)')
+      .option('--older-than <duration>', 'delete predictions older than this: 30d, 12h, 90m, 2w')
+      .option('--keep-last <rows>', 'keep only the newest this many predictions', parseIntFlag('--keep-last', POSITIVE_COUNT_RANGE))
+      .action(async (flags: { olderThan?: string; keepLast?: number }, command: Command) => {
+        await runPrunePredictions(context, command, flags);
+      }),
+    'mlctl db prune-predictions --older-than 30d',
+    'mlctl db prune-predictions --keep-last 1000000 --json',
+  );
+
   registerUsersCommands(db, context);
+}
+
+/** `mlctl db prune-predictions`: the retention `serve --prediction-retention` enforces, once. */
+async function runPrunePredictions(context: CliContext, command: Command, flags: { olderThan?: string; keepLast?: number }): Promise<void> {
+  const output = context.output(command);
+  const { prunePredictions, parseDuration } = await import('../core/db/predictions-repository.js');
+  if (flags.olderThan === undefined && flags.keepLast === undefined) throw new UsageError('PRUNE_NOTHING_ASKED', 'give --older-than <duration>, --keep-last <rows>, or both');
+  const maxAgeMs = flags.olderThan === undefined ? undefined : parseDuration(flags.olderThan);
+  if (flags.olderThan !== undefined && maxAgeMs === undefined) {
+    throw new UsageError('PRUNE_DURATION_INVALID', `--older-than ${JSON.stringify(flags.olderThan)} is not a duration; use a number and a unit: 30d, 12h, 90m, 45s, 2w`);
+  }
+  const result = await withMigratedDb(context, (database) =>
+    prunePredictions(database.db, { ...(maxAgeMs === undefined ? {} : { maxAgeMs }), ...(flags.keepLast === undefined ? {} : { maxRows: flags.keepLast }) }),
+  );
+  const deleted = result.byAge + result.byCount;
+  output.result({ deleted, ...result, ...(flags.olderThan === undefined ? {} : { olderThan: flags.olderThan }), ...(flags.keepLast === undefined ? {} : { keepLast: flags.keepLast }) }, () =>
+    `deleted ${formatNumber(deleted)} prediction${deleted === 1 ? '' : 's'}${result.byAge > 0 && result.byCount > 0 ? ` (${formatNumber(result.byAge)} by age, ${formatNumber(result.byCount)} beyond the row limit)` : ''}`,
+  );
 }
 
 function registerUsersCommands(db: Command, context: CliContext): void {

@@ -52,17 +52,24 @@ export function registerPredictCommands(program: Command, context: CliContext): 
     const resolved = await resolveModel(options.model, context);
     const predictor = await loadPredictor(resolved.bundleDir, { reference: options.model, ...(options.backend === undefined ? {} : { backend: options.backend }) });
     let records: Record<string, unknown>[];
+    // A CSV has no types: its reader reads a code column (zip, year) as numbers, so those are read back as their spelling.
+    let fromCsv = false;
     if (options.user !== undefined) {
       records = [await loadUserRecord(options.user, context)];
     } else if (options.input !== undefined) {
       // A CSV is read with the missing markers the model was trained with.
       const missing = predictor.manifest.task.missing;
       records = await inputs.readRecordsFile(options.input, missing === undefined ? {} : { missing });
+      fromCsv = options.input.toLowerCase().endsWith('.csv');
     } else {
       records = inputs.requireObjects(inputs.parseJsonRecords(await readStdin(process.stdin), 'stdin'), 'stdin');
     }
     const unseen = createUnseenReporter((m) => output.warn(m));
-    const predictions = await predictor.predict(records, { onUnseen: unseen.onUnseen });
+    const predictions = await predictor.predict(records, { onUnseen: unseen.onUnseen, numbersForStrings: fromCsv ? 'spell' : 'refuse' });
+    // Unseen categories are summarised by the reporter below; numbers outside the training range are listed here.
+    const outOfRange = predictions.flatMap((p, i) => (p.warnings ?? []).filter((w) => w.kind === 'out-of-range').map((w) => `record ${i + 1}, field "${w.field}": ${w.message}`));
+    for (const line of outOfRange.slice(0, 20)) output.warn(line);
+    if (outOfRange.length > 20) output.warn(`… and ${outOfRange.length - 20} more values outside the training range`);
     unseen.flush((column) => {
       const col = predictor.pipeline.columns.find((c) => c.column === column);
       const step = col?.steps.find((s) => s.kind === 'one-hot');

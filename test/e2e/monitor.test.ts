@@ -300,7 +300,7 @@ describe('bad input: a clear message, its exit code, and nothing written', () =>
     expect(bad.stderr).toMatch(/at most 1/);
     const share = await cli(['monitor', 'drift', bundle, '--data', 'nowhere.csv', '--fail-over', '20']);
     expect(share.code, share.stderr).toBe(2);
-    expect(share.stderr).toMatch(/--fail-over is a share of inputs from 0 to 1/);
+    expect(share.stderr).toMatch(/--fail-over must be a number from 0 to 1, got "20"/);
     const none = await cli(['monitor', 'drift', bundle]);
     expect(none.code, none.stderr).toBe(2);
     expect(none.stderr).toMatch(/--data <csv>/);

@@ -142,14 +142,23 @@ describe.each(SETS.map((s) => [s.name, s] as const))('%s: trained from a two-lin
 
     const daemon = await startDaemon(['--model', t.fromFile.run.id, '--no-database'], { cwd: ws.dir, env: ws.env });
     try {
-      for (const route of ['/predict', '/invocations']) {
-        const response = await fetch(`${daemon.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(records) });
+      // /invocations takes them in MLflow's protocol: one input key.
+      for (const [route, payload] of [
+        ['/predict', records],
+        ['/invocations', { dataframe_records: records }],
+      ] as const) {
+        const response = await fetch(`${daemon.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
         const body = (await response.json()) as { predictions: Record<string, any>[] };
         expect(response.status, JSON.stringify(body)).toBe(200);
         expect(body.predictions.map((p) => p.label ?? Math.round(p.prediction))).toEqual(answers.map((a) => a.label ?? Math.round(a.prediction)));
       }
-      const openapi = (await (await fetch(`${daemon.url}/openapi.json`)).json()) as { components: { schemas: { InputRecord: { properties: Record<string, unknown> } } } };
-      expect(Object.keys(openapi.components.schemas.InputRecord.properties).sort()).toEqual(Object.keys(records[0]!).filter((k) => k !== 'id').sort());
+      // The input record is named after the task (x-mlctl.recordSchema).
+      const openapi = (await (await fetch(`${daemon.url}/openapi.json`)).json()) as {
+        'x-mlctl': { recordSchema: string };
+        components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+      };
+      const record = openapi.components.schemas[openapi['x-mlctl'].recordSchema]!;
+      expect(Object.keys(record.properties).sort()).toEqual(Object.keys(records[0]!).filter((k) => k !== 'id').sort());
     } finally {
       await daemon.stop('SIGKILL');
     }

@@ -51,11 +51,15 @@ describe.skipIf(noChromium)('GET /docs in chromium', () => {
     await page.goto(`${daemon.url}/docs`);
     expect(await page.textContent('#title')).toBe('mlctl serve: income');
     const routes = await page.$$eval('.route', (nodes) => nodes.map((n) => n.querySelector('code')?.textContent));
-    expect(routes).toEqual(expect.arrayContaining(['/predict_income', '/predict', '/invocations', '/health', '/ready', '/metrics', '/models', '/openapi.json', '/docs']));
-    const fields = await page.$$eval('#fields tr.field', (rows) => rows.map((r) => [r.children[0]?.textContent, r.children[2]?.textContent]));
-    // Race and sex are sensitive: the model takes the seed's 12 fields, all required.
+    expect(routes).toEqual(
+      expect.arrayContaining(['/predict_income', '/predict', '/invocations', '/health', '/livez', '/ping', '/ready', '/readyz', '/version', '/metrics', '/models', '/openapi.json', '/docs']),
+    );
+    // The record is named after the model's own task, with training ranges and bounds.
+    expect(await page.textContent('#record-title')).toBe('Input record: IncomeRecord (task income)');
+    const fields = await page.$$eval('#fields tr.field', (rows) => rows.map((r) => [r.children[0]?.textContent, r.children[2]?.textContent, r.children[4]?.textContent]));
+    // Race and sex are sensitive: the model takes the seed's 12 fields.
     expect(fields).toHaveLength(12);
-    expect(fields).toContainEqual(['age', 'yes']);
+    expect(fields).toContainEqual(['age', 'imputed', expect.stringMatching(/^18 to \d+ \(allowed 0 to 120\)$/)]);
     expect(fields.map((f) => f[0])).not.toContain('race');
     expect(errors).toEqual([]);
     expect(requests.filter((u) => !u.startsWith(daemon.url))).toEqual([]);

@@ -88,8 +88,12 @@ describe('mlctl serve (built binary)', () => {
     const cliAnswer = await cli(['predict', '--model', runId, '--json'], JSON.stringify(SEED_BODY));
     expect(cliAnswer.code, cliAnswer.stderr).toBe(0);
     const expected = JSON.parse(cliAnswer.stdout) as { label: string; probability: number };
-    for (const route of ['/predict', '/invocations']) {
-      const r = await call(route, { body: SEED_BODY });
+    // /invocations takes it in MLflow's protocol: one input key.
+    for (const [route, body] of [
+      ['/predict', SEED_BODY],
+      ['/invocations', { dataframe_records: [SEED_BODY] }],
+    ] as const) {
+      const r = await call(route, { body });
       expect(r.status, r.text).toBe(200);
       expect(r.json.predictions[0].label).toBe(expected.label);
       expect(r.json.predictions[0].probability).toBeCloseTo(expected.probability, 5);
@@ -120,8 +124,8 @@ describe('mlctl serve (built binary)', () => {
     const missing = await call('/predict_income', { body: { ...SEED_BODY, age: undefined, capital_gain: 'lots' } });
     expectJsonError(missing, 422, 'INPUT_INVALID');
     expect(missing.json.error.problems.map((p: { field: string }) => p.field)).toEqual(['age', 'capital_gain']);
-    // Over 1 MiB: refused from Content-Length before the body is read…
-    const big = Buffer.alloc(1024 * 1024 + 10, 0x20);
+    // Over 4 MiB: refused from Content-Length without keeping the body…
+    const big = Buffer.alloc(4 * 1024 * 1024 + 10, 0x20);
     const declared = await rawRequest(`${daemon.url}/predict`, { headers: { ...auth, 'content-type': 'application/json', 'content-length': big.length }, body: big });
     expect(declared.status).toBe(413);
     expect(JSON.parse(declared.body).error.code).toBe('BODY_TOO_LARGE');
@@ -129,7 +133,7 @@ describe('mlctl serve (built binary)', () => {
     const chunked = await rawRequest(`${daemon.url}/predict`, {
       headers: { ...auth, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
       onRequest: (req) => {
-        for (let i = 0; i < 20; i++) req.write(Buffer.alloc(64 * 1024, 0x20));
+        for (let i = 0; i < 80; i++) req.write(Buffer.alloc(64 * 1024, 0x20));
         req.end();
       },
     });
@@ -137,6 +141,36 @@ describe('mlctl serve (built binary)', () => {
     expect(JSON.parse(chunked.body).error.code).toBe('BODY_TOO_LARGE');
     // The daemon still answers.
     expect((await call('/predict_income', { body: SEED_BODY })).status).toBe(200);
+  });
+
+  it('numbers records from 1 and judges values the same way over HTTP and in `mlctl predict`', async () => {
+    const records = [SEED_RECORD, { ...SEED_RECORD, age: 'old' }, { ...SEED_RECORD, workclass: 42, hours_per_week: 200 }];
+    const http = await call('/predict', { body: records });
+    expectJsonError(http, 422, 'INPUT_INVALID');
+    expect(http.json.error.problems).toEqual([
+      { record: 2, field: 'age', message: 'expected a number, got string "old".' },
+      { record: 3, field: 'workclass', message: 'expected a string, got number 42.' },
+      { record: 3, field: 'hours_per_week', message: '200 is above the maximum 168 the task allows.' },
+    ]);
+    const refused = await cli(['predict', '--model', 'income@production', '--json'], JSON.stringify(records));
+    expect(refused.code).toBe(2);
+    const error = JSON.parse(refused.stdout) as { error: { problems: string[] } };
+    expect(error.error.problems).toEqual([
+      'record 2, field "age": expected a number, got string "old".',
+      'record 3, field "workclass": expected a string, got number 42.',
+      'record 3, field "hours_per_week": 200 is above the maximum 168 the task allows.',
+    ]);
+    // Outside the training range (Adult's ages run 17 to 90): answered, with a warning, both ways.
+    const old = { ...SEED_RECORD, age: 99 };
+    const warned = await call('/predict', { body: [old] });
+    expect(warned.json.predictions[0].warnings).toEqual([{ field: 'age', kind: 'out-of-range', message: '99 is outside the training range [17, 90]; the answer is an extrapolation.' }]);
+    const cliWarned = await cli(['predict', '--model', 'income@production', '--json'], JSON.stringify(old));
+    expect(cliWarned.code, cliWarned.stderr).toBe(0);
+    expect(JSON.parse(cliWarned.stdout)).toMatchObject({ probability: warned.json.predictions[0].probability, warnings: warned.json.predictions[0].warnings });
+    expect(cliWarned.stderr).toContain('record 1, field "age": 99 is outside the training range [17, 90]');
+    // The bundle's input schema carries the range `mlctl models show` reads.
+    const spec = await call('/openapi.json');
+    expect(spec.json.components.schemas.IncomeRecord.properties.age['x-training-range']).toEqual({ min: 17, max: 90 });
   });
 
   it('GET /health and /ready need no token; /metrics, /models, /openapi.json and /docs do', async () => {

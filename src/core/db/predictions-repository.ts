@@ -66,3 +66,122 @@ export function hashPredictionInput(input: object): string {
   const sorted = Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
   return sha256(JSON.stringify(sorted));
 }
+
+/**
+ * How long stored predictions are kept: rows older than `maxAgeMs`, and rows beyond the
+ * newest `maxRows`, are removed. Either may be left out; neither means forever.
+ */
+export interface PredictionRetention {
+  readonly maxAgeMs?: number;
+  readonly maxRows?: number;
+}
+
+export interface PruneOptions {
+  /** Rows per DELETE (default 1,000): each is a short statement, so writers are never held up long. */
+  readonly batchRows?: number;
+  readonly now?: () => Date;
+  /** Awaited between batches: the serving daemon yields to requests there. */
+  readonly between?: () => Promise<void>;
+  /**
+   * 'whole-table' (default) looks at every row, in primary-key windows. 'oldest-first'
+   * stops at the first window with no row old enough: the serving daemon appends rows as it
+   * answers, so ids grow with time and the old rows are a prefix; a straggler behind a
+   * younger window waits for a later pass.
+   */
+  readonly scan?: 'whole-table' | 'oldest-first';
+}
+
+export interface PruneResult {
+  /** Rows removed for their age. */
+  readonly byAge: number;
+  /** Rows removed beyond the row limit. */
+  readonly byCount: number;
+}
+
+/**
+ * Removes predictions outside `retention` in batches over primary-key windows, so no
+ * statement scans the table or holds a lock for long (created_at has no index of its own).
+ */
+export async function prunePredictions(db: Kysely<MlctlSchema>, retention: PredictionRetention, options: PruneOptions = {}): Promise<PruneResult> {
+  const batch = options.batchRows ?? 1_000;
+  const between = options.between ?? (() => Promise.resolve());
+  let byAge = 0;
+  let byCount = 0;
+  if (retention.maxAgeMs !== undefined) {
+    const cutoff = new Date((options.now ?? (() => new Date()))().getTime() - retention.maxAgeMs).toISOString();
+    // Ids start at 1 in both dialects (and PostgreSQL's serial is a 32-bit integer).
+    let after = 0;
+    for (;;) {
+      const window = await db.selectFrom('predictions').select('id').where('id', '>', after).orderBy('id').limit(batch).execute();
+      const last = window.at(-1)?.id;
+      if (last === undefined) break;
+      const result = await db.deleteFrom('predictions').where('id', '>', after).where('id', '<=', last).where('created_at', '<', cutoff).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows);
+      byAge += deleted;
+      after = last;
+      if (window.length < batch || (deleted === 0 && options.scan === 'oldest-first')) break;
+      await between();
+    }
+  }
+  if (retention.maxRows !== undefined) {
+    const boundary = await db.selectFrom('predictions').select('id').orderBy('id', 'desc').limit(1).offset(retention.maxRows).executeTakeFirst();
+    if (boundary !== undefined) {
+      for (;;) {
+        const result = await db
+          .deleteFrom('predictions')
+          .where('id', 'in', db.selectFrom('predictions').select('id').where('id', '<=', boundary.id).orderBy('id').limit(batch))
+          .executeTakeFirst();
+        const deleted = Number(result.numDeletedRows);
+        byCount += deleted;
+        if (deleted < batch) break;
+        await between();
+      }
+    }
+  }
+  return { byAge, byCount };
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** "30d", "12h", "90m", "45s", "2w" in milliseconds; undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text.trim());
+  if (match === null) return undefined;
+  const ms = Number(match[1]) * DURATION_UNITS[match[2]!]!;
+  return ms > 0 ? ms : undefined;
+}
+
+/**
+ * A retention setting: a duration ("30d"), a row count ("1000000", underscores allowed),
+ * both separated by a comma ("30d,1000000": whichever removes more), or "forever".
+ * Returns the problem as a string when the text is not one.
+ */
+export function parseRetention(text: string): PredictionRetention | string {
+  const value = text.trim().toLowerCase();
+  if (value === 'forever' || value === 'off' || value === 'none') return {};
+  let retention: { maxAgeMs?: number; maxRows?: number } = {};
+  for (const part of value.split(',').map((p) => p.trim())) {
+    const duration = parseDuration(part);
+    if (duration !== undefined) {
+      if (retention.maxAgeMs !== undefined) return `"${text}" gives two durations`;
+      retention = { ...retention, maxAgeMs: duration };
+      continue;
+    }
+    const rows = /^\d[\d_]*$/.test(part) ? Number(part.replaceAll('_', '')) : Number.NaN;
+    if (!Number.isSafeInteger(rows) || rows < 1) return `"${part}" is neither a duration (30d, 12h, 90m, 45s, 2w) nor a row count (1000000)`;
+    if (retention.maxRows !== undefined) return `"${text}" gives two row counts`;
+    retention = { ...retention, maxRows: rows };
+  }
+  return retention;
+}
+
+/** A retention as flags and logs show it: "30d, 1000000 rows", "forever". */
+export function describeRetention(retention: PredictionRetention): string {
+  const parts: string[] = [];
+  if (retention.maxAgeMs !== undefined) {
+    const [unit, size] = Object.entries(DURATION_UNITS).reverse().find(([, ms]) => retention.maxAgeMs! % ms === 0) ?? ['s', 1_000];
+    parts.push(`${retention.maxAgeMs / size}${unit}`);
+  }
+  if (retention.maxRows !== undefined) parts.push(`${retention.maxRows} rows`);
+  return parts.length === 0 ? 'forever' : parts.join(', ');
+}

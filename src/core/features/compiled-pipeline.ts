@@ -5,7 +5,7 @@
  */
 import type { DataRecord } from '../datasets/dataset-spec.js';
 import { UsageError } from '../errors.js';
-import type { FittedPipeline, UnseenCategoryPolicy } from './pipeline-spec.js';
+import type { FittedPipeline, InputBounds, TrainingRange, UnseenCategoryPolicy } from './pipeline-spec.js';
 import { DATE_FORMATS_TEXT, datePart, parseDate, type DatePart } from './dates.js';
 
 /** One unseen category met while transforming; `row` is the record's 0-based index. */
@@ -25,6 +25,10 @@ export type CompiledColumn =
       readonly impute: number | undefined;
       readonly keepMissing: boolean;
       readonly ops: readonly NumericOp[];
+      /** The training rows' range (absent in pipelines fitted before it was recorded). */
+      readonly range: TrainingRange | undefined;
+      /** The task's hard bounds. */
+      readonly bounds: InputBounds | undefined;
     }
   | {
       readonly kind: 'ordinal';
@@ -162,7 +166,18 @@ function compile(pipeline: FittedPipeline): CompiledPipeline {
           break;
       }
     }
-    return compiled ?? { kind: 'numeric', column: fitted.column, offset: start, impute: impute === undefined ? undefined : Number(impute), keepMissing, ops };
+    return (
+      compiled ?? {
+        kind: 'numeric',
+        column: fitted.column,
+        offset: start,
+        impute: impute === undefined ? undefined : Number(impute),
+        keepMissing,
+        ops,
+        range: fitted.range,
+        bounds: fitted.bounds,
+      }
+    );
   });
   return { columns, width: offset };
 }

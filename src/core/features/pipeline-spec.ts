@@ -79,12 +79,34 @@ export type FittedStep =
   /** Per part, the z-score learned on the training rows (mean 0, std 1 when not standardized). */
   | { readonly kind: 'date'; readonly parts: readonly DatePart[]; readonly mean: readonly number[]; readonly std: readonly number[] };
 
+/**
+ * Hard bounds a task declares for a numeric input (`"age": {"min": 0, "max": 120}`): a
+ * value outside them is refused, naming the field and the bound (exit 2, HTTP 422).
+ */
+export interface InputBounds {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** The smallest and largest value of a numeric input in the training rows (before any transform). */
+export interface TrainingRange {
+  readonly min: number;
+  readonly max: number;
+}
+
 export interface FittedColumn {
   readonly column: string;
   readonly type: ColumnTransformSpec['type'];
   readonly steps: readonly FittedStep[];
   /** Missing values pass through as NaN (see ColumnTransformSpec.missing). */
   readonly missing?: 'keep';
+  /**
+   * Numeric columns: the training rows' range of present values. A value outside it is
+   * answered with a warning. Pipelines fitted before ranges were recorded have none.
+   */
+  readonly range?: TrainingRange;
+  /** Numeric columns: the task's hard bounds, enforced at prediction time. */
+  readonly bounds?: InputBounds;
   /** Names of the output features this column produces, in order. */
   readonly outputs: readonly string[];
 }

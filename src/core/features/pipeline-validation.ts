@@ -165,6 +165,30 @@ export function expectedOutputs(column: string, type: ColumnTransformSpec['type'
   return kept.map((category) => `${column}=${category}`);
 }
 
+/** A numeric column's optional training range and hard bounds: finite numbers, min ≤ max. */
+function checkLimits(where: string, type: ColumnTransformSpec['type'], range: unknown, bounds: unknown): string[] {
+  const problems: string[] = [];
+  const finite = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value);
+  if (range !== undefined) {
+    if (type !== 'numeric') problems.push(`${where}.range: only numeric columns have a training range.`);
+    else if (!isObject(range) || !finite(range.min) || !finite(range.max) || (range.min as number) > (range.max as number)) {
+      problems.push(`${where}.range: expected {"min": …, "max": …} with finite numbers, min ≤ max.`);
+    }
+  }
+  if (bounds !== undefined) {
+    if (type !== 'numeric') problems.push(`${where}.bounds: only numeric columns have bounds.`);
+    else if (
+      !isObject(bounds) ||
+      (bounds.min !== undefined && !finite(bounds.min)) ||
+      (bounds.max !== undefined && !finite(bounds.max)) ||
+      (finite(bounds.min) && finite(bounds.max) && (bounds.min as number) > (bounds.max as number))
+    ) {
+      problems.push(`${where}.bounds: expected {"min"?: …, "max"?: …} with finite numbers, min ≤ max.`);
+    }
+  }
+  return problems;
+}
+
 /** Problems in a FittedPipeline read from disk; [] when it can be replayed safely. */
 export function checkFittedPipeline(json: unknown): string[] {
   if (!isObject(json)) return ['pipeline: expected a JSON object.'];
@@ -255,6 +279,7 @@ export function checkFittedPipeline(json: unknown): string[] {
           break;
       }
     });
+    problems.push(...checkLimits(named, type, column.range, column.bounds));
     const expected = type === 'date' ? expectedOutputs(String(column.column), 'date', undefined, undefined, dateParts) : expectedOutputs(String(column.column), oneHot ? type : 'numeric', categories, drop);
     if (!isStringArray(column.outputs) || column.outputs.length !== expected.length || column.outputs.some((name, i) => name !== expected[i])) {
       problems.push(`${named}.outputs: expected ${JSON.stringify(expected.length > 5 ? [...expected.slice(0, 5), '…'] : expected)}.`);

@@ -16,6 +16,7 @@ import type {
   FittedPipeline,
   FittedStep,
   ImputeStrategy,
+  InputBounds,
   PipelineColumnSummary,
   PipelineSpec,
   PipelineSummary,
@@ -38,14 +39,20 @@ const MAX_ROWS_LISTED = 5;
 /** At most this many problems are listed in one error. */
 const MAX_PROBLEMS = 50;
 
+export interface FitPipelineOptions {
+  /** The task's hard bounds per numeric input column, kept in the fitted pipeline. */
+  readonly bounds?: Readonly<Record<string, InputBounds>>;
+}
+
 /**
  * Fits `spec` on `records` (the training rows only). Throws UsageError
  * 'PIPELINE_SPEC_INVALID' for a malformed spec and 'PIPELINE_FIT_FAILED' when the data
  * cannot be fitted (missing values without an impute step, non-numeric values, negative
- * values under log1p, values that are neither yes nor no), listing every problem.
+ * values under log1p, values that are neither yes nor no), listing every problem. Each
+ * numeric column keeps the range of its training values, and the task's bounds for it.
  */
-export function fitPipeline(spec: PipelineSpec, records: readonly DataRecord[]): FittedPipeline {
-  const specProblems = checkPipelineSpec(spec);
+export function fitPipeline(spec: PipelineSpec, records: readonly DataRecord[], options: FitPipelineOptions = {}): FittedPipeline {
+  const specProblems = [...checkPipelineSpec(spec), ...checkBounds(spec, options.bounds)];
   if (specProblems.length > 0) {
     throw new UsageError('PIPELINE_SPEC_INVALID', `The feature pipeline spec is invalid: ${specProblems[0]}${moreThan(specProblems)}`, {
       problems: specProblems,
@@ -58,7 +65,7 @@ export function fitPipeline(spec: PipelineSpec, records: readonly DataRecord[]):
     });
   }
   const problems: string[] = [];
-  const columns = spec.columns.map((column) => fitColumn(column, records, problems));
+  const columns = spec.columns.map((column) => fitColumn(column, records, problems, options.bounds?.[column.column]));
   if (problems.length > 0) {
     throw new UsageError('PIPELINE_FIT_FAILED', `Cannot fit the feature pipeline: ${problems[0]}${moreThan(problems)}`, {
       problems,
@@ -72,6 +79,23 @@ export function fitPipeline(spec: PipelineSpec, records: readonly DataRecord[]):
     featureNames: columns.flatMap((column) => column.outputs),
     fittedRows: records.length,
   };
+}
+
+/** Bounds name numeric feature columns and hold finite numbers, min ≤ max. */
+function checkBounds(spec: PipelineSpec, bounds: Readonly<Record<string, InputBounds>> | undefined): string[] {
+  if (bounds === undefined) return [];
+  const problems: string[] = [];
+  const types = new Map((Array.isArray(spec.columns) ? spec.columns : []).map((column) => [column.column, column.type]));
+  for (const [name, bound] of Object.entries(bounds)) {
+    const type = types.get(name);
+    if (type === undefined) problems.push(`bounds.${name}: "${name}" is not a feature column.`);
+    else if (type !== 'numeric') problems.push(`bounds.${name}: "${name}" is ${type}; bounds apply to numeric columns.`);
+    const { min, max } = bound ?? {};
+    if (min !== undefined && (typeof min !== 'number' || !Number.isFinite(min))) problems.push(`bounds.${name}.min: expected a finite number.`);
+    if (max !== undefined && (typeof max !== 'number' || !Number.isFinite(max))) problems.push(`bounds.${name}.max: expected a finite number.`);
+    if (typeof min === 'number' && typeof max === 'number' && min > max) problems.push(`bounds.${name}: min ${min} is above max ${max}.`);
+  }
+  return problems;
 }
 
 function moreThan(problems: readonly string[]): string {
@@ -88,7 +112,7 @@ function rowList(rows: readonly number[], total: number): string {
   return total > rows.length ? `${listed}, … (${total} rows)` : listed;
 }
 
-function fitColumn(spec: ColumnTransformSpec, records: readonly DataRecord[], problems: string[]): FittedColumn {
+function fitColumn(spec: ColumnTransformSpec, records: readonly DataRecord[], problems: string[], bounds: InputBounds | undefined): FittedColumn {
   const name = spec.column;
   const present = records.some((record) => record[name] !== undefined);
   if (!present) {
@@ -100,7 +124,7 @@ function fitColumn(spec: ColumnTransformSpec, records: readonly DataRecord[], pr
   const later = impute === undefined ? spec.steps : rest;
   if (spec.type === 'date') return fitDateColumn(spec, impute, later, records, problems);
   return spec.type === 'numeric'
-    ? fitNumericColumn(spec, impute, later, records, problems)
+    ? fitNumericColumn(spec, impute, later, records, problems, bounds)
     : fitStringColumn(spec, impute, later, records, problems);
 }
 
@@ -188,6 +212,7 @@ function fitNumericColumn(
   later: readonly FeatureStep[],
   records: readonly DataRecord[],
   problems: string[],
+  bounds: InputBounds | undefined,
 ): FittedColumn {
   const name = spec.column;
   const values = new Float64Array(records.length);
@@ -223,12 +248,24 @@ function fitNumericColumn(
     values[i] = x;
   }
   if (bad > 0) problems.push(`column "${name}" is numeric but holds non-numeric values in ${rowList(badRows, bad)}.`);
+  // Before the impute statistic sorts `present` in place.
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < presentCount; i++) {
+    const x = present[i]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const limits = {
+    ...(presentCount > 0 ? { range: { min: withoutNegativeZero(min), max: withoutNegativeZero(max) } } : {}),
+    ...(bounds === undefined ? {} : { bounds: { ...(bounds.min === undefined ? {} : { min: bounds.min }), ...(bounds.max === undefined ? {} : { max: bounds.max }) } }),
+  };
 
   const steps: FittedStep[] = [];
   if (impute !== undefined) {
     if (presentCount === 0 && impute.strategy !== 'constant') {
       problems.push(`column "${name}" has no values to compute the ${impute.strategy} from.`);
-      return { column: name, type: spec.type, steps, outputs: [name] };
+      return { column: name, type: spec.type, steps, outputs: [name], ...limits };
     }
     const fill = withoutNegativeZero(numericImputeValue(impute.strategy, present.subarray(0, presentCount), impute.value));
     for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i]!)) values[i] = fill;
@@ -271,7 +308,7 @@ function fitNumericColumn(
       steps.push({ kind: 'standardize', mean: withoutNegativeZero(mean), std });
     }
   }
-  return { column: name, type: spec.type, steps, outputs: [name], ...keeps(spec) };
+  return { column: name, type: spec.type, steps, outputs: [name], ...keeps(spec), ...limits };
 }
 
 function keeps(spec: ColumnTransformSpec): { missing?: 'keep' } {

@@ -3,13 +3,26 @@ import { UsageError } from '../errors.js';
 import { loadModel, type LoadedModel, type LoadModelOptions } from '../bundle/load-model.js';
 import type { Answer } from '../bundle/output-meaning.js';
 import type { UnseenCategory } from '../features/pipeline.js';
-import { validateRecords } from '../features/record-validation.js';
+import { recordNumber, validateRecords, type ValidateRecordsOptions } from '../features/record-validation.js';
 
-/** One answer per input record, in input order, with the record's own `id` when it had one. */
-export type Prediction = Answer & { readonly id?: string | number };
+/** A value answered although it lies outside the training range or the known categories. */
+export interface PredictionWarning {
+  readonly field: string;
+  /** 'out-of-range': a number outside the training range; 'unseen-category': a category not seen in training. */
+  readonly kind: 'out-of-range' | 'unseen-category';
+  readonly message: string;
+}
+
+/**
+ * One answer per input record, in input order, with the record's own `id` when it had one,
+ * and `warnings` when a value lies outside what the model saw in training.
+ */
+export type Prediction = Answer & { readonly id?: string | number; readonly warnings?: readonly PredictionWarning[] };
 
 export interface PredictOptions {
   readonly onUnseen?: (event: UnseenCategory) => void;
+  /** A number sent for a categorical column: refused (default; JSON input) or read as its spelling (CSV input). */
+  readonly numbersForStrings?: ValidateRecordsOptions['numbersForStrings'];
 }
 
 /** A loaded, verified bundle that answers records the way `mlctl predict` does. */
@@ -30,32 +43,60 @@ export interface LoadPredictorOptions extends LoadModelOptions {
   readonly reference?: string;
 }
 
+const MAX_LISTED = 50;
+
+function invalidInput(problems: readonly string[], total: number, hint: string): UsageError {
+  const listed = problems.slice(0, MAX_LISTED);
+  if (total > listed.length) listed.push(`… and ${total - listed.length} more`);
+  return new UsageError('PREDICT_INPUT_INVALID', `${total} problem${total === 1 ? '' : 's'} in the input records; nothing was predicted`, { problems: listed, hint });
+}
+
 /**
- * Records are numbered from 1 in every message, as lines of a file are: "record 3, field
- * "age"".
+ * Records are numbered from 1 in every message, as lines of a file are, and as the HTTP
+ * daemon numbers them: "record 3, field "age"".
  */
 export async function loadPredictor(bundleDir: string, options: LoadPredictorOptions = {}): Promise<Predictor> {
   const model = await loadModel(bundleDir, options);
+  const reference = shellWord(options.reference ?? bundleDir);
+  const hint = `each record needs the fields of the model's input schema; \`mlctl models show ${reference}\` lists them`;
   const score = (records: readonly DataRecord[], opts: PredictOptions = {}): Promise<Float32Array> =>
     model.scoreRecords(records, opts.onUnseen === undefined ? {} : { onUnseen: opts.onUnseen });
   return {
     ...model,
     score,
     async predict(records, opts = {}) {
-      const { records: valid, problems } = validateRecords(model.pipeline, records, { absent: 'error' });
+      const { records: valid, problems, warnings } = validateRecords(model.pipeline, records, { absent: 'error', numbersForStrings: opts.numbersForStrings ?? 'refuse' });
       if (problems.length > 0) {
-        const listed = problems.slice(0, 50).map((p) => `record ${p.record + 1}, field "${p.field}": ${p.message}`);
-        if (problems.length > 50) listed.push(`… and ${problems.length - 50} more`);
-        throw new UsageError('PREDICT_INPUT_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the input records; nothing was predicted`, {
-          problems: listed,
-          hint: `each record needs the fields of the model's input schema; \`mlctl models show ${shellWord(options.reference ?? bundleDir)}\` lists them`,
-        });
+        throw invalidInput(
+          problems.slice(0, MAX_LISTED).map((p) => `record ${recordNumber(p.record)}, field "${p.field}": ${p.message}`),
+          problems.length,
+          hint,
+        );
       }
       const raw = await score(valid, opts);
+      // A model answers NaN or ±Infinity only for inputs far outside its training; never print one.
+      const outputs = model.meaning.width;
+      const broken: string[] = [];
+      for (let i = 0; i < valid.length; i++) {
+        for (let k = 0; k < outputs; k++) {
+          if (!Number.isFinite(raw[i * outputs + k]!)) {
+            broken.push(`record ${recordNumber(i)}: the model's output is not a finite number; its values lie far outside the training data`);
+            break;
+          }
+        }
+      }
+      if (broken.length > 0) throw invalidInput(broken, broken.length, `compare the records with the training ranges: \`mlctl models show ${reference}\``);
+      const byRecord = new Map<number, PredictionWarning[]>();
+      for (const w of warnings) {
+        const list = byRecord.get(w.record) ?? [];
+        list.push({ field: w.field, kind: w.kind, message: w.message });
+        byRecord.set(w.record, list);
+      }
       return valid.map((_, i) => {
         const input = records[i] as Record<string, unknown>;
-        const id = typeof input.id === 'string' || typeof input.id === 'number' ? { id: input.id } : {};
-        return { ...id, ...model.meaning.answer(raw, i) };
+        const id = typeof input.id === 'string' || (typeof input.id === 'number' && Number.isFinite(input.id)) ? { id: input.id } : {};
+        const recordWarnings = byRecord.get(i);
+        return { ...id, ...model.meaning.answer(raw, i), ...(recordWarnings === undefined ? {} : { warnings: recordWarnings }) };
       });
     },
   };

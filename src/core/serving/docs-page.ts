@@ -36,8 +36,8 @@ export function renderDocsPage(spec: Readonly<Record<string, unknown>>): string 
 <p class="muted">OpenAPI <span id="openapi-version"></span> · <a href="openapi.json">openapi.json</a></p>
 <h2>Routes</h2>
 <div id="routes"></div>
-<h2>Input record</h2>
-<table id="fields"><thead><tr><th>Field</th><th>Type</th><th>Required by /predict_income</th><th>Values</th><th>Description</th></tr></thead><tbody></tbody></table>
+<h2 id="record-title">Input record</h2>
+<table id="fields"><thead><tr><th>Field</th><th>Type</th><th>When missing (null, NaN)</th><th>Values</th><th>Training range</th><th>Description</th></tr></thead><tbody></tbody></table>
 <script id="spec" type="application/json">${embedded}</script>
 <script>
 "use strict";
@@ -93,14 +93,17 @@ for (const [path, operations] of Object.entries(spec.paths)) {
     routes.append(box);
   }
 }
-const record = resolveRef(spec.components.schemas.InputRecord);
-const income = resolveRef(spec.components.schemas.IncomeRecord);
-const required = new Set(income.required || []);
+// The model's own task names its record ("x-mlctl".recordSchema).
+const recordName = (spec["x-mlctl"] && spec["x-mlctl"].recordSchema) || Object.keys(spec.components.schemas)[0];
+document.getElementById("record-title").textContent = "Input record: " + recordName + " (task " + ((spec["x-mlctl"] && spec["x-mlctl"].task) || "?") + ")";
+const record = resolveRef(spec.components.schemas[recordName]);
 const tbody = document.querySelector("#fields tbody");
 for (const [name, prop] of Object.entries(record.properties || {})) {
   const type = Array.isArray(prop.type) ? prop.type.join(" | ") : String(prop.type);
   const values = prop.enum ? prop.enum.filter((v) => v !== null).join(", ") : "";
-  tbody.append(el("tr", { className: "field" }, el("td", {}, el("code", { textContent: name })), el("td", { textContent: type }), el("td", { textContent: required.has(name) ? "yes" : "no" }), el("td", { textContent: values }), el("td", { className: "muted", textContent: prop.description || "" })));
+  const range = prop["x-training-range"] ? prop["x-training-range"].min + " to " + prop["x-training-range"].max : "";
+  const bounds = prop.minimum !== undefined || prop.maximum !== undefined ? " (allowed " + (prop.minimum ?? "…") + " to " + (prop.maximum ?? "…") + ")" : "";
+  tbody.append(el("tr", { className: "field" }, el("td", {}, el("code", { textContent: name })), el("td", { textContent: type }), el("td", { textContent: type.includes("null") ? "imputed" : "refused" }), el("td", { textContent: values }), el("td", { textContent: range + bounds }), el("td", { className: "muted", textContent: prop.description || "" })));
 }
 </script>
 </body>

@@ -1,6 +1,49 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import type { Counter, GaugeChild } from './metrics-registry.js';
 import { MAX_BODY_BYTES, type ServeHandler, type ServeResponse } from './prediction-handler.js';
+
+/** Defaults for the protections; `mlctl serve` flags override them. */
+export const SERVER_DEFAULTS = Object.freeze({
+  /** Idle keep-alive connections close after this. */
+  keepAliveTimeoutMs: 5_000,
+  /** A request's headers must arrive within this of its first byte (slowloris is cut here). */
+  headersTimeoutMs: 10_000,
+  /** A whole request, body included, must arrive within this. */
+  requestTimeoutMs: 30_000,
+  /** Open connections at most; see `defaultMaxConnections`. */
+  maxConnections: 1_024,
+  /** How long a drain waits for an idle or new connection to send a request. */
+  drainGraceMs: 1_000,
+});
+
+/**
+ * Connections a drain takes in from the listen backlog at most before closing the listener
+ * (Node listens with a backlog of 511; clients that keep connecting cannot hold it open).
+ */
+const BACKLOG_ACCEPTS = 1_024;
+
+/** A refused body declared larger than this is not read to its end: the connection closes. */
+const LINGER_LIMIT_BYTES = 64 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/** File descriptors kept back from --max-connections: model files, the database, logs, a reload. */
+const RESERVED_FDS = 256;
+
+/**
+ * The default connection cap under a file-descriptor limit: the limit less what the
+ * daemon needs besides sockets, at most 8,192 (plenty for a CPU-bound model server).
+ */
+export function defaultMaxConnections(fdLimit: number | undefined): number {
+  if (fdLimit === undefined || !Number.isFinite(fdLimit)) return SERVER_DEFAULTS.maxConnections;
+  return Math.max(32, Math.min(8_192, Math.floor(fdLimit) - RESERVED_FDS));
+}
+
+export interface HttpServerMetrics {
+  readonly connections: GaugeChild;
+  /** reason: evicted, refused, idle-timeout */
+  readonly connectionsClosed: Counter;
+}
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -8,11 +51,31 @@ export interface HttpServerOptions {
   readonly port: number;
   readonly handler: ServeHandler;
   readonly bodyLimitBytes?: number;
-  /** Idle keep-alive connections close after this (default 5 s). */
   readonly keepAliveTimeoutMs?: number;
-  /** A request must arrive completely within this (default 30 s; slow clients cannot hold sockets). */
+  readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /**
+   * Open connections at most. At the cap a new connection evicts the oldest one that is
+   * idle or has not finished sending its headers (slowloris holds exactly those); with
+   * none to evict it is closed at once. Either way no file descriptor is held for it.
+   */
+  readonly maxConnections?: number;
+  readonly drainGraceMs?: number;
+  readonly metrics?: HttpServerMetrics;
   readonly clock?: () => number;
+}
+
+/** What a drain did: requests answered while draining, and what it had to cut. */
+export interface DrainReport {
+  /** Requests answered after the drain began. */
+  readonly answered: number;
+  /** Requests unanswered at the deadline whose headers had arrived (their body may still have been coming). */
+  readonly cutRequests: number;
+  /** Connections cut while sending the headers of a request. */
+  readonly cutPartial: number;
+  /** Idle connections closed with nothing received. */
+  readonly closedIdle: number;
+  readonly ms: number;
 }
 
 export interface RunningServer {
@@ -21,25 +84,66 @@ export interface RunningServer {
   readonly url: string;
   /** Requests received and not yet answered. */
   readonly inFlight: number;
+  /** Open client connections. */
+  readonly connections: number;
   /**
-   * Stops accepting connections, closes idle keep-alive ones, lets requests in flight
-   * finish (answering with `Connection: close`), and resolves when all are answered, or
-   * after `timeoutMs` by cutting what is left. Resolves to the number of requests cut.
+   * Drains: stops accepting (after taking in the connections the kernel already
+   * completed), answers every request already received and any that arrives on an open
+   * connection within the grace, each with `Connection: close`, closes connections that
+   * stay silent, and resolves when every connection is closed, or at `timeoutMs` by cutting
+   * what is left, counted in the report.
    */
-  close(timeoutMs: number): Promise<number>;
+  close(timeoutMs: number): Promise<DrainReport>;
 }
 
+/** Runs `fn` after the event loop's next poll phase (the first immediate may come before it). */
+function afterPoll(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
+}
+
+/** Per-connection bookkeeping, kept on the socket itself. */
+interface Connection {
+  /** Requests received and not yet answered (more than one only when pipelined). */
+  active: number;
+  /** socket.bytesRead when it last became idle: more since then means a request is arriving. */
+  bytesAtIdle: number;
+  /** Requests answered on it. */
+  served: number;
+  closed: boolean;
+}
+
+const CONNECTION = Symbol('mlctl.connection');
+type TrackedSocket = Socket & { [CONNECTION]?: Connection };
+
 /**
- * Serves `handler` over node:http: keep-alive, Nagle off, bodies read up to the limit
- * (over it: 413 without reading the rest, then the connection closes), and a clean drain.
+ * Serves `handler` over node:http: keep-alive, Nagle off, bodies kept up to the limit
+ * (over it: read to the end and dropped, then 413), a connection cap with eviction, header
+ * and request timeouts, and a drain that answers what was received.
  */
 export function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
   const limit = options.bodyLimitBytes ?? MAX_BODY_BYTES;
   const clock = options.clock ?? (() => performance.now());
-  const { handler } = options;
+  const cap = Math.max(1, options.maxConnections ?? SERVER_DEFAULTS.maxConnections);
+  const headersTimeout = options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs;
+  const requestTimeout = Math.max(options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs, headersTimeout);
+  const { handler, metrics } = options;
   let inFlight = 0;
+  /** Connections accepted so far (the drain watches it to empty the listen backlog). */
+  let accepted = 0;
   let draining = false;
-  let drained: (() => void) | undefined;
+  let answeredWhileDraining = 0;
+  let onSettled: (() => void) | undefined;
+  /** Connections with no request in progress, oldest first: the ones eviction and the drain may close. */
+  const quiet = new Map<TrackedSocket, Connection>();
+  const open = new Set<TrackedSocket>();
+
+  const closeConnection = (socket: TrackedSocket, reason: string | undefined): void => {
+    const connection = socket[CONNECTION];
+    if (connection !== undefined) connection.closed = true;
+    quiet.delete(socket);
+    if (reason !== undefined) metrics?.connectionsClosed.labels(reason).inc();
+    socket.destroy();
+  };
 
   const send = (res: ServerResponse, response: ServeResponse, closeAfter: boolean): void => {
     const headers: Record<string, string | number> = {
@@ -52,69 +156,143 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     res.end(response.body);
   };
 
-  const finish = (): void => {
+  const finish = (req: IncomingMessage): void => {
     inFlight--;
-    if (inFlight === 0 && draining) drained?.();
+    if (draining) answeredWhileDraining++;
+    const socket = req.socket as TrackedSocket;
+    const connection = socket[CONNECTION];
+    if (connection !== undefined) connection.served++;
+    if (connection !== undefined && !connection.closed && --connection.active === 0 && !socket.destroyed) {
+      connection.bytesAtIdle = socket.bytesRead;
+      // Re-inserted last: the oldest quiet connection is evicted first.
+      quiet.delete(socket);
+      quiet.set(socket, connection);
+    }
+    if (draining) onSettled?.();
   };
 
+  /** Answers a request; only a body declared over LINGER_LIMIT_BYTES closes the connection after it. */
   const answer = (req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean, startedAt: number): void => {
-    handler
-      .handle({
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        contentType: req.headers['content-type'],
-        authorization: req.headers.authorization,
-        body,
-        bodyTooLarge: tooLarge,
-        clientIp: req.socket.remoteAddress ?? 'unknown',
-        startedAt,
-      })
+    const closeAfter = tooLarge && Number(req.headers['content-length'] ?? 0) > LINGER_LIMIT_BYTES;
+    const request = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
+      body,
+      bodyTooLarge: tooLarge,
+      clientIp: req.socket.remoteAddress ?? 'unknown',
+      startedAt,
+    };
+    let result: ServeResponse | Promise<ServeResponse>;
+    try {
+      result = handler.handle(request);
+    } catch {
+      result = Promise.reject(new Error('handler threw'));
+    }
+    if (!(result instanceof Promise)) {
+      send(res, result, closeAfter);
+      finish(req);
+      return;
+    }
+    result
       .then(
-        (response) => send(res, response, tooLarge),
+        (response) => send(res, response, closeAfter),
         // The handler turns every error into a response; this is the last resort.
         () => send(res, { status: 500, contentType: 'application/json', body: '{"error":{"code":"INTERNAL","message":"internal error"}}' }, true),
       )
-      .finally(finish);
+      .finally(() => finish(req));
   };
 
-  const server = createServer({ noDelay: true, keepAlive: true, requestTimeout: options.requestTimeoutMs ?? 30_000 }, (req, res) => {
+  const server = createServer({ noDelay: true, keepAlive: true, requestTimeout, headersTimeout, connectionsCheckingInterval: 1_000 }, (req, res) => {
     const startedAt = clock();
     inFlight++;
+    const socket = req.socket as TrackedSocket;
+    const connection = socket[CONNECTION];
+    if (connection !== undefined) {
+      connection.active++;
+      quiet.delete(socket);
+    }
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      // Refuse before reading a byte; the connection closes after the answer.
-      answer(req, res, Buffer.alloc(0), true, startedAt);
+    if (declared > LINGER_LIMIT_BYTES) {
+      // Far too large to read through: refuse at once; the connection closes after the answer.
+      answer(req, res, EMPTY, true, startedAt);
       req.resume();
       return;
     }
+    // Over the limit, the rest of the body is read and dropped, and the 413 comes at its end:
+    // Node closes a connection answered before its request was read, and the client, still
+    // sending, would then be reset before reading the answer.
     const chunks: Buffer[] = [];
     let size = 0;
-    let answered = false;
+    let tooLarge = declared > limit;
+    let done = false;
     req.on('data', (chunk: Buffer) => {
-      if (answered) return;
+      if (tooLarge) return;
       size += chunk.length;
       if (size > limit) {
-        answered = true;
+        tooLarge = true;
         chunks.length = 0;
-        answer(req, res, Buffer.alloc(0), true, startedAt);
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (answered) return;
-      answered = true;
-      answer(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), false, startedAt);
+      if (done) return;
+      done = true;
+      answer(req, res, tooLarge ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), tooLarge, startedAt);
     });
     req.on('error', () => {
       // A client that disconnects mid-body gets no answer; its slot is freed.
-      if (answered) return;
-      answered = true;
-      finish();
+      if (done) return;
+      done = true;
+      finish(req);
     });
   });
-  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
-  server.headersTimeout = Math.min(server.requestTimeout > 0 ? server.requestTimeout : 60_000, 20_000);
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs;
+  // Node's header timeout starts at a request's first byte; a connection that sends nothing
+  // at all is closed after the same time by a socket timeout set when it connects (Node
+  // replaces it with the keep-alive timeout after the first answer). Socket timeouts come
+  // here rather than closing the socket, so a connection whose request is being answered
+  // is never cut by one.
+  server.on('timeout', (socket: TrackedSocket) => {
+    const connection = socket[CONNECTION];
+    if (connection === undefined || connection.active > 0) return;
+    // After two poll phases: a busy loop may not have read what the kernel already holds.
+    afterPoll(() =>
+      afterPoll(() => {
+        if (connection.closed || connection.active > 0 || socket.bytesRead > connection.bytesAtIdle) return;
+        // A keep-alive connection's idle time running out is routine; one that never sent a request is counted.
+        closeConnection(socket, connection.served === 0 ? 'idle-timeout' : undefined);
+      }),
+    );
+  });
+
+  server.on('connection', (socket: TrackedSocket) => {
+    accepted++;
+    if (open.size >= cap) {
+      const oldest = quiet.keys().next();
+      if (oldest.done === true) {
+        metrics?.connectionsClosed.labels('refused').inc();
+        socket.destroy();
+        return;
+      }
+      closeConnection(oldest.value, 'evicted');
+    }
+    const connection: Connection = { active: 0, bytesAtIdle: 0, served: 0, closed: false };
+    socket[CONNECTION] = connection;
+    socket.setTimeout(headersTimeout);
+    open.add(socket);
+    quiet.set(socket, connection);
+    metrics?.connections.inc();
+    socket.once('close', () => {
+      connection.closed = true;
+      open.delete(socket);
+      quiet.delete(socket);
+      metrics?.connections.dec();
+      if (draining) onSettled?.();
+    });
+  });
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -129,28 +307,98 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
         get inFlight() {
           return inFlight;
         },
-        close(timeoutMs) {
-          draining = true;
-          handler.setDraining(true);
-          const closed = new Promise<void>((done) => server.close(() => done()));
-          server.closeIdleConnections();
-          const allAnswered = inFlight === 0 ? Promise.resolve() : new Promise<void>((done) => (drained = done));
-          let timer: NodeJS.Timeout | undefined;
-          const timedOut = new Promise<'timeout'>((done) => {
-            timer = setTimeout(() => done('timeout'), timeoutMs);
-          });
-          return Promise.race([allAnswered.then(() => 'drained' as const), timedOut]).then(async (outcome) => {
-            clearTimeout(timer);
-            const cut = outcome === 'timeout' ? inFlight : 0;
-            // Answered keep-alive sockets were told to close; cut whatever is still open.
-            server.closeIdleConnections();
-            if (outcome === 'timeout') server.closeAllConnections();
-            else setTimeout(() => server.closeAllConnections(), 1_000).unref();
-            await closed;
-            return cut;
-          });
+        get connections() {
+          return open.size;
         },
+        close: (timeoutMs) => drain(timeoutMs),
       });
     });
   });
+
+  function drain(timeoutMs: number): Promise<DrainReport> {
+    const started = clock();
+    draining = true;
+    handler.setDraining(true);
+    let closedIdle = 0;
+    const listenerClosed = new Promise<void>((done) => {
+      // Connections the kernel completed before the signal wait in the listen backlog, and
+      // closing the listener would reset them, requests and all. libuv accepts one per loop
+      // iteration, so keep turning until an iteration accepts none (or BACKLOG_ACCEPTS were
+      // taken in, when clients keep connecting), then close. The listener is closed as a
+      // net.Server: http.Server#close would also drop every connection that has not sent
+      // its request yet.
+      let seen = accepted;
+      const first = accepted;
+      const closeListener = (): void => {
+        NetServer.prototype.close.call(server, () => done());
+      };
+      // Each round runs in a check phase; the immediate it schedules runs after the next poll.
+      const round = (): void => {
+        if (accepted === seen || accepted - first >= BACKLOG_ACCEPTS) closeListener();
+        else {
+          seen = accepted;
+          setImmediate(round);
+        }
+      };
+      setImmediate(() => {
+        seen = accepted;
+        setImmediate(round);
+      });
+    });
+    const grace = Math.min(options.drainGraceMs ?? SERVER_DEFAULTS.drainGraceMs, timeoutMs);
+    /**
+     * Closes quiet connections on which nothing arrived since they became idle, judged over
+     * two poll phases: a loop kept busy by scoring may not have read what the kernel holds,
+     * and a connection accepted in one poll phase is first read in the next.
+     */
+    const sweepSilent = (): void =>
+      afterPoll(() => {
+        const silent = [...quiet].filter(([socket, connection]) => connection.active === 0 && socket.bytesRead === connection.bytesAtIdle);
+        afterPoll(() => {
+          for (const [socket, connection] of silent) {
+            if (!connection.closed && connection.active === 0 && socket.bytesRead === connection.bytesAtIdle) {
+              closedIdle++;
+              closeConnection(socket, undefined);
+            }
+          }
+        });
+      });
+    return new Promise<DrainReport>((resolve) => {
+      let done = false;
+      const timers: NodeJS.Timeout[] = [];
+      const report = (cutRequests: number, cutPartial: number): void => {
+        if (done) return;
+        done = true;
+        onSettled = undefined;
+        for (const t of timers) clearTimeout(t);
+        void listenerClosed.then(() =>
+          resolve({ answered: answeredWhileDraining, cutRequests, cutPartial, closedIdle, ms: Math.round(clock() - started) }),
+        );
+      };
+      onSettled = () => {
+        if (open.size === 0 && inFlight === 0) report(0, 0);
+      };
+      // The grace lets a request already on its way over an idle connection arrive; then silence closes.
+      timers.push(setTimeout(sweepSilent, grace));
+      timers.push(
+        setTimeout(
+          () =>
+            // Counted after two poll phases, so bytes the kernel already holds are read and counted.
+            afterPoll(() => afterPoll(() => {
+              if (done) return;
+              const cutRequests = inFlight;
+              let cutPartial = 0;
+              for (const socket of [...open]) {
+                const connection = socket[CONNECTION];
+                if (connection !== undefined && connection.active === 0 && socket.bytesRead > connection.bytesAtIdle) cutPartial++;
+                closeConnection(socket, undefined);
+              }
+              report(cutRequests, cutPartial);
+            })),
+          timeoutMs,
+        ),
+      );
+      onSettled();
+    });
+  }
 }

@@ -15,6 +15,27 @@ interface Metric {
   readonly help: string;
   readonly type: MetricType;
   render(lines: string[]): void;
+  snapshot(): FamilySnapshot;
+}
+
+/**
+ * How a gauge's values from several processes (serve --workers) combine: summed (requests
+ * in flight, resident memory), or the largest or smallest (a start time, a model's info).
+ * Counters and histograms are always summed.
+ */
+export type GaugeAggregation = 'sum' | 'max' | 'min';
+
+/** One family's samples as plain data, for sending between processes and merging. */
+export interface FamilySnapshot {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  readonly labelNames: readonly string[];
+  readonly aggregation: GaugeAggregation;
+  /** Histograms: their bucket bounds. */
+  readonly bounds?: readonly number[];
+  /** Label values and the value; histograms: non-cumulative bucket counts, then sum and count. */
+  readonly samples: readonly { readonly labels: readonly string[]; readonly value: number; readonly buckets?: readonly number[]; readonly sum?: number; readonly count?: number }[];
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -54,6 +75,7 @@ abstract class Family<Child> implements Metric {
     readonly labelNames: readonly string[],
     /** Called at each scrape before rendering, to refresh values read from elsewhere (process figures). */
     protected readonly collect?: () => void,
+    readonly aggregation: GaugeAggregation = 'sum',
   ) {
     if (!METRIC_NAME.test(name)) throw new Error(`invalid metric name ${name}`);
     for (const label of labelNames) if (!LABEL_NAME.test(label) || label.startsWith('__')) throw new Error(`invalid label name ${label} on ${name}`);
@@ -80,6 +102,13 @@ abstract class Family<Child> implements Metric {
 
   abstract render(lines: string[]): void;
 
+  abstract snapshot(): FamilySnapshot;
+
+  protected base(): Omit<FamilySnapshot, 'samples'> {
+    this.collect?.();
+    return { name: this.name, help: this.help, type: this.type, labelNames: this.labelNames, aggregation: this.aggregation };
+  }
+
   protected header(lines: string[]): void {
     this.collect?.();
     lines.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`);
@@ -95,7 +124,8 @@ class CounterValue implements CounterChild {
   value = 0;
   inc(by = 1): void {
     if (by < 0) throw new Error('a counter only goes up');
-    this.value += by;
+    // A non-finite increment would poison the series for good.
+    if (Number.isFinite(by)) this.value += by;
   }
 }
 
@@ -107,6 +137,10 @@ export class Counter extends Family<CounterChild> {
   render(lines: string[]): void {
     this.header(lines);
     for (const { values, child } of this.children.values()) lines.push(`${this.name}${labelText(this.labelNames, values)} ${formatSampleValue(child.value)}`);
+  }
+  snapshot(): FamilySnapshot {
+    const base = this.base();
+    return { ...base, samples: [...this.children.values()].map(({ values, child }) => ({ labels: values, value: child.value })) };
   }
 }
 
@@ -120,7 +154,7 @@ export interface GaugeChild {
 class GaugeValue implements GaugeChild {
   value = 0;
   set(value: number): void {
-    this.value = value;
+    if (Number.isFinite(value)) this.value = value;
   }
   inc(by = 1): void {
     this.value += by;
@@ -139,6 +173,10 @@ export class Gauge extends Family<GaugeChild> {
     this.header(lines);
     for (const { values, child } of this.children.values()) lines.push(`${this.name}${labelText(this.labelNames, values)} ${formatSampleValue(child.value)}`);
   }
+  snapshot(): FamilySnapshot {
+    const base = this.base();
+    return { ...base, samples: [...this.children.values()].map(({ values, child }) => ({ labels: values, value: child.value })) };
+  }
 }
 
 export interface HistogramChild {
@@ -156,6 +194,7 @@ class HistogramValue implements HistogramChild {
     this.buckets = new Float64Array(bounds.length + 1);
   }
   observe(value: number): void {
+    if (!Number.isFinite(value)) return;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
@@ -192,6 +231,17 @@ export class Histogram extends Family<HistogramChild> {
       lines.push(`${this.name}_count${labelText(this.labelNames, values)} ${formatSampleValue(h.count)}`);
     }
   }
+  snapshot(): FamilySnapshot {
+    const base = this.base();
+    return {
+      ...base,
+      bounds: [...this.bounds],
+      samples: [...this.children.values()].map(({ values, child }) => {
+        const h = child as HistogramValue;
+        return { labels: values, value: h.count, buckets: [...h.buckets], sum: h.sum, count: h.count };
+      }),
+    };
+  }
 }
 
 /** A set of metric families rendered together. Names must be unique. */
@@ -208,8 +258,8 @@ export class MetricsRegistry {
     return this.add(new Counter(name, help, labelNames, collect));
   }
 
-  gauge(name: string, help: string, labelNames: readonly string[] = [], collect?: () => void): Gauge {
-    return this.add(new Gauge(name, help, labelNames, collect));
+  gauge(name: string, help: string, labelNames: readonly string[] = [], collect?: () => void, aggregation: GaugeAggregation = 'sum'): Gauge {
+    return this.add(new Gauge(name, help, labelNames, collect, aggregation));
   }
 
   histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): Histogram {
@@ -227,4 +277,62 @@ export class MetricsRegistry {
     for (const metric of this.metrics.values()) metric.render(lines);
     return `${lines.join('\n')}\n`;
   }
+
+  /** Every family's samples as data (process figures refreshed first). */
+  snapshot(): FamilySnapshot[] {
+    return [...this.metrics.values()].map((metric) => metric.snapshot());
+  }
+}
+
+/**
+ * Several processes' snapshots as one exposition: samples with the same name and labels
+ * are combined (counters and histograms summed, gauges by their aggregation), so a scrape
+ * of `serve --workers N` reads like one process.
+ */
+export function renderMergedSnapshots(snapshots: readonly (readonly FamilySnapshot[])[]): string {
+  const families = new Map<string, { family: FamilySnapshot; samples: Map<string, { labels: readonly string[]; value: number; buckets?: number[]; sum?: number; count?: number }> }>();
+  for (const snapshot of snapshots) {
+    for (const family of snapshot) {
+      let entry = families.get(family.name);
+      if (entry === undefined) {
+        entry = { family, samples: new Map() };
+        families.set(family.name, entry);
+      }
+      for (const sample of family.samples) {
+        const key = sample.labels.join('\u0001');
+        const seen = entry.samples.get(key);
+        if (seen === undefined) {
+          entry.samples.set(key, { labels: sample.labels, value: sample.value, ...(sample.buckets === undefined ? {} : { buckets: [...sample.buckets], sum: sample.sum ?? 0, count: sample.count ?? 0 }) });
+          continue;
+        }
+        if (family.type === 'histogram' && seen.buckets !== undefined && sample.buckets !== undefined) {
+          for (let i = 0; i < seen.buckets.length; i++) seen.buckets[i]! += sample.buckets[i] ?? 0;
+          seen.sum = (seen.sum ?? 0) + (sample.sum ?? 0);
+          seen.count = (seen.count ?? 0) + (sample.count ?? 0);
+        } else if (family.type === 'gauge' && family.aggregation === 'max') seen.value = Math.max(seen.value, sample.value);
+        else if (family.type === 'gauge' && family.aggregation === 'min') seen.value = Math.min(seen.value, sample.value);
+        else seen.value += sample.value;
+      }
+    }
+  }
+  const lines: string[] = [];
+  for (const { family, samples } of families.values()) {
+    lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} ${family.type}`);
+    for (const sample of samples.values()) {
+      if (family.type !== 'histogram' || sample.buckets === undefined) {
+        lines.push(`${family.name}${labelText(family.labelNames, sample.labels)} ${formatSampleValue(sample.value)}`);
+        continue;
+      }
+      const bounds = family.bounds ?? [];
+      let cumulative = 0;
+      for (let i = 0; i <= bounds.length; i++) {
+        cumulative += sample.buckets[i] ?? 0;
+        const le = i < bounds.length ? formatSampleValue(bounds[i]!) : '+Inf';
+        lines.push(`${family.name}_bucket${labelText(family.labelNames, sample.labels, `le="${le}"`)} ${formatSampleValue(cumulative)}`);
+      }
+      lines.push(`${family.name}_sum${labelText(family.labelNames, sample.labels)} ${formatSampleValue(sample.sum ?? 0)}`);
+      lines.push(`${family.name}_count${labelText(family.labelNames, sample.labels)} ${formatSampleValue(sample.count ?? 0)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }

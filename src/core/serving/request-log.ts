@@ -49,9 +49,18 @@ export interface ServeLoggerOptions {
   readonly clock?: () => number;
   /** Print debug events (default false). */
   readonly debug?: boolean;
+  /**
+   * Several processes write to the same stderr (serve --workers): write whole lines in
+   * pieces a pipe writes atomically (PIPE_BUF, 4 KiB), so lines never interleave.
+   */
+  readonly sharedSink?: boolean;
+  /** The worker of `serve --workers N` writing, added to every access-log line. */
+  readonly worker?: number;
 }
 
 const FLUSH_BYTES = 64 * 1024;
+/** UTF-16 units that encode to at most 4,096 bytes of UTF-8 (3 bytes per unit at most). */
+const ATOMIC_UNITS = 1_360;
 /** Distinct clients remembered; the cache is cleared when it fills, which bounds its memory. */
 const PSEUDONYM_CACHE = 4096;
 
@@ -59,6 +68,7 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
   const key = options.ipKey ?? randomBytes(32);
   const clock = options.clock ?? Date.now;
   const accessLog = options.accessLog !== false;
+  const workerField = options.worker === undefined ? '' : `,"worker":${options.worker}`;
   const pseudonyms = new Map<string, string>();
   let buffer = '';
   let scheduled = false;
@@ -79,7 +89,21 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
     if (buffer === '') return;
     const text = buffer;
     buffer = '';
-    options.sink.write(text);
+    if (options.sharedSink !== true || text.length <= ATOMIC_UNITS) {
+      options.sink.write(text);
+      return;
+    }
+    let start = 0;
+    while (start < text.length) {
+      let end = Math.min(text.length, start + ATOMIC_UNITS);
+      if (end < text.length) {
+        const lastBreak = text.lastIndexOf('\n', end - 1);
+        // A single line longer than a piece is written in pieces anyway.
+        if (lastBreak >= start) end = lastBreak + 1;
+      }
+      options.sink.write(text.slice(start, end));
+      start = end;
+    }
   };
 
   const push = (line: string): void => {
@@ -89,6 +113,19 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
       scheduled = true;
       setImmediate(flush);
     }
+  };
+
+  // `"method":…,"path":…,"route":…` for the few (method, path) pairs routes have, built once.
+  const wheres = new Map<string, string>();
+  const whereOf = (entry: RequestLogEntry): string => {
+    const key = `${entry.method} ${entry.path}`;
+    let where = wheres.get(key);
+    if (where === undefined) {
+      where = `"method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}"`;
+      // Paths with ids (/users/42) are many: cache only while the table stays small.
+      if (wheres.size < 256) wheres.set(key, where);
+    }
+    return where;
   };
 
   const pseudonymize = (ip: string): string => {
@@ -105,10 +142,10 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
     request(entry) {
       if (!accessLog) return;
       // Built by hand: every field but path and error is a number or a fixed word.
-      let line = `{"time":"${timestamp()}","level":"info","event":"request","method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}","status":${entry.status},"ms":${Math.round(entry.ms * 1000) / 1000},"client":"${entry.client}","bytes_in":${entry.bytesIn}`;
+      let line = `{"time":"${timestamp()}","level":"info","event":"request",${whereOf(entry)},"status":${entry.status},"ms":${Math.round(entry.ms * 1000) / 1000},"client":"${entry.client}","bytes_in":${entry.bytesIn}`;
       if (entry.records !== undefined) line += `,"records":${entry.records}`;
       if (entry.error !== undefined) line += `,"error":${JSON.stringify(entry.error)}`;
-      push(`${line}}\n`);
+      push(`${line}${workerField}}\n`);
     },
     event(level, event, fields = {}) {
       if (level === 'debug' && options.debug !== true) return;

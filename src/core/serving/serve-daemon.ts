@@ -1,10 +1,13 @@
+import { describeRetention, type PredictionRetention } from '../db/predictions-repository.js';
 import { UsageError } from '../errors.js';
 import type { ResolvedModel } from '../tracking/model-reference.js';
-import { startHttpServer } from './http-server.js';
+import { startHttpServer, type DrainReport } from './http-server.js';
 import { createModelHolder, type ReloadOutcome } from './model-holder.js';
 import { createServeHandler } from './prediction-handler.js';
+import { startPredictionPruner, type PredictionPruner } from './prediction-pruner.js';
 import { createPredictionRecorder, type PredictionRecorder } from './prediction-recorder.js';
 import { createServeLogger, type LogSink, type ServeLogger } from './request-log.js';
+import { createClusterMetrics, type PrimaryChannel } from './serve-cluster.js';
 import { loadServedModel, type ServedModel } from './served-model.js';
 import { connectServingDatabase, type ServingDatabase } from './serving-database.js';
 import { createServingMetrics } from './serving-metrics.js';
@@ -20,15 +23,28 @@ export interface ServeDaemonOptions {
   readonly apiToken?: string;
   /** DATABASE_URL and the folder relative SQLite paths start from; undefined: no database. */
   readonly database?: { readonly url: string; readonly cwd: string };
+  /** How long stored predictions are kept (enforced in the background); default forever. */
+  readonly predictionRetention?: PredictionRetention;
+  /** Between retention passes (default 5 minutes). */
+  readonly pruneIntervalMs?: number;
   readonly accessLog: boolean;
   /** HMAC key for client pseudonyms in the log; default a random key per process. */
   readonly ipKey?: Uint8Array;
   /** TensorFlow.js backend for bundles the lean path cannot run. */
   readonly backend?: string;
   readonly mlctlVersion: string;
+  /** Open connections at most (see http-server.ts). */
+  readonly maxConnections?: number;
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
   /** Where the JSON log lines go (stderr). */
   readonly logSink: LogSink;
   readonly verbose?: boolean;
+  /**
+   * Set in a worker of `serve --workers N`: its index (worker 0 enforces the retention) and
+   * the channel to the primary, which sums /metrics and forwards reloads and the drain.
+   */
+  readonly worker?: { readonly index: number; readonly channel: PrimaryChannel };
 }
 
 export interface ServeDaemon {
@@ -39,8 +55,13 @@ export interface ServeDaemon {
   readonly logger: ServeLogger;
   /** Re-resolves and reloads the model (SIGHUP); a failure keeps the current model. */
   reload(): Promise<ReloadOutcome>;
-  /** Drains requests in flight (up to `timeoutMs`), flushes predictions and closes everything. */
-  shutdown(timeoutMs: number): Promise<void>;
+  /**
+   * Drains (see RunningServer.close), writes the predictions still queued, closes
+   * everything, and logs what was answered and what was cut.
+   */
+  shutdown(timeoutMs: number): Promise<DrainReport>;
+  /** Resolves when the daemon stopped (a worker is told to drain by the primary). */
+  readonly stopped: Promise<DrainReport>;
 }
 
 function modelFields(model: ServedModel): Record<string, unknown> {
@@ -52,36 +73,61 @@ function modelFields(model: ServedModel): Record<string, unknown> {
  * (before listening) when the model cannot be loaded or the port cannot be bound.
  */
 export async function startServeDaemon(options: ServeDaemonOptions): Promise<ServeDaemon> {
+  const worker = options.worker;
   const logger = createServeLogger({
     sink: options.logSink,
     accessLog: options.accessLog,
     debug: options.verbose === true,
+    sharedSink: worker !== undefined,
+    ...(worker === undefined ? {} : { worker: worker.index }),
     ...(options.ipKey === undefined ? {} : { ipKey: options.ipKey }),
   });
+  const workerFields = worker === undefined ? {} : { worker: worker.index };
   const metrics = createServingMetrics();
   const load = (resolved: ResolvedModel): Promise<ServedModel> =>
     loadServedModel(resolved, {
       ...(options.backend === undefined ? {} : { backend: options.backend }),
-      onFallback: (reason) => logger.event('warn', 'lean-path-unavailable', { reason, fallback: 'the model family (TensorFlow.js for MLPs)' }),
+      onFallback: (reason) => logger.event('warn', 'lean-path-unavailable', { reason, fallback: 'the model family (TensorFlow.js for MLPs)', ...workerFields }),
     });
   const initial = await load(await options.resolve());
   metrics.setModel(initial);
+  // Worker events other than its own failures are said once, by the primary or worker 0.
+  const speaks = worker === undefined || worker.index === 0;
 
   let database: ServingDatabase = { available: false, reason: 'disabled with --no-database' };
   if (options.database !== undefined) database = await connectServingDatabase(options.database.url, options.database.cwd);
-  if (database.available) logger.event('info', 'database-connected', { target: database.target });
-  else logger.event('info', 'database-unavailable', { reason: database.reason, effect: 'no /users routes, predictions are not stored' });
+  if (speaks) {
+    if (database.available) logger.event('info', 'database-connected', { target: database.target });
+    else logger.event('info', 'database-unavailable', { reason: database.reason, effect: 'no /users routes, predictions are not stored' });
+  }
 
   let recorder: PredictionRecorder | undefined;
+  let pruner: PredictionPruner | undefined;
   if (database.available) {
     recorder = createPredictionRecorder({
       write: database.recordPredictions,
       onWritten: (rows) => metrics.predictionRows.labels('written').inc(rows),
       onDropped: (rows, error) => {
         metrics.predictionRows.labels('dropped').inc(rows);
-        logger.event('error', 'predictions-dropped', { rows, reason: (error as Error)?.message ?? String(error) });
+        logger.event('error', 'predictions-dropped', { rows, reason: (error as Error)?.message ?? String(error), ...workerFields });
       },
     });
+    const retention = options.predictionRetention ?? {};
+    const open = database;
+    if ((retention.maxAgeMs !== undefined || retention.maxRows !== undefined) && (worker === undefined || worker.index === 0)) {
+      logger.event('info', 'prediction-retention', { keep: describeRetention(retention) });
+      pruner = startPredictionPruner({
+        prune: () => open.prunePredictions(retention),
+        ...(options.pruneIntervalMs === undefined ? {} : { intervalMs: options.pruneIntervalMs }),
+        onPruned: (result) => {
+          const rows = result.byAge + result.byCount;
+          if (rows === 0) return;
+          metrics.predictionsPruned.inc(rows);
+          logger.event('info', 'predictions-pruned', { by_age: result.byAge, by_count: result.byCount });
+        },
+        onError: (error) => logger.event('error', 'predictions-prune-failed', { reason: (error as Error)?.message ?? String(error) }),
+      });
+    }
   }
 
   let lastPollFailure: string | undefined;
@@ -94,7 +140,7 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
       lastPollFailure = undefined;
       metrics.setModel(next);
       metrics.reloads.labels(reason, 'swapped').inc();
-      logger.event('info', 'model-reloaded', { reason, ...modelFields(next), previous_version: previous.version });
+      logger.event('info', 'model-reloaded', { reason, ...modelFields(next), previous_version: previous.version, ...workerFields });
     },
     onUnchanged: () => {
       lastPollFailure = undefined;
@@ -105,10 +151,11 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
       // Alias checks repeat every second or two: log a failure when it starts or changes, not each time.
       if (reason === 'alias' && message === lastPollFailure) return;
       lastPollFailure = reason === 'alias' ? message : lastPollFailure;
-      logger.event('error', 'model-reload-failed', { reason, message, kept_version: holder.current.version });
+      logger.event('error', 'model-reload-failed', { reason, message, kept_version: holder.current.version, ...workerFields });
     },
   });
 
+  const clusterMetrics = worker === undefined ? undefined : createClusterMetrics(worker.channel, () => metrics.registry.render());
   const handler = createServeHandler({
     holder,
     metrics,
@@ -117,16 +164,30 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     ...(options.apiToken === undefined ? {} : { apiToken: options.apiToken }),
     ...(database.available ? { users: database.users } : { databaseUnavailable: database.reason }),
     ...(recorder === undefined ? {} : { recorder }),
+    ...(clusterMetrics === undefined ? {} : { renderMetrics: () => clusterMetrics.render() }),
   });
+
+  const closeResources = async (): Promise<void> => {
+    holder.stop();
+    await pruner?.stop();
+    await recorder?.close();
+    if (database.available) await database.close();
+  };
 
   let server;
   try {
-    server = await startHttpServer({ host: options.host, port: options.port, handler });
+    server = await startHttpServer({
+      host: options.host,
+      port: options.port,
+      handler,
+      metrics,
+      ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+      ...(options.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: options.headersTimeoutMs }),
+      ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+    });
   } catch (error) {
-    holder.stop();
+    await closeResources();
     holder.disposeAll();
-    await recorder?.close();
-    if (database.available) await database.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       throw new UsageError('SERVE_CANNOT_LISTEN', `cannot listen on ${options.host}:${options.port} (${code})`, {
@@ -137,7 +198,54 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     throw error;
   }
   const running = server;
-  logger.event('info', 'listening', { url: running.url, host: running.host, port: running.port, ...modelFields(initial), auth: options.apiToken !== undefined, database: database.available });
+  const listeningFields = { url: running.url, host: running.host, port: running.port, ...modelFields(initial), auth: options.apiToken !== undefined, database: database.available };
+
+  let stopping: Promise<DrainReport> | undefined;
+  let markStopped!: (report: DrainReport) => void;
+  const stopped = new Promise<DrainReport>((resolve) => (markStopped = resolve));
+  const shutdown = (timeoutMs: number): Promise<DrainReport> => {
+    stopping ??= (async () => {
+      if (worker === undefined) logger.event('info', 'draining', { in_flight: running.inFlight, connections: running.connections });
+      const report = await running.close(timeoutMs);
+      await closeResources();
+      holder.disposeAll();
+      logger.event('info', 'stopped', {
+        answered_while_draining: report.answered,
+        cut_requests: report.cutRequests,
+        cut_partial: report.cutPartial,
+        closed_idle: report.closedIdle,
+        drain_ms: report.ms,
+        ...workerFields,
+      });
+      logger.flush();
+      markStopped(report);
+      return report;
+    })();
+    return stopping;
+  };
+
+  if (worker === undefined) {
+    logger.event('info', 'listening', listeningFields);
+  } else {
+    worker.channel.onMessage((message) => {
+      if (clusterMetrics?.handle(message) === true) return;
+      switch (message.type) {
+        case 'mlctl:reload':
+          void holder.reload('signal');
+          break;
+        case 'mlctl:drain':
+          // The caller sends the report once `stopped` resolves, however the drain began.
+          void shutdown(message.timeoutMs);
+          break;
+        case 'mlctl:snapshot':
+          worker.channel.send({ type: 'mlctl:snapshot', id: message.id, families: metrics.registry.snapshot() });
+          break;
+        default:
+          break;
+      }
+    });
+    worker.channel.send({ type: 'mlctl:listening', url: running.url, fields: listeningFields });
+  }
 
   return {
     url: running.url,
@@ -146,15 +254,7 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     model: initial,
     logger,
     reload: () => holder.reload('signal'),
-    async shutdown(timeoutMs) {
-      holder.stop();
-      logger.event('info', 'draining', { in_flight: running.inFlight });
-      const cut = await running.close(timeoutMs);
-      await recorder?.close();
-      if (database.available) await database.close();
-      holder.disposeAll();
-      logger.event('info', 'stopped', { cut_requests: cut });
-      logger.flush();
-    },
+    shutdown,
+    stopped,
   };
 }

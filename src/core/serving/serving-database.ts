@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { PredictionRecord } from '../db/predictions-repository.js';
+import type { PredictionRecord, PredictionRetention, PruneResult } from '../db/predictions-repository.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../db/db-url.js';
 import type { UserStore } from './user-store.js';
 
@@ -14,6 +14,8 @@ export type ServingDatabase =
       readonly target: string;
       readonly users: UserStore;
       readonly recordPredictions: (rows: readonly PredictionRecord[]) => Promise<number>;
+      /** Removes stored predictions outside the retention, in small batches that yield between them. */
+      readonly prunePredictions: (retention: PredictionRetention) => Promise<PruneResult>;
       close(): Promise<void>;
     }
   | { readonly available: false; readonly reason: string };
@@ -30,7 +32,7 @@ export async function connectServingDatabase(databaseUrl: string, cwd: string): 
     // Opening would create an empty file: a missing database is simply not configured.
     if (!existsSync(location.path)) return { available: false, reason: `no database at ${location.path}; create it with \`mlctl db migrate\`` };
   }
-  const [{ openDatabase }, { getMigrationStatus }, { MIGRATIONS }, { recordPredictions }, { createDatabaseUserStore }] = await Promise.all([
+  const [{ openDatabase }, { getMigrationStatus }, { MIGRATIONS }, { recordPredictions, prunePredictions }, { createDatabaseUserStore }] = await Promise.all([
     import('../db/create-database.js'),
     import('../db/migrator.js'),
     import('../db/migrations/index.js'),
@@ -63,6 +65,8 @@ export async function connectServingDatabase(databaseUrl: string, cwd: string): 
     target: open.target,
     users: createDatabaseUserStore(open.db),
     recordPredictions: (rows) => recordPredictions(open.db, rows),
+    // SQLite runs on this thread: yield to requests between batches.
+    prunePredictions: (retention) => prunePredictions(open.db, retention, { scan: 'oldest-first', between: () => new Promise((resolve) => setTimeout(resolve, 5)) }),
     close: () => open.close(),
   };
 }

@@ -1,4 +1,4 @@
-import { MetricsRegistry, type Counter, type Gauge, type GaugeChild, type Histogram } from './metrics-registry.js';
+import { MetricsRegistry, type Counter, type CounterChild, type Gauge, type GaugeChild, type Histogram } from './metrics-registry.js';
 import type { ServedModel } from './served-model.js';
 
 /** Request latency buckets in seconds: sub-millisecond answers up to multi-second stalls. */
@@ -22,6 +22,16 @@ export interface ServingMetrics {
   readonly batchSize: Histogram;
   /** column */
   readonly unseenCategories: Counter;
+  /** Counts an unseen category (the pipeline's onUnseen callback). */
+  readonly onUnseen: (event: { readonly column: string }) => void;
+  /** feature: an input value outside the training range or the known categories */
+  readonly inputOutOfRange: Counter;
+  /** Open client connections. */
+  readonly connections: GaugeChild;
+  /** reason: evicted, refused, idle-timeout */
+  readonly connectionsClosed: Counter;
+  /** Rows removed from the predictions table by --prediction-retention. */
+  readonly predictionsPruned: CounterChild;
   /** reason, result */
   readonly reloads: Counter;
   /** result: written, dropped */
@@ -53,15 +63,28 @@ export function createServingMetrics(options: ServingMetricsOptions = {}): Servi
   const predictions = registry.counter('mlctl_predictions_total', 'Records scored, by model, version and predicted label ("value" for regression).', ['model', 'version', 'label']);
   const batchSize = registry.histogram('mlctl_prediction_batch_size', 'Records per prediction request, by route.', ['route'], BATCH_BUCKETS);
   const unseenCategories = registry.counter('mlctl_unseen_categories_total', 'Categorical values not seen in training, by column.', ['column']);
-  const modelInfo: Gauge = registry.gauge('mlctl_model_info', 'The served model (always 1): name, version, run, bundle manifest SHA-256, family and scorer.', [
-    'name',
-    'version',
-    'run_id',
-    'bundle_sha256',
-    'family',
-    'scorer',
-  ]);
-  const modelLoaded = registry.gauge('mlctl_model_loaded_timestamp_seconds', 'When the served model was loaded (Unix time).').labels();
+  const inputOutOfRange = registry.counter(
+    'mlctl_input_out_of_range_total',
+    'Input values answered although outside the training range (numbers) or the known categories, by feature.',
+    ['feature'],
+  );
+  const modelInfo: Gauge = registry.gauge(
+    'mlctl_model_info',
+    'The served model (always 1): name, version, run, bundle manifest SHA-256, family and scorer.',
+    ['name', 'version', 'run_id', 'bundle_sha256', 'family', 'scorer'],
+    undefined,
+    'max',
+  );
+  const modelLoaded = registry.gauge('mlctl_model_loaded_timestamp_seconds', 'When the served model was loaded (Unix time).', [], undefined, 'max').labels();
+  const connections = registry.gauge('mlctl_http_connections', 'Client connections open now.').labels();
+  const connectionsClosed = registry.counter(
+    'mlctl_http_connections_closed_total',
+    'Connections the daemon closed to protect itself: evicted (an idle or slow one, to admit a new one at --max-connections), refused (at the cap with none to evict), idle-timeout (no request within the header timeout).',
+    ['reason'],
+  );
+  const predictionsPruned = registry.counter('mlctl_predictions_pruned_total', 'Stored predictions removed by --prediction-retention.').labels();
+  // 1 per process: summed over `serve --workers N`, it says how many workers a scrape covers.
+  registry.gauge('mlctl_serve_workers', 'Serving processes whose figures this scrape sums (serve --workers).').labels().set(1);
   const reloads = registry.counter('mlctl_model_reloads_total', 'Model reloads, by reason (signal, alias) and result (swapped, failed).', ['reason', 'result']);
   const predictionRows = registry.counter('mlctl_prediction_log_rows_total', 'Predictions sent to the database, by result (written, dropped).', ['result']);
 
@@ -75,7 +98,11 @@ export function createServingMetrics(options: ServingMetricsOptions = {}): Servi
   cpu.labels();
   const rss = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', [], () => rss.labels().set(memoryUsage().rss));
   const heap = registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use, in bytes.', [], () => heap.labels().set(memoryUsage().heapUsed));
-  registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.').labels().set(options.startTimeSeconds ?? Math.round(Date.now() / 1000 - process.uptime()));
+  registry
+    .gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.', [], undefined, 'min')
+    .labels()
+    .set(options.startTimeSeconds ?? Math.round(Date.now() / 1000 - process.uptime()));
+  const unseenByColumn = new Map<string, CounterChild>();
 
   return {
     registry,
@@ -85,6 +112,18 @@ export function createServingMetrics(options: ServingMetricsOptions = {}): Servi
     predictions,
     batchSize,
     unseenCategories,
+    onUnseen(event) {
+      let child = unseenByColumn.get(event.column);
+      if (child === undefined) {
+        child = unseenCategories.labels(event.column);
+        unseenByColumn.set(event.column, child);
+      }
+      child.inc();
+    },
+    inputOutOfRange,
+    connections,
+    connectionsClosed,
+    predictionsPruned,
     reloads,
     predictionRows,
     setModel(model) {

@@ -72,6 +72,15 @@ export const INCOME_TASK: TaskSpec = {
     { metric: 'auc', min: 0.905 },
   ],
   sensitive: ['sex', 'race'],
+  // What a person's census record can hold; a value outside is refused, not extrapolated.
+  bounds: {
+    age: { min: 0, max: 120 },
+    fnlwgt: { min: 0 },
+    education_num: { min: 1, max: 16 },
+    capital_gain: { min: 0 },
+    capital_loss: { min: 0 },
+    hours_per_week: { min: 0, max: 168 },
+  },
 };
 
 /**
@@ -108,6 +117,7 @@ export const HOUSING_TASK: TaskSpec = {
   split: { method: 'sklearn', validation: 0, test: 0.2, stratify: false, seed: 42 },
   metrics: ['r2', 'rmse', 'mae'],
   gates: [{ metric: 'r2', min: 0.65 }],
+  bounds: { area: { min: 0 }, bedrooms: { min: 0 }, bathrooms: { min: 0 }, stories: { min: 0 }, parking: { min: 0 } },
 };
 
 export const BUILTIN_TASKS: readonly TaskSpec[] = [INCOME_TASK, HOUSING_TASK];

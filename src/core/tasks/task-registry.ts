@@ -231,6 +231,7 @@ export async function resolveTask(file: TaskFile, options: ResolveTaskOptions): 
     ...(file.onMissingTarget === undefined ? {} : { onMissingTarget: file.onMissingTarget }),
     ...(file.sensitive === undefined ? {} : { sensitive: file.sensitive }),
     ...(file.monitoring === undefined ? {} : { monitoring: file.monitoring }),
+    ...(file.bounds === undefined ? {} : { bounds: file.bounds }),
   };
   const problems = validateTaskSpec(task);
   for (const p of resolvedModel.problems) problems.push({ pointer: p.param === 'family' ? '/model/family' : `/model/params/${pointerSegment(p.param)}`, message: p.message });
@@ -288,6 +289,13 @@ export function validateTaskSpec(task: TaskSpec): { pointer: string; message: st
     const at = `/monitoring/features/${pointerSegment(name)}`;
     if (column === undefined) add(at, `"${name}" is not a feature of the task${didYouMean(name, features)}`);
     else if (override.js !== undefined && column.type === 'numeric') add(`${at}/js`, `"${name}" is numeric: the Jensen–Shannon distance is measured on categorical inputs only`);
+  }
+  for (const [name, bound] of Object.entries(task.bounds ?? {})) {
+    const column = task.features.columns.find((c) => c.column === name);
+    const at = `/bounds/${pointerSegment(name)}`;
+    if (column === undefined) add(at, `"${name}" is not a feature of the task${didYouMean(name, features)}`);
+    else if (column.type !== 'numeric') add(at, `"${name}" is ${column.type}: bounds apply to numeric inputs`);
+    if (bound.min !== undefined && bound.max !== undefined && bound.min > bound.max) add(at, `min ${bound.min} is above max ${bound.max}: no value can pass`);
   }
   return problems;
 }

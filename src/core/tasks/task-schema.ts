@@ -53,8 +53,20 @@ export const TASK_FILE_SCHEMA = {
     metrics: { type: 'array', items: { enum: allMetricNames() }, description: "Metrics reported, headline first. Default: the problem type's." },
     gates: { type: 'array', items: { $ref: '#/$defs/gate' }, description: 'Quality gates: a run that misses one exits 4.' },
     monitoring: { $ref: '#/$defs/monitoring' },
+    bounds: {
+      type: 'object',
+      description:
+        'Hard bounds of numeric inputs, by column: {"age": {"min": 0, "max": 120}}. A value outside is refused at prediction time (exit 2, HTTP 422); one outside the training range but inside the bounds is answered with a warning.',
+      additionalProperties: { $ref: '#/$defs/bound' },
+    },
   },
   $defs: {
+    bound: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { min: { type: 'number', description: 'The smallest value accepted.' }, max: { type: 'number', description: 'The largest value accepted.' } },
+    },
     target: {
       type: 'object',
       additionalProperties: false,

@@ -1,4 +1,4 @@
-import type { PipelineSpec } from '../features/pipeline-spec.js';
+import type { InputBounds, PipelineSpec } from '../features/pipeline-spec.js';
 import type { ParamValue } from '../models/model-params.js';
 
 /**
@@ -36,6 +36,13 @@ export interface TaskSpec {
   readonly sensitive?: readonly string[];
   /** Drift monitoring: the reference profile's bins and the thresholds `mlctl monitor drift` applies. */
   readonly monitoring?: MonitoringSpec;
+  /**
+   * Hard bounds of numeric inputs, by column: `{"age": {"min": 0, "max": 120}}`. A value
+   * outside is refused at prediction time (exit 2, HTTP 422) naming the field and the
+   * bound; values outside the training range but inside the bounds are answered with a
+   * warning. Kept in the fitted pipeline, so every bundle enforces its own.
+   */
+  readonly bounds?: Readonly<Record<string, InputBounds>>;
 }
 
 export type ProblemType = 'binary-classification' | 'multiclass-classification' | 'regression';
@@ -134,4 +141,6 @@ export interface TaskFile {
   readonly metrics?: readonly string[];
   readonly gates?: readonly QualityGate[];
   readonly monitoring?: MonitoringSpec;
+  /** Hard bounds of numeric inputs, by column (TaskSpec.bounds). */
+  readonly bounds?: Readonly<Record<string, InputBounds>>;
 }

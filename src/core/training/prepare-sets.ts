@@ -42,7 +42,7 @@ export function prepareSets(task: TaskSpec, data: TaskData, features: PipelineSp
         : randomSplit(data.train.length, task.split.validation, task.split.seed);
   const trainRecords = subset(data.train, split.train);
   const validationRecords = subset(data.train, split.holdout);
-  const pipeline = fitPipeline(features, trainRecords);
+  const pipeline = fitPipeline(features, trainRecords, task.bounds === undefined ? {} : { bounds: task.bounds });
   const info = featureInfo(pipeline);
   const labelled = (records: readonly DataRecord[], y: Float32Array, onUnseen?: () => void): LabelledSet => ({
     x: transformRecords(pipeline, records, onUnseen === undefined ? {} : { onUnseen }),

@@ -6,7 +6,7 @@ import type { Database } from '../../../src/core/db/database.js';
 import { defineMigration } from '../../../src/core/db/migration.js';
 import { MIGRATIONS } from '../../../src/core/db/migrations/index.js';
 import { getMigrationStatus, migrate, rollback } from '../../../src/core/db/migrator.js';
-import { recordPredictions } from '../../../src/core/db/predictions-repository.js';
+import { prunePredictions, recordPredictions } from '../../../src/core/db/predictions-repository.js';
 import { addUser, deleteUser, getUser, listUsers, parseUserFilters } from '../../../src/core/db/users-repository.js';
 import { locateTool, missingTool } from '../../helpers/tools.js';
 
@@ -81,5 +81,16 @@ describe.skipIf(noPostgres)('PostgreSQL dialect', () => {
     await deleteUser(database.db, user.id);
     const rows = await database.db.selectFrom('predictions').select('user_id').execute();
     expect(rows).toEqual([{ user_id: null }]);
+  });
+  it('prunes predictions by age and by count in primary-key windows', async () => {
+    const old = Array.from({ length: 250 }, () => ({ modelName: 'income', modelVersion: 'old', inputHash: 'h', label: '<=50K', probability: 0.1, latencyMs: 1, createdAt: '2020-01-01T00:00:00.000Z' }));
+    const recent = Array.from({ length: 30 }, () => ({ modelName: 'income', modelVersion: 'new', inputHash: 'h', label: '<=50K', probability: 0.1, latencyMs: 1 }));
+    await recordPredictions(database.db, [...old, ...recent]);
+    const before = Number((await database.db.selectFrom('predictions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    expect(await prunePredictions(database.db, { maxAgeMs: 30 * 86_400_000 }, { batchRows: 100 })).toEqual({ byAge: 250, byCount: 0 });
+    expect(await prunePredictions(database.db, { maxRows: 10 }, { batchRows: 7 })).toEqual({ byAge: 0, byCount: before - 250 - 10 });
+    const left = await database.db.selectFrom('predictions').select('model_version').execute();
+    expect(left).toHaveLength(10);
+    expect(new Set(left.map((r) => r.model_version))).toEqual(new Set(['new']));
   });
 });

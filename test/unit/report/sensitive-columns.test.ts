@@ -47,8 +47,9 @@ describe('odd column names', () => {
       inputSchema: pipelineInputSchema(pipeline),
     } as unknown as BundleManifest;
     const spec = buildOpenApi({ model: { name: 'churn', version: '1', manifest }, mlctlVersion: '0', authRequired: false, usersAvailable: false }) as any;
-    expect(Object.keys(spec.components.schemas.InputRecord.properties)).toEqual(names);
-    expect(JSON.parse(JSON.stringify(spec)).components.schemas.InputRecord.required).toEqual(names);
+    // The record schema is named after the task (churn → ChurnRecord).
+    expect(Object.keys(spec.components.schemas.ChurnRecord.properties)).toEqual(names);
+    expect(JSON.parse(JSON.stringify(spec)).components.schemas.ChurnRecord.required).toEqual(names);
   });
 
   it('are escaped in the HTML report', () => {

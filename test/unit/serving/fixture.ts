@@ -13,6 +13,7 @@ import { fitPipeline } from '../../../src/core/features/pipeline.js';
 import { pipelineInputSchema } from '../../../src/core/features/record-validation.js';
 import { createRng } from '../../../src/core/random.js';
 import { INCOME_TASK } from '../../../src/core/tasks/builtin-tasks.js';
+import type { TaskSpec } from '../../../src/core/tasks/task-spec.js';
 import { loadServedModel, type ServedModel } from '../../../src/core/serving/served-model.js';
 
 const WORKCLASSES = ['Private', 'State-gov', 'Self-emp-not-inc', 'Federal-gov'];
@@ -101,17 +102,26 @@ export interface IncomeBundle {
 
 /** Writes an income MLP bundle (64 → 32 → 1, relu/relu/sigmoid) into a fresh temporary folder. */
 export async function writeIncomeBundle(
-  options: { seed?: number; runId?: string; root?: string; name?: string; modelFiles?: (inputs: number) => Promise<Map<string, Uint8Array>> } = {},
+  options: {
+    seed?: number;
+    runId?: string;
+    root?: string;
+    name?: string;
+    modelFiles?: (inputs: number) => Promise<Map<string, Uint8Array>>;
+    /** Another task with income's columns (a user's own task: routes follow the task). */
+    task?: TaskSpec;
+  } = {},
 ): Promise<IncomeBundle> {
   const root = options.root ?? mkdtempSync(join(tmpdir(), 'mlctl-serving-'));
   const rows = syntheticCensusRows(200);
-  const pipeline = fitPipeline(INCOME_TASK.features, rows);
+  const task = options.task ?? INCOME_TASK;
+  const pipeline = fitPipeline(task.features, rows, { bounds: task.bounds ?? {} });
   const inputs = pipeline.featureNames.length;
   const architecture = { inputs, layers: [{ units: 16, activation: 'relu' }, { units: 8, activation: 'tanh' }, { units: 1, activation: 'sigmoid' }] };
   const dir = join(root, options.name ?? `bundle-${options.seed ?? 1}`);
   await writeBundle(dir, {
     manifest: {
-      task: INCOME_TASK,
+      task,
       problemType: 'binary-classification',
       modelFamily: 'mlp',
       backend: 'js',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSampleValue, MetricsRegistry } from '../../../src/core/serving/metrics-registry.js';
+import { formatSampleValue, MetricsRegistry, renderMergedSnapshots } from '../../../src/core/serving/metrics-registry.js';
 
 describe('Prometheus text exposition', () => {
   it('renders counters, gauges and histograms exactly', () => {
@@ -34,12 +34,19 @@ describe('Prometheus text exposition', () => {
     );
   });
 
-  it('escapes label values and help text, formats special values', () => {
+  it('escapes label values and help text, never writes a non-finite value', () => {
     const registry = new MetricsRegistry();
-    registry.gauge('g', 'Line one\nback\\slash', ['v']).labels('a"b\\c\nd').set(Number.NaN);
+    const gauge = registry.gauge('g', 'Line one\nback\\slash', ['v']).labels('a"b\\c\nd');
+    gauge.set(2);
+    gauge.set(Number.NaN);
+    registry.counter('c_total', 'x').labels().inc(Number.POSITIVE_INFINITY);
+    registry.histogram('h', 'x', [], [1]).labels().observe(Number.NaN);
     const text = registry.render();
     expect(text).toContain('# HELP g Line one\\nback\\\\slash');
-    expect(text).toContain('g{v="a\\"b\\\\c\\nd"} NaN');
+    expect(text).toContain('g{v="a\\"b\\\\c\\nd"} 2');
+    expect(text).toContain('c_total 0');
+    expect(text).toContain('h_sum 0');
+    expect(text).not.toMatch(/ (NaN|[+-]Inf)$/m);
     expect(formatSampleValue(Number.POSITIVE_INFINITY)).toBe('+Inf');
     expect(formatSampleValue(-0.5)).toBe('-0.5');
   });
@@ -71,5 +78,30 @@ describe('Prometheus text exposition', () => {
     info.labels('2').set(1);
     expect(registry.render()).not.toContain('version="1"');
     expect(registry.names()).toEqual(['rss_bytes', 'info']);
+  });
+
+  it('merges several processes: counters and histograms summed, gauges by their aggregation', () => {
+    const worker = (requests: number, rss: number, started: number, version: string, latency: number): MetricsRegistry => {
+      const registry = new MetricsRegistry();
+      registry.counter('req_total', 'Requests.', ['route']).labels('predict').inc(requests);
+      registry.gauge('rss_bytes', 'RSS.').labels().set(rss);
+      registry.gauge('start_seconds', 'Start.', [], undefined, 'min').labels().set(started);
+      registry.gauge('model_info', 'Model.', ['version'], undefined, 'max').labels(version).set(1);
+      registry.histogram('latency_seconds', 'Latency.', [], [0.1, 1]).labels().observe(latency);
+      return registry;
+    };
+    const text = renderMergedSnapshots([worker(3, 100, 50, '1', 0.05).snapshot(), worker(4, 200, 40, '1', 0.5).snapshot()]);
+    expect(text).toContain('req_total{route="predict"} 7');
+    expect(text).toContain('rss_bytes 300');
+    expect(text).toContain('start_seconds 40');
+    expect(text).toContain('model_info{version="1"} 1');
+    expect(text).toContain('latency_seconds_bucket{le="0.1"} 1');
+    expect(text).toContain('latency_seconds_bucket{le="1"} 2');
+    expect(text).toContain('latency_seconds_bucket{le="+Inf"} 2');
+    expect(text).toContain('latency_seconds_sum 0.55');
+    expect(text).toContain('latency_seconds_count 2');
+    // The same document one process renders, when there is one.
+    const one = worker(3, 100, 50, '1', 0.05);
+    expect(renderMergedSnapshots([one.snapshot()])).toBe(one.render());
   });
 });

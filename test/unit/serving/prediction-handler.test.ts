@@ -89,8 +89,12 @@ describe('POST /predict_income', () => {
     const h = harness();
     const income = await h.call('POST', '/predict_income', SEED_BODY);
     expect(income.status).toBe(200);
-    for (const route of ['/predict', '/invocations']) {
-      const r = await h.call('POST', route, SEED_BODY);
+    // /invocations takes it in MLflow's protocol: one input key.
+    for (const [route, body] of [
+      ['/predict', SEED_BODY],
+      ['/invocations', { dataframe_records: [SEED_BODY] }],
+    ] as const) {
+      const r = await h.call('POST', route, body);
       expect(r.status).toBe(200);
       expect(r.json.predictions[0].probability).toBe(income.json.probability);
     }
@@ -155,14 +159,14 @@ describe('POST /predict and /invocations', () => {
     expect(empty.json).toEqual({ predictions: [] });
   });
 
-  it('reports every bad field of every record with its index, and predicts nothing', async () => {
+  it('reports every bad field of every record, numbered from 1 as the CLI numbers them, and predicts nothing', async () => {
     const h = harness();
     const r = await h.call('POST', '/predict', [SEED_BODY, { ...SEED_BODY, age: 'x' }, 'not a record', { ...SEED_BODY, hours_per_week: [] }]);
     expectJsonError(r, 422, 'INPUT_INVALID');
     expect(r.json.error.problems.map((p: { record: number; field?: string }) => [p.record, p.field ?? null])).toEqual([
-      [1, 'age'],
-      [2, null],
-      [3, 'hours_per_week'],
+      [2, 'age'],
+      [3, null],
+      [4, 'hours_per_week'],
     ]);
     const split = await h.call('POST', '/predict', { dataframe_split: { columns: ['age'], data: [[1, 2]] } });
     expectJsonError(split, 422, 'BODY_NOT_RECORDS');
@@ -243,7 +247,7 @@ describe('auth', () => {
 describe('GET routes', () => {
   it('/health, /ready (503 while draining) and /models', async () => {
     const h = harness();
-    expect((await h.call('GET', '/health')).json).toEqual({ status: 'ok' });
+    expect((await h.call('GET', '/health')).json).toEqual({ status: 'ok', model: { name: 'income', version: 'fixture-run' } });
     expect((await h.call('GET', '/ready')).json).toEqual({ status: 'ready', model: { name: 'income', version: 'fixture-run' } });
     const models = await h.call('GET', '/models');
     expect(models.json.models).toHaveLength(1);
@@ -259,12 +263,33 @@ describe('GET routes', () => {
     const h = harness();
     const spec = (await h.call('GET', '/openapi.json')).json;
     expect(spec.openapi).toBe('3.1.0');
-    expect(Object.keys(spec.paths).sort()).toEqual(['/docs', '/health', '/invocations', '/metrics', '/models', '/openapi.json', '/predict', '/predict_income', '/ready']);
-    const income = spec.components.schemas.IncomeRecord;
-    expect(income.required).not.toContain('race');
-    expect(income.required).not.toContain('sex');
-    expect(income.required).toContain('native_country');
-    expect(income.properties.workclass.enum).toContain('State-gov');
+    expect(Object.keys(spec.paths).sort()).toEqual([
+      '/docs',
+      '/health',
+      '/invocations',
+      '/livez',
+      '/metrics',
+      '/models',
+      '/openapi.json',
+      '/ping',
+      '/predict',
+      '/predict_income',
+      '/ready',
+      '/readyz',
+      '/version',
+    ]);
+    // The task names its record; the seed route's body may leave race and sex out.
+    expect(spec['x-mlctl']).toEqual({ task: 'income', recordSchema: 'IncomeRecord' });
+    const record = spec.components.schemas.IncomeRecord;
+    // Race and sex are sensitive: not inputs.
+    expect(Object.keys(record.properties)).not.toContain('race');
+    expect(record.properties.workclass.enum).toContain('State-gov');
+    expect(record.properties.age['x-training-range']).toEqual({ min: expect.any(Number), max: expect.any(Number) });
+    expect(record.properties.age).toMatchObject({ minimum: 0, maximum: 120 });
+    const seed = spec.components.schemas.PredictIncomeBody;
+    expect(seed.required).not.toContain('race');
+    expect(seed.required).not.toContain('sex');
+    expect(seed.required).toContain('native_country');
     expect(spec.paths['/predict_income'].post.requestBody.content['application/json'].example).toEqual(SEED_BODY);
     const docs = await h.call('GET', '/docs');
     expect(docs.status).toBe(200);
