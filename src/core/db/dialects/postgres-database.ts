@@ -32,6 +32,10 @@ export async function openPostgresDatabase(url: string, options: OpenDatabaseOpt
   const { Pool } = await loadPg();
   // Idle connections do not keep the process alive: a command ends when its work is done.
   const pool = new Pool({ connectionString: url, max: options.poolSize ?? 4, allowExitOnIdle: true });
+  // An idle connection the server closes (a restart, a failover, DROP DATABASE … FORCE) is
+  // reported on the pool; without a listener that would end the process. The pool drops it
+  // and the next query opens a new one: a serve replica outlives a database restart.
+  (pool as unknown as { on(event: 'error', listener: (error: Error) => void): void }).on('error', () => undefined);
   const db = new Kysely<MlctlSchema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
