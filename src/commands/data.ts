@@ -8,8 +8,8 @@ import { formatBytes, formatNumber, renderTable } from '../ui/table.js';
 import { UsageError } from '../core/errors.js';
 import type { DatasetSpec } from '../core/datasets/dataset-spec.js';
 import type { DatasetProgressEvent, DatasetStatus, LocalDataset, PullResult } from '../core/datasets/dataset-store.js';
-import type { ColumnSummary, TableDescription } from '../core/datasets/dataset-describe.js';
-import type { CsvTable } from '../core/datasets/csv-reader.js';
+import type { ColumnDescription, FileDescription } from '../core/datasets/csv-profile.js';
+import type { BadLinePolicy } from '../core/datasets/bad-lines.js';
 
 export interface DataPullOptions {
   readonly name: string;
@@ -26,6 +26,8 @@ export interface DataDescribeOptions {
   readonly top: number;
   /** Missing-value markers replacing the defaults (as a task's "missing"). */
   readonly missing?: readonly string[];
+  /** A line with the wrong number of fields: refuse the file (default) or skip and count it. */
+  readonly onBadLine: BadLinePolicy;
 }
 
 export function registerDataCommands(program: Command, context: CliContext): void {
@@ -61,19 +63,33 @@ export function registerDataCommands(program: Command, context: CliContext): voi
   withExamples(
     data
       .command('describe')
-      .description('per-column statistics: type, missing, distinct, min/mean/max or top values')
+      .description('per-column statistics in one streaming pass: type, missing, distinct, min/mean/max/quartiles or top values')
       .argument('<name>', 'a dataset name, or a path to a CSV file with a header')
       .addOption(new Option('--file <role>', 'which file of the dataset').choices(['train', 'test']).default('train'))
       .option('--top <n>', 'top values listed per text column', parseIntFlag('--top', POSITIVE_COUNT_RANGE), 5)
       .option('--missing <markers>', 'comma-separated values read as missing, replacing the defaults ("", NA, N/A, NaN, null, ?, .), as a task\'s "missing" does')
-      .action(async (name: string, flags: { file: 'train' | 'test'; top: number; missing?: string }, command: Command) => {
-        await runDescribe(context, command, { name, file: flags.file, top: flags.top, ...(flags.missing === undefined ? {} : { missing: flags.missing.split(',') }) });
+      .addOption(onBadLineOption())
+      .addHelpText(
+        'after',
+        `\nThe file is streamed: memory stays bounded whatever its size. Counts, missing, mean, std, min and max are exact;
+distinct counts and top values are exact up to 100,000 distinct values per column and estimated past that,
+quartiles exact up to 100,000 numbers per column and estimated from a sample past that; estimates are marked
+"~" (and listed under "approximate" with --json). Progress (bytes read, ETA) shows on a terminal.`,
+      )
+      .action(async (name: string, flags: { file: 'train' | 'test'; top: number; missing?: string; onBadLine: BadLinePolicy }, command: Command) => {
+        await runDescribe(context, command, { name, file: flags.file, top: flags.top, onBadLine: flags.onBadLine, ...(flags.missing === undefined ? {} : { missing: flags.missing.split(',') }) });
       }),
     'mlctl data describe income',
     'mlctl data describe income --file test --json',
     'mlctl data describe ./my-data.csv',
     "mlctl data describe ./my-data.csv --missing ',-,n/a'",
+    'mlctl data describe ./big.csv --on-bad-line skip',
   );
+}
+
+/** --on-bad-line, as data describe, train and predict take it. */
+export function onBadLineOption(): Option {
+  return new Option('--on-bad-line <policy>', 'a line with the wrong number of fields: error (refuse the file, naming the lines) or skip (leave it out, counted)').choices(['error', 'skip']).default('error');
 }
 
 /**
@@ -206,55 +222,79 @@ function verifiedLabel(status: DatasetStatus): string {
 async function runDescribe(context: CliContext, command: Command, options: DataDescribeOptions): Promise<void> {
   const output = context.output(command);
   const { isBuiltinDataset, getDatasetSpec } = await import('../core/datasets/dataset-registry.js');
-  const { describeTable } = await import('../core/datasets/dataset-describe.js');
-  let source: { dataset: string | null; file: string; path: string };
-  let description: TableDescription;
-  let table: CsvTable;
+  const { profileCsvFile, profileDatasetFile } = await import('../core/datasets/csv-profile.js');
   const asPath = resolve(context.config.cwd, options.name);
+  let source: { dataset: string | null; file: string; path: string };
   if (!isBuiltinDataset(options.name) && existsSync(asPath)) {
-    const { readCsvFile } = await import('../core/datasets/csv-reader.js');
-    table = await readCsvFile(asPath, options.missing === undefined ? {} : { missing: options.missing });
-    description = describeTable(table, { top: options.top });
     source = { dataset: null, file: options.name, path: asPath };
   } else {
     const spec = getDatasetSpec(options.name);
-    const { readDatasetFile } = await import('../core/datasets/csv-reader.js');
     const local = await ensureDatasetWithProgress(context, output, spec);
     const file = local.file(options.file);
     if (file === undefined) {
       const roles = local.files.filter((f) => f.role !== 'doc').map((f) => f.role).join(', ');
       throw new UsageError('DATASET_FILE_ROLE', `dataset ${spec.name} has no ${options.file} file (it has: ${roles})`);
     }
-    table = await readDatasetFile(file.path, spec, spec.files.find((f) => f.name === file.name), options.missing === undefined ? {} : { missing: options.missing });
-    description = describeTable(table, { top: options.top });
     source = { dataset: spec.name, file: file.name, path: file.path };
   }
-  // What a task inferred from this file would make of each column (task init's rules).
-  const { profileColumn } = await import('../core/tasks/column-profile.js');
-  const columns = description.columns.map((column) => ({ ...column, kind: profileColumn(column.name, table.records).kind }));
-  const result = { ...source, rows: description.rows, columns };
+  const progress = await output.progress(`reading ${source.file}`);
+  const started = performance.now();
+  const profileOptions = {
+    top: options.top,
+    onBadLine: options.onBadLine,
+    signal: context.signal,
+    ...(options.missing === undefined ? {} : { missing: options.missing }),
+    onProgress: (read: number, total: number, rows: number) => progress.update(readingLine(source.file, read, total, rows, performance.now() - started)),
+  };
+  let description: FileDescription;
+  try {
+    if (source.dataset === null) {
+      description = await profileCsvFile(source.path, profileOptions);
+    } else {
+      const spec = getDatasetSpec(source.dataset);
+      description = await profileDatasetFile(source.path, spec, spec.files.find((f) => f.name === source.file), profileOptions);
+    }
+  } finally {
+    progress.stop();
+  }
+  if (description.badLines !== undefined) {
+    const { describeBadLines } = await import('../core/datasets/bad-lines.js');
+    output.warn(describeBadLines(source.file, description.badLines));
+  }
+  const result = { ...source, rows: description.rows, bytes: description.bytes, columns: description.columns, ...(description.badLines === undefined ? {} : { badLines: description.badLines }) };
   if (output.json) {
     output.result(result, () => '');
     return;
   }
+  const columns = description.columns;
+  const approximate = (column: ColumnDescription, statistic: 'distinct' | 'top' | 'quartiles') => (column.approximate?.includes(statistic) === true ? '~' : '');
   const rendered = await renderTable({
-    head: ['column', 'type', 'inferred', 'missing', 'distinct', 'min', 'mean', 'max', 'top values'],
+    head: ['column', 'type', 'inferred', 'missing', 'distinct', 'min', 'mean', 'median', 'max', 'top values'],
     rows: columns.map((column) => [
       column.name,
       column.type,
       column.kind,
       formatNumber(column.missing),
-      formatNumber(column.distinct),
+      `${approximate(column, 'distinct')}${formatNumber(column.distinct)}`,
       formatStatistic(column.min),
       formatStatistic(column.mean),
+      column.quartiles === undefined ? '' : `${approximate(column, 'quartiles')}${formatStatistic(column.quartiles[1])}`,
       formatStatistic(column.max),
-      topValues(column, output.columns),
+      `${approximate(column, 'top')}${topValues(column, output.columns)}`,
     ]),
-    alignRight: [3, 4, 5, 6, 7],
+    alignRight: [3, 4, 5, 6, 7, 8],
     color: output.color,
   });
-  const title = `${source.dataset === null ? source.file : `${source.dataset} · ${source.file}`} · ${formatNumber(description.rows)} rows · ${source.path}`;
-  output.result(result, () => `${title}\n${rendered}`);
+  const estimated = columns.some((column) => column.approximate !== undefined) ? '\n~ estimated (see `mlctl data describe --help`)' : '';
+  const title = `${source.dataset === null ? source.file : `${source.dataset} · ${source.file}`} · ${formatNumber(description.rows)} rows · ${formatBytes(description.bytes)} · ${source.path}`;
+  output.result(result, () => `${title}\n${rendered}${estimated}`);
+}
+
+/** "reading big.csv: 412 MiB of 1.0 GiB (40 %), 3,100,000 rows, ETA 12s". */
+export function readingLine(file: string, read: number, total: number, rows: number, elapsedMs: number): string {
+  const share = total > 0 ? read / total : 1;
+  const eta = share > 0 && share < 1 ? `, ETA ${Math.ceil((elapsedMs * (1 - share)) / share / 1000)}s` : '';
+  return `reading ${file}: ${formatBytes(read)} of ${formatBytes(total)} (${Math.floor(share * 100)} %), ${formatNumber(rows)} rows${eta}`;
 }
 
 function formatStatistic(value: number | undefined): string {
@@ -262,7 +302,7 @@ function formatStatistic(value: number | undefined): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
 
-function topValues(column: ColumnSummary, width: number): string {
+function topValues(column: ColumnDescription, width: number): string {
   if (column.top === undefined) return '';
   const text = column.top.map((entry) => `${entry.value} (${formatNumber(entry.count)})`).join(', ');
   const room = Math.max(30, width - 80);

@@ -144,7 +144,7 @@ describe('mlctl data', () => {
     const description = JSON.parse(result.stdout) as { rows: number; columns: unknown[] };
     expect(description.rows).toBe(3);
     expect(description.columns).toEqual([
-      { name: 'size', type: 'number', kind: 'numeric', missing: 1, distinct: 2, min: 1.5, mean: 2.25, max: 3, std: expect.any(Number) },
+      { name: 'size', type: 'number', kind: 'numeric', missing: 1, distinct: 2, min: 1.5, mean: 2.25, max: 3, std: expect.any(Number), quartiles: [1.875, 2.25, 2.625] },
       { name: 'kind', type: 'string', kind: 'categorical', missing: 0, distinct: 2, top: [{ value: 'a', count: 2 }, { value: 'b', count: 1 }] },
     ]);
     // A task's own markers replace the defaults: "NA" is then a value.

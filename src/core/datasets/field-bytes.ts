@@ -173,6 +173,11 @@ export class ByteDictionary {
     return text;
   }
 
+  /** The hash of a code's bytes (as `lastHash` was when it was added). */
+  hashOf(code: number): number {
+    return this.hashes[code]!;
+  }
+
   /** Every text, by code. */
   allTexts(): string[] {
     return Array.from({ length: this.size }, (_, code) => this.text(code));

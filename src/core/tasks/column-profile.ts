@@ -118,30 +118,66 @@ export function profileColumn(name: string, records: readonly DataRecord[]): Col
     integer: integer && present > 0,
     ...(distinct.size <= MAX_LISTED_VALUES ? { values: sorted } : {}),
   };
-  if (present === 0) return { ...base, kind: 'empty', reason: 'every value is missing' };
-  if (distinct.size === 1) return { ...base, kind: 'constant', reason: `every value is ${JSON.stringify(sorted[0])}` };
+  return { ...base, ...classifyColumn({ name, present, distinct: distinct.size, distinctExact: true, numeric, integer, rising, min, max, dates, withTime, values: sorted }) };
+}
+
+/** What a pass over a column found, for `classifyColumn`. */
+export interface ColumnFacts {
+  readonly name: string;
+  /** Values present (not missing). */
+  readonly present: number;
+  readonly distinct: number;
+  /** Whether `distinct` is a count (else an estimate, from a sketch). */
+  readonly distinctExact: boolean;
+  /** Every present value is a number / a whole number. */
+  readonly numeric: boolean;
+  readonly integer: boolean;
+  /** The numbers rise row after row. */
+  readonly rising: boolean;
+  readonly min: number;
+  readonly max: number;
+  /** Every present value is an ISO date (`withTime`: some with a time). */
+  readonly dates: boolean;
+  readonly withTime: boolean;
+  /** The distinct values, sorted, when they are known (needed below MAX_CATEGORIES for yes/no and constants). */
+  readonly values?: readonly string[];
+}
+
+/** Share of the present values an estimated distinct count must reach for "every value differs". */
+const ESTIMATED_ALL_DISTINCT = 0.97;
+
+/**
+ * The kind of a column from what one pass over it found: the rules `task init`,
+ * `train --data --target` and `data describe` share, whether the pass kept every value
+ * (profileColumn) or streamed it with sketches (csv-profile.ts).
+ */
+export function classifyColumn(facts: ColumnFacts): { kind: ColumnKind; reason: string; yesNo?: { yes: string; no: string } } {
+  const { name, present, distinct, numeric, integer, rising, min, max } = facts;
+  const sorted = facts.values ?? [];
+  if (present === 0) return { kind: 'empty', reason: 'every value is missing' };
+  if (distinct === 1) return { kind: 'constant', reason: `every value is ${JSON.stringify(sorted[0])}` };
   // Yes/no in any case: "Yes", "no" and "YES" are one flag.
   const lower = new Set(sorted.map((v) => v.toLowerCase()));
   if (lower.size === 2) {
     for (const [yes, no] of YES_NO_PAIRS) {
-      if (lower.has(yes) && lower.has(no)) return { ...base, kind: 'boolean', yesNo: { yes, no }, reason: `${yes}/${no}` };
+      if (lower.has(yes) && lower.has(no)) return { kind: 'boolean', yesNo: { yes, no }, reason: `${yes}/${no}` };
     }
   }
-  const allDistinct = distinct.size === present && present >= MIN_ROWS_FOR_ID;
+  const allDistinct = present >= MIN_ROWS_FOR_ID && (facts.distinctExact ? distinct === present : distinct >= present * ESTIMATED_ALL_DISTINCT);
   if (numeric) {
     // A row number: 0…n-1 or 1…n, in file order.
-    const rowNumber = integer && rising && (min === 0 || min === 1) && max - min + 1 === distinct.size;
+    const rowNumber = integer && rising && (min === 0 || min === 1) && max - min + 1 === distinct;
     if (allDistinct && integer && (ID_NAME.test(name) || rowNumber)) {
-      return { ...base, kind: 'id-like', reason: rowNumber ? `the row number ${min}…${max}` : 'every value is a different whole number, and the name says identifier' };
+      return { kind: 'id-like', reason: rowNumber ? `the row number ${min}…${max}` : 'every value is a different whole number, and the name says identifier' };
     }
-    return { ...base, kind: 'numeric', reason: integer ? 'whole numbers' : 'numbers' };
+    return { kind: 'numeric', reason: integer ? 'whole numbers' : 'numbers' };
   }
-  if (dates) return { ...base, kind: withTime ? 'datetime' : 'date', reason: withTime ? 'ISO date-times' : 'ISO dates' };
-  if (allDistinct) return { ...base, kind: 'id-like', reason: `every one of its ${present} values differs (an identifier or free text)` };
-  if (distinct.size > MAX_CATEGORIES && distinct.size > present / 2) {
-    return { ...base, kind: 'high-cardinality', reason: `${distinct.size} distinct texts in ${present} values: too many for categories` };
+  if (facts.dates) return { kind: facts.withTime ? 'datetime' : 'date', reason: facts.withTime ? 'ISO date-times' : 'ISO dates' };
+  if (allDistinct) return { kind: 'id-like', reason: `every one of its ${present} values differs (an identifier or free text)` };
+  if (distinct > MAX_CATEGORIES && distinct > present / 2) {
+    return { kind: 'high-cardinality', reason: `${distinct} distinct texts in ${present} values: too many for categories` };
   }
-  return { ...base, kind: 'categorical', reason: `${distinct.size} categories` };
+  return { kind: 'categorical', reason: `${distinct} categories` };
 }
 
 /** Profiles every column of a table. */
