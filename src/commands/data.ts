@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { POSITIVE_COUNT_RANGE, parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { datasetStoreOptions } from './shared/data-location.js';
-import { formatBytes, formatNumber, renderTable } from '../ui/table.js';
+import { formatBytes, formatNumber, readingLine, renderTable } from '../ui/table.js';
 import { UsageError } from '../core/errors.js';
 import type { DatasetSpec } from '../core/datasets/dataset-spec.js';
 import type { DatasetProgressEvent, DatasetStatus, LocalDataset, PullResult } from '../core/datasets/dataset-store.js';
@@ -288,13 +288,6 @@ async function runDescribe(context: CliContext, command: Command, options: DataD
   const estimated = columns.some((column) => column.approximate !== undefined) ? '\n~ estimated (see `mlctl data describe --help`)' : '';
   const title = `${source.dataset === null ? source.file : `${source.dataset} · ${source.file}`} · ${formatNumber(description.rows)} rows · ${formatBytes(description.bytes)} · ${source.path}`;
   output.result(result, () => `${title}\n${rendered}${estimated}`);
-}
-
-/** "reading big.csv: 412 MiB of 1.0 GiB (40 %), 3,100,000 rows, ETA 12s". */
-export function readingLine(file: string, read: number, total: number, rows: number, elapsedMs: number): string {
-  const share = total > 0 ? read / total : 1;
-  const eta = share > 0 && share < 1 ? `, ETA ${Math.ceil((elapsedMs * (1 - share)) / share / 1000)}s` : '';
-  return `reading ${file}: ${formatBytes(read)} of ${formatBytes(total)} (${Math.floor(share * 100)} %), ${formatNumber(rows)} rows${eta}`;
 }
 
 function formatStatistic(value: number | undefined): string {

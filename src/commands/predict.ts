@@ -2,11 +2,14 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../ui/context.js';
 import { POSITIVE_COUNT_RANGE, parseIntFlag, withExamples } from '../ui/context.js';
-import { formatNumber, renderTable } from '../ui/table.js';
+import { formatNumber, readingLine, renderTable } from '../ui/table.js';
 
 export interface PredictCommandOptions {
   readonly model: string;
   readonly input?: string;
+  /** Where a CSV input's answers go, streamed (.csv, else JSON lines). */
+  readonly output?: string;
+  readonly onBadLine: 'error' | 'skip';
   readonly user?: number;
   readonly backend?: string;
 }
@@ -23,18 +26,23 @@ export function registerPredictCommands(program: Command, context: CliContext): 
     .description('predict with a model bundle, from a file, stdin (JSON object, array or JSON lines) or a stored user')
     .requiredOption('-m, --model <ref>', 'a run id or name, runs:/<id>, name@alias, name/<version>, a bundle path or s3://bucket/prefix')
     .option('-i, --input <file>', 'records to score: .csv, .json or .jsonl (default: stdin)')
+    .option('-o, --output <file>', 'with a CSV --input: stream the answers into this file (.csv: one row per input row; else JSON lines), in input order and constant memory; written whole or not at all')
+    .addOption(new Option('--on-bad-line <policy>', 'a CSV line with the wrong number of fields: error (stop, naming the line) or skip (leave it out, counted)').choices(['error', 'skip']).default('error'))
     .option('--user <id>', 'predict for a user stored in the database (mlctl db users)', parseIntFlag('--user', POSITIVE_COUNT_RANGE))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['node', 'wasm', 'cpu']));
   withExamples(
     command,
     `echo '{"age": 39, "workclass": "State-gov", "fnlwgt": 77516, "education": "Bachelors", "education_num": 13, "marital_status": "Never-married", "occupation": "Adm-clerical", "relationship": "Not-in-family", "race": "White", "sex": "Male", "capital_gain": 2174, "capital_loss": 0, "hours_per_week": 40, "native_country": "United-States"}' | mlctl predict --model income@production --json`,
     'mlctl predict --model income@production --input people.csv',
+    'mlctl predict --model income@production --input big.csv --output predictions.csv',
     'mlctl predict --model runs:/01a22e7dae891172f41a --user 42 --json',
   );
   command.action(async (flags: Record<string, unknown>, cmd: Command) => {
     const options: PredictCommandOptions = {
       model: flags.model as string,
       ...(typeof flags.input === 'string' ? { input: flags.input } : {}),
+      ...(typeof flags.output === 'string' ? { output: flags.output } : {}),
+      onBadLine: flags.onBadLine === 'skip' ? 'skip' : 'error',
       ...(typeof flags.user === 'number' ? { user: flags.user } : {}),
       ...(typeof flags.backend === 'string' ? { backend: flags.backend } : context.config.tfBackend === undefined ? {} : { backend: context.config.tfBackend }),
     };
@@ -49,8 +57,15 @@ export function registerPredictCommands(program: Command, context: CliContext): 
     if (options.user === undefined && options.input === undefined && process.stdin.isTTY === true) {
       throw new UsageError('PREDICT_NO_INPUT', 'no input: pipe JSON records into mlctl predict, or pass --input <file> or --user <id>');
     }
+    if (options.output !== undefined && !(options.input ?? '').toLowerCase().endsWith('.csv')) {
+      throw new UsageError('PREDICT_OUTPUT_NEEDS_CSV', '--output streams the answers of a CSV file: give --input <file.csv>', { hint: 'without --output, answers go to stdout (JSON lines with --json)' });
+    }
     const resolved = await resolveModel(options.model, context);
     const predictor = await loadPredictor(resolved.bundleDir, { reference: options.model, ...(options.backend === undefined ? {} : { backend: options.backend }) });
+    if (options.output !== undefined && options.input !== undefined) {
+      await predictToFile(context, output, predictor, { ...options, input: options.input, output: options.output }, createUnseenReporter);
+      return;
+    }
     let records: Record<string, unknown>[];
     // A CSV has no types: its reader reads a code column (zip, year) as numbers, so those are read back as their spelling.
     let fromCsv = false;
@@ -97,6 +112,51 @@ export function registerPredictCommands(program: Command, context: CliContext): 
     const numeric = classes.length > 0 ? classes.map((_, k) => k + 2) : classification ? [2] : [1];
     output.print(await renderTable({ head, rows, alignRight: numeric, color: output.color }));
   });
+}
+
+/** --input x.csv --output y: streamed through predictCsvFile, with progress on a TTY and the warnings of predict. */
+async function predictToFile(
+  context: CliContext,
+  output: ReturnType<CliContext['output']>,
+  predictor: import('../core/predict/predictor.js').Predictor,
+  options: PredictCommandOptions & { readonly input: string; readonly output: string },
+  createUnseenReporter: typeof import('./shared/model-resolution.js').createUnseenReporter,
+): Promise<void> {
+  const [{ resolve }, { predictCsvFile }] = await Promise.all([import('node:path'), import('../core/predict/predict-file.js')]);
+  const unseen = createUnseenReporter((m) => output.warn(m), { unit: 'line', numberOf: (row) => row });
+  let outOfRange = 0;
+  const progress = await output.progress(`predicting ${options.input}`);
+  const started = performance.now();
+  const missing = predictor.manifest.task.missing;
+  let result;
+  try {
+    result = await predictCsvFile(predictor, {
+      input: resolve(context.config.cwd, options.input),
+      output: resolve(context.config.cwd, options.output),
+      onBadLine: options.onBadLine,
+      signal: context.signal,
+      ...(missing === undefined ? {} : { missing }),
+      onUnseen: unseen.onUnseen,
+      onWarning: (where, warning) => {
+        if (outOfRange++ < 20) output.warn(`${where}, field "${warning.field}": ${warning.message}`);
+      },
+      onProgress: (read, total, rows) => progress.update(readingLine(options.input, read, total, rows, performance.now() - started)),
+    });
+  } finally {
+    progress.stop();
+    predictor.dispose();
+  }
+  if (outOfRange > 20) output.warn(`… and ${outOfRange - 20} more values outside the training range`);
+  unseen.flush((column) => {
+    const col = predictor.pipeline.columns.find((c) => c.column === column);
+    const step = col?.steps.find((s) => s.kind === 'one-hot');
+    return step?.kind === 'one-hot' ? step.unseen : undefined;
+  });
+  if (result.badLines !== null) {
+    const { describeBadLines } = await import('../core/datasets/bad-lines.js');
+    output.warn(describeBadLines(options.input, result.badLines));
+  }
+  output.result({ rows: result.rows, output: options.output, format: result.format, ...(result.badLines === null ? {} : { badLines: result.badLines }) }, () => `wrote ${formatNumber(result.rows)} predictions to ${options.output}`);
 }
 
 /** A stored user's census attributes, as a prediction record (`id` = the user id). */

@@ -48,3 +48,10 @@ export function formatDuration(ms: number): string {
   const m = Math.floor(s / 60);
   return `${m}m ${Math.round(s - m * 60)}s`;
 }
+
+/** "reading big.csv: 412 MiB of 1.0 GiB (40 %), 3,100,000 rows, ETA 12s". */
+export function readingLine(file: string, read: number, total: number, rows: number, elapsedMs: number): string {
+  const share = total > 0 ? read / total : 1;
+  const eta = share > 0 && share < 1 ? `, ETA ${Math.ceil((elapsedMs * (1 - share)) / share / 1000)}s` : '';
+  return `reading ${file}: ${formatBytes(read)} of ${formatBytes(total)} (${Math.floor(share * 100)} %), ${formatNumber(rows)} rows${eta}`;
+}

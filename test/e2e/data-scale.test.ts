@@ -4,11 +4,11 @@
  * No timings are asserted: the benchmark (bench/data-scale) measures those.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { createWorkspace, runCli, SHARED_DATA } from '../helpers/cli.js';
 
 const ROWS = 2_000_000;
 /** A heap far below the file's size: only a streaming reader fits. */
@@ -70,5 +70,63 @@ describe('data describe on a file larger than the heap', () => {
     expect(skipped.code, skipped.stderr).toBe(0);
     expect(JSON.parse(skipped.stdout)).toMatchObject({ rows: 299_999, badLines: { count: 1, lines: [299_000] } });
     expect(skipped.stderr).toContain('1 line with the wrong number of fields skipped (line 299000)');
+  });
+});
+
+describe('predict --input big.csv --output', () => {
+  const ws = createWorkspace('mlctl-e2e-scale-predict-');
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: ws.dir, env: { ...ws.env, ...env } });
+  afterAll(() => ws.cleanup());
+
+  /** Housing's rows repeated, each with an id: more records than the heap given could hold as objects. */
+  function writeHousing(path: string, rows: number, badLineAt?: number): void {
+    const [header, ...lines] = readFileSync(join(SHARED_DATA, 'housing', 'housing.csv'), 'utf8').trim().split('\n');
+    const fd = openSync(path, 'w');
+    let chunk = `id,${header!.split(',').slice(1).join(',')}\n`;
+    for (let i = 0; i < rows; i++) {
+      const fields = lines[i % lines.length]!.split(',').slice(1);
+      chunk += i + 2 === badLineAt ? `${i},${fields.slice(2).join(',')}\n` : `${i},${fields.join(',')}\n`;
+      if (chunk.length > 1 << 20) {
+        writeSync(fd, chunk);
+        chunk = '';
+      }
+    }
+    writeSync(fd, chunk);
+    closeSync(fd);
+  }
+
+  it('streams the answers in input order, in a heap far smaller than the records', async () => {
+    const trained = await cli(['train', 'housing', '--json']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const run = (JSON.parse(trained.stdout) as { run: { id: string } }).run.id;
+    const rows = 600_000;
+    writeHousing(join(ws.dir, 'houses.csv'), rows);
+    // 64 MiB: the model and one batch fit; 600,000 records as objects would take several times that.
+    const result = await cli(['predict', '--model', run, '--input', 'houses.csv', '--output', 'prices.csv', '--json'], { NODE_OPTIONS: '--max-old-space-size=64' });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ rows, output: 'prices.csv', format: 'csv' });
+    const lines = readFileSync(join(ws.dir, 'prices.csv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('id,prediction');
+    expect(lines).toHaveLength(rows + 1);
+    // In order, and the same answer for the same house wherever it comes in the file.
+    expect(lines.slice(1, 6).map((line) => line.split(',')[0])).toEqual(['0', '1', '2', '3', '4']);
+    expect(lines[rows]!.split(',')[0]).toBe(String(rows - 1));
+    expect(lines[1 + 545]!.split(',')[1]).toBe(lines[1]!.split(',')[1]);
+    expect(lines.slice(1).every((line) => Number.isFinite(Number(line.split(',')[1])))).toBe(true);
+  });
+
+  it('stops at a malformed line deep in the file, naming it (exit 2), and leaves no output file', async () => {
+    writeHousing(join(ws.dir, 'broken.csv'), 200_000, 150_000);
+    const trained = await cli(['runs', 'list', '--json']);
+    const run = (JSON.parse(trained.stdout) as { runs: { id: string }[] }).runs[0]!.id;
+    const result = await cli(['predict', '--model', run, '--input', 'broken.csv', '--output', 'out.csv']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('broken.csv line 150000: expected 13 fields, found 11');
+    expect(existsSync(join(ws.dir, 'out.csv'))).toBe(false);
+    expect(readdirSync(ws.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const skipped = await cli(['predict', '--model', run, '--input', 'broken.csv', '--output', 'out.jsonl', '--on-bad-line', 'skip']);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).toContain('1 line with the wrong number of fields skipped (line 150000)');
+    expect(readFileSync(join(ws.dir, 'out.jsonl'), 'utf8').trim().split('\n')).toHaveLength(199_999);
   });
 });

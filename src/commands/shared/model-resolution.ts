@@ -29,21 +29,26 @@ export async function resolveModel(ref: string, context: CliContext): Promise<Re
 }
 
 /** Collects unseen-category events into one warning per column and value. */
-export function createUnseenReporter(warn: (message: string) => void): {
+export function createUnseenReporter(
+  warn: (message: string) => void,
+  naming: { readonly unit: string; readonly numberOf: (row: number) => number } = { unit: 'record', numberOf: (row) => row + 1 },
+): {
   onUnseen: (event: { column: string; value: string; row: number }) => void;
   flush: (policyOf: (column: string) => string | undefined) => void;
 } {
-  const seen = new Map<string, { column: string; value: string; rows: number[] }>();
+  // The first few rows per value, and a count: a streamed file may hold millions.
+  const seen = new Map<string, { column: string; value: string; rows: number[]; count: number }>();
   return {
     onUnseen(event) {
       const key = `${event.column}\u0000${event.value}`;
-      const entry = seen.get(key) ?? { column: event.column, value: event.value, rows: [] };
-      entry.rows.push(event.row + 1);
+      const entry = seen.get(key) ?? { column: event.column, value: event.value, rows: [], count: 0 };
+      entry.count++;
+      if (entry.rows.length < 5) entry.rows.push(naming.numberOf(event.row));
       seen.set(key, entry);
     },
     flush(policyOf) {
-      for (const { column, value, rows } of seen.values()) {
-        const where = rows.length <= 5 ? `record${rows.length === 1 ? '' : 's'} ${rows.join(', ')}` : `${rows.length} records`;
+      for (const { column, value, rows, count } of seen.values()) {
+        const where = count <= 5 ? `${naming.unit}${count === 1 ? '' : 's'} ${rows.join(', ')}` : `${count} ${naming.unit}s`;
         const policy = policyOf(column) ?? 'ignore';
         const effect = policy === 'most-frequent' ? 'encoded as the most frequent training category' : 'encoded as all zeros';
         warn(`${where}: ${column} "${value}" was not seen in training; ${effect} (unseen-category policy "${policy}")`);

@@ -7,7 +7,9 @@
 import { checkHeader, CsvProblems, datasetFileLayout, userFileLayout, type FileLayout } from './csv-layout.js';
 import { scanCsv } from './csv-stream.js';
 import type { ColumnDef, ColumnType, DataRecord, DatasetFile, DatasetSpec } from './dataset-spec.js';
-import { decodeField } from './field-bytes.js';
+import { createByteTextSet, decodeField } from './field-bytes.js';
+import { UsageError } from '../errors.js';
+import { BadLineCounter, type BadLineOptions, type BadLines } from './bad-lines.js';
 
 export { DEFAULT_MISSING_MARKERS } from './csv-layout.js';
 
@@ -66,6 +68,82 @@ export async function readCsvFile(path: string, options: ReadCsvOptions = {}): P
     columns = typedHeader(path, raw.header ?? [], declared, options.columns !== undefined, options.inferTypes === false ? undefined : raw, missing);
   }
   return convert(raw, path, columns, { missing, labelSuffixes: layout.labelSuffixes });
+}
+
+export interface RecordStreamOptions extends BadLineOptions {
+  /** Field values meaning "missing" (replaces DEFAULT_MISSING_MARKERS). */
+  readonly missing?: readonly string[];
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Bytes per batch, about (default 1 MiB: some 10,000 records of a dozen fields). */
+  readonly batchBytes?: number;
+}
+
+/** What a record stream read: its rows, and the lines skipped under `onBadLine: 'skip'`. */
+export interface RecordStreamSummary {
+  readonly rows: number;
+  readonly badLines: BadLines | null;
+}
+
+/**
+ * Streams a user's CSV (header line required) as batches of records, every value as text
+ * (null for a missing marker), each batch with the file line of each record: a chunk of the
+ * file at a time, the next read only once `onBatch` is done with the last. A line with the
+ * wrong number of fields throws UsageError 'CSV_FIELD_COUNT' naming it, before its batch is
+ * handed over, or is skipped and counted under `onBadLine: 'skip'`.
+ */
+export async function streamCsvRecords(
+  path: string,
+  options: RecordStreamOptions,
+  onBatch: (records: DataRecord[], lines: readonly number[]) => Promise<void>,
+): Promise<RecordStreamSummary> {
+  const layout = await userFileLayout(path, options.missing === undefined ? {} : { missing: options.missing });
+  const markers = createByteTextSet(layout.dialect.missing);
+  const badLines = new BadLineCounter(options.onBadLine ?? 'error');
+  let header: string[] | null = null;
+  let records: DataRecord[] = [];
+  let lines: number[] = [];
+  let rows = 0;
+  await scanCsv(
+    path,
+    {
+      dialect: layout.dialect,
+      chunkBytes: options.batchBytes ?? 1 << 20,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      afterChunk: async () => {
+        if (records.length === 0) return;
+        const batch = records;
+        const batchLines = lines;
+        records = [];
+        lines = [];
+        await onBatch(batch, batchLines);
+      },
+    },
+    (row) => {
+      if (header === null) {
+        header = [];
+        for (let i = 0; i < row.count; i++) header.push(decodeField(row.bytes, row.starts[i]!, row.ends[i]!));
+        return;
+      }
+      if (row.count !== header.length) {
+        if (badLines.skip(row.line)) return;
+        throw new UsageError('CSV_FIELD_COUNT', `${path} line ${row.line}: expected ${header.length} fields, found ${row.count}`, {
+          hint: 'fix the line so that it has one field per column, or pass --on-bad-line skip to leave such lines out',
+        });
+      }
+      const record: DataRecord = {};
+      for (let i = 0; i < row.count; i++) {
+        const start = row.starts[i]!;
+        const end = row.ends[i]!;
+        record[header[i]!] = end - start <= markers.longest && markers.has(row.bytes, start, end) ? null : decodeField(row.bytes, start, end);
+      }
+      records.push(record);
+      lines.push(row.line);
+      rows++;
+    },
+  );
+  return { rows, badLines: badLines.summary() };
 }
 
 interface RawTable {

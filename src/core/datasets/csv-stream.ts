@@ -36,6 +36,11 @@ export interface CsvScanOptions {
   readonly signal?: AbortSignal;
   /** Told after each chunk: bytes read so far and the file's size. */
   readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /**
+   * Awaited after each chunk's records were handed over, before the next chunk is read: a
+   * caller that acts on records asynchronously (scores and writes them) keeps the scan at its pace.
+   */
+  readonly afterChunk?: () => Promise<void>;
   /** Bytes read at a time (tests make it small to cut records anywhere). Default 4 MiB. */
   readonly chunkBytes?: number;
 }
@@ -144,12 +149,14 @@ export async function scanCsv(path: string, options: CsvScanOptions, onRow: CsvR
       const last = bytesRead === 0;
       const used = await scanner.take(buffer, end, last);
       options.onProgress?.(read, size);
+      if (options.afterChunk !== undefined) await options.afterChunk();
       if (scanner.stopped) break;
       if (last) break;
       buffer.copyWithin(0, used, end);
       held = end - used;
     }
     await scanner.finish();
+    if (options.afterChunk !== undefined) await options.afterChunk();
     return { rows: scanner.rows, bytes: read, fullParser: scanner.fullParser };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError('CSV_NOT_FOUND', `${path} is a directory, not a CSV file`, { cause: error });

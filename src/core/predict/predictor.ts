@@ -23,6 +23,8 @@ export interface PredictOptions {
   readonly onUnseen?: (event: UnseenCategory) => void;
   /** A number sent for a categorical column: refused (default; JSON input) or read as its spelling (CSV input). */
   readonly numbersForStrings?: ValidateRecordsOptions['numbersForStrings'];
+  /** How messages name record `index` (default "record <index + 1>"; a CSV's reader says "file line N"). */
+  readonly recordName?: (index: number) => string;
 }
 
 /** A loaded, verified bundle that answers records the way `mlctl predict` does. */
@@ -65,10 +67,11 @@ export async function loadPredictor(bundleDir: string, options: LoadPredictorOpt
     ...model,
     score,
     async predict(records, opts = {}) {
+      const name = opts.recordName ?? ((index: number) => `record ${recordNumber(index)}`);
       const { records: valid, problems, warnings } = validateRecords(model.pipeline, records, { absent: 'error', numbersForStrings: opts.numbersForStrings ?? 'refuse' });
       if (problems.length > 0) {
         throw invalidInput(
-          problems.slice(0, MAX_LISTED).map((p) => `record ${recordNumber(p.record)}, field "${p.field}": ${p.message}`),
+          problems.slice(0, MAX_LISTED).map((p) => `${name(p.record)}, field "${p.field}": ${p.message}`),
           problems.length,
           hint,
         );
@@ -80,7 +83,7 @@ export async function loadPredictor(bundleDir: string, options: LoadPredictorOpt
       for (let i = 0; i < valid.length; i++) {
         for (let k = 0; k < outputs; k++) {
           if (!Number.isFinite(raw[i * outputs + k]!)) {
-            broken.push(`record ${recordNumber(i)}: the model's output is not a finite number; its values lie far outside the training data`);
+            broken.push(`${name(i)}: the model's output is not a finite number; its values lie far outside the training data`);
             break;
           }
         }
