@@ -6,9 +6,10 @@ import { getModelFamily, listModelFamilies } from '../core/models/model-families
 import { flagOf, parseParamText, type ParamSpec, type ParamValue } from '../core/models/model-params.js';
 import type { TaskOverrides } from '../core/tasks/task-registry.js';
 import { PROBLEM_TYPE_CHOICES, problemTypeOf, type TaskFlags } from './shared/task-source.js';
-import type { TrainTaskResult } from '../core/training/train-task.js';
+import type { TrainProgress, TrainTaskResult } from '../core/training/train-task.js';
+import type { BadLines } from '../core/datasets/bad-lines.js';
 import type { Output } from '../ui/output.js';
-import { formatDuration, formatNumber, renderTable } from '../ui/table.js';
+import { formatDuration, formatNumber, readingLine, renderTable } from '../ui/table.js';
 
 export interface TrainCommandOptions extends TaskFlags {
   readonly experiment?: string;
@@ -91,7 +92,8 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
     )
     .option('--tag <key=value>', 'tag the run (repeatable)', collectTag, {})
     .option('--no-gates', "do not fail (exit 4) when the task's quality gates are not met")
-    .option('--print-task', 'print the resolved task definition as JSON and exit');
+    .option('--print-task', 'print the resolved task definition as JSON and exit')
+    .addOption(new Option('--on-bad-line <policy>', 'a data line with the wrong number of fields: error (refuse the file, naming its lines, before a run starts) or skip (leave it out, counted)').choices(['error', 'skip']).default('error'));
   for (const entry of hyperParameters.values()) command.addOption(paramOption(entry));
   withExamples(
     command,
@@ -123,6 +125,7 @@ export function registerTrainCommands(program: Command, context: CliContext): vo
       ...(typeof flags.backend === 'string' ? { backend: flags.backend } : context.config.tfBackend === undefined ? {} : { backend: context.config.tfBackend }),
       gates: flags.gates !== false,
       printTask: flags.printTask === true,
+      ...(flags.onBadLine === 'skip' ? { onBadLine: 'skip' as const } : {}),
       tags: (flags.tag as Record<string, string> | undefined) ?? {},
       paramFlags: flagOfParam,
       overrides: {
@@ -163,15 +166,17 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
     output.result(task, () => JSON.stringify(task, null, 2));
     return;
   }
-  const [{ trainTask }, { openTracking }, { gitCommit }, { datasetStoreOptions }] = await Promise.all([
+  const [{ trainTask }, { openTracking }, { gitCommit }, { datasetStoreOptions }, { describeBadLines }] = await Promise.all([
     import('../core/training/train-task.js'),
     import('./shared/tracking.js'),
     import('../core/env/git-info.js'),
     import('./shared/data-location.js'),
+    import('../core/datasets/bad-lines.js'),
   ]);
   const runStore = await openTracking(context);
   const location = source.location;
   const progress = await output.progress(`training ${task.name}`);
+  const progressStarted = performance.now();
   let result: TrainTaskResult;
   try {
     result = await trainTask({
@@ -182,19 +187,25 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
       commandLine: ['mlctl', ...context.argv].join(' '),
       gitCommit: await gitCommit(context.config.cwd),
       mlctlVersion: context.version,
-      data: { ...datasetStoreOptions(context), ...location },
+      data: {
+        ...datasetStoreOptions(context),
+        ...location,
+        ...(options.onBadLine === undefined ? {} : { onBadLine: options.onBadLine }),
+        onBadLines: (file: string, bad: BadLines) => output.warn(describeBadLines(file, bad)),
+      },
       ...(options.backend === undefined ? {} : { backend: options.backend }),
       tags: options.tags,
       signal: context.signal,
       onRunCreated: (run) => {
         output.debug(`run ${run.id} (${run.name}) in ${run.location}`);
-        progress.update(`run ${run.name}: loading data`);
+        progress.update(`run ${run.name}: preprocessing`);
       },
+      onProgress: (step) => progress.update(trainProgressLine(step, performance.now() - progressStarted)),
       onDroppedRows: (d) =>
         output.warn(`${d.file}: ${d.count.toLocaleString('en-US')} row${d.count === 1 ? '' : 's'} without a usable ${task.target.column} left out (line${d.lines.length === 1 ? '' : 's'} ${d.lines.join(', ')}${d.count > d.lines.length ? ', …' : ''}); "onMissingTarget": "error" refuses them instead`),
       onPhase: (phase, ms) => {
         output.debug(`${phase}: ${formatDuration(ms)}`);
-        if (phase === 'load') progress.update('preprocessing');
+        if (phase === 'load') progress.update('preprocessing: split');
         if (phase === 'preprocess') progress.update('fitting the model');
         if (phase === 'fit') progress.update('evaluating on the test set');
       },
@@ -228,6 +239,22 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
       hint: 'the run and its bundle are recorded; pass --no-gates to exit 0 anyway',
       details: { result },
     });
+  }
+}
+
+/** The spinner's text for a step of training (a terminal only shows it). */
+function trainProgressLine(step: TrainProgress, elapsedMs: number): string {
+  switch (step.phase) {
+    case 'read':
+      return readingLine(step.file ?? 'data', step.done, step.total, step.rows ?? 0, elapsedMs);
+    case 'split':
+      return 'preprocessing: splitting the rows';
+    case 'fit-pipeline':
+      return 'preprocessing: fitting the pipeline on the training rows';
+    case 'transform':
+      return 'preprocessing: checking every row against the pipeline';
+    case 'evaluate':
+      return `evaluating: ${formatNumber(step.done)} of ${formatNumber(step.total)} test rows scored`;
   }
 }
 

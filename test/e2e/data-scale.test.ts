@@ -71,6 +71,15 @@ describe('data describe on a file larger than the heap', () => {
     expect(JSON.parse(skipped.stdout)).toMatchObject({ rows: 299_999, badLines: { count: 1, lines: [299_000] } });
     expect(skipped.stderr).toContain('1 line with the wrong number of fields skipped (line 299000)');
   });
+
+  it('train refuses the same file before any run starts (exit 2), naming the line', async () => {
+    const env = { MLCTL_RUNS_DIR: join(work, 'runs') };
+    const refused = await runCli(['train', '--data', 'bad.csv', '--target', 'value', '--model', 'linear'], { cwd: work, env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('bad.csv line 299000: expected 4 fields, found 2');
+    const runs = await runCli(['runs', 'list', '--json'], { cwd: work, env });
+    expect((JSON.parse(runs.stdout) as { total: number }).total).toBe(0);
+  });
 });
 
 describe('predict --input big.csv --output', () => {

@@ -15,6 +15,8 @@ export interface TaskFlags {
   readonly data?: string;
   readonly target?: string;
   readonly problemType?: ProblemType;
+  /** A data line with the wrong number of fields while inferring the task: refuse (default) or skip. */
+  readonly onBadLine?: 'error' | 'skip';
 }
 
 export interface TaskSource {
@@ -70,7 +72,7 @@ export async function resolveTaskFlags(flags: TaskFlags, context: CliContext, co
   if (flags.problemType !== undefined) file = { ...file, problemType: flags.problemType };
   const dataset = file.data ?? file.dataset;
   const location = dataset !== undefined && /^(s3|https?):\/\//i.test(dataset) ? await resolveDataLocation(dataset, context) : {};
-  const store = { ...datasetStoreOptions(context), ...location };
+  const store = { ...datasetStoreOptions(context), ...location, ...(flags.onBadLine === undefined ? {} : { onBadLine: flags.onBadLine }) };
   const resolved = await registry.resolveTask(file, {
     readData: (name, missing) => readInferenceData(name, missing, store),
     ...(source === undefined ? {} : { locate: source.locate, source: `task file ${flags.config}` }),

@@ -169,7 +169,7 @@ export class CsvProblems {
       hint:
         first.code === 'CSV_INVALID_VALUE'
           ? `fix the value, or write a missing value as ${[...missing].map((m) => JSON.stringify(m)).join(' or ')}`
-          : 'fix the line so that every row has one field per column',
+          : 'fix the line so that every row has one field per column, or pass --on-bad-line skip to leave such lines out (counted)',
     });
   }
 }

@@ -13,7 +13,7 @@
  *   seeded uniform reservoir sample of that many, marked approximate.
  */
 import { createRng } from '../random.js';
-import { classifyColumn, type ColumnKind } from '../tasks/column-profile.js';
+import { classifyColumn, type ColumnKind, type ColumnProfile } from '../tasks/column-profile.js';
 import { parseDate } from '../features/dates.js';
 import { checkHeader, CsvProblems, datasetFileLayout, userFileLayout, type FileLayout } from './csv-layout.js';
 import { scanCsv, type CsvRow } from './csv-stream.js';
@@ -59,6 +59,8 @@ export interface FileDescription {
   readonly rows: number;
   readonly bytes: number;
   readonly columns: readonly ColumnDescription[];
+  /** Per column, what task inference reads (`profileColumn`'s answer, from the stream). */
+  readonly profiles: readonly ColumnProfile[];
   /** Lines skipped under `onBadLine: 'skip'` (absent otherwise, or when none were). */
   readonly badLines?: BadLines;
 }
@@ -146,9 +148,10 @@ async function profileWithLayout(path: string, layout: FileLayout, declared: Rea
   );
   problems.throwIfAny(layout.dialect.missing);
   const top = options.top ?? 5;
-  const described = (columns ?? []).map((column) => column.describe(rows, top));
+  const profiles = (columns ?? []).map((column) => column.profile(rows));
+  const described = (columns ?? []).map((column, k) => column.describe(profiles[k]!, top));
   const skipped = badLines.summary();
-  return { rows, bytes, columns: described, ...(skipped === null ? {} : { badLines: skipped }) };
+  return { rows, bytes, columns: described, profiles, ...(skipped === null ? {} : { badLines: skipped }) };
 }
 
 /** One column's running statistics. */
@@ -266,20 +269,18 @@ class ColumnAccumulator {
     this.sketch = sketch;
   }
 
-  describe(rows: number, topCount: number): ColumnDescription {
+  /** The column as task inference profiles it (profileColumn's fields, from the stream). */
+  profile(rows: number): ColumnProfile {
     const present = this.present;
     const numeric = present > 0 && this.numeric;
     const exact = this.sketch === null;
-    const distinct = exact ? this.dictionary.size : Math.max(this.dictionary.size, Math.round(estimateSketch(this.sketch!)));
-    const type: ColumnType = this.declared ?? (numeric ? 'number' : 'string');
-    const approximate: ApproximateStatistic[] = [];
-    if (!exact) approximate.push('distinct');
+    // Rising numbers all differ: their count is exact whatever the sketch says.
+    const distinct = numeric && this.rising ? this.count : exact ? this.dictionary.size : Math.max(this.dictionary.size, Math.round(estimateSketch(this.sketch!)));
     const values = exact && this.dictionary.size <= LISTED_VALUES ? sortedValues(this.dictionary.allTexts(), numeric) : undefined;
-    const { kind } = classifyColumn({
+    const classified = classifyColumn({
       name: this.name,
       present,
-      // Rising numbers all differ: their count is exact whatever the sketch says.
-      distinct: numeric && this.rising ? this.count : distinct,
+      distinct,
       distinctExact: exact || (numeric && this.rising),
       numeric,
       integer: numeric && this.integer,
@@ -290,7 +291,26 @@ class ColumnAccumulator {
       withTime: this.withTime,
       ...(values === undefined ? {} : { values }),
     });
-    const base = { name: this.name, type, kind, missing: this.missing, distinct: numeric && this.rising ? this.count : distinct };
+    return {
+      name: this.name,
+      rows,
+      missing: this.missing,
+      distinct,
+      numeric,
+      integer: numeric && this.integer,
+      ...(values === undefined ? {} : { values }),
+      ...classified,
+    };
+  }
+
+  describe(profile: ColumnProfile, topCount: number): ColumnDescription {
+    const exact = this.sketch === null;
+    const type: ColumnType = this.declared ?? (profile.numeric ? 'number' : 'string');
+    const approximate: ApproximateStatistic[] = [];
+    if (!exact && !(profile.numeric && this.rising)) approximate.push('distinct');
+    const kind = profile.kind;
+    const distinct = profile.distinct;
+    const base = { name: this.name, type, kind, missing: this.missing, distinct };
     if (type === 'number') {
       if (this.count === 0) return withApproximate(base, approximate);
       const kept = this.reservoir.slice(0, Math.min(this.count, RESERVOIR_SIZE)).sort();

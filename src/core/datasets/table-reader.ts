@@ -11,6 +11,7 @@
  */
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
+import { BadLineCounter, type BadLineOptions, type BadLines } from './bad-lines.js';
 import { checkHeader, CsvProblems, datasetFileLayout, userFileLayout, type FileLayout } from './csv-layout.js';
 import { scanCsv, type CsvRow } from './csv-stream.js';
 import { CodeColumnBuilder, createDataTable, LineIndex, NumberColumnBuilder, type DataColumn, type DataTable } from './data-table.js';
@@ -24,7 +25,7 @@ export interface ReadProgress {
   readonly rows: number;
 }
 
-export interface ReadTableOptions {
+export interface ReadTableOptions extends BadLineOptions {
   /** The columns to keep, typed. The file must hold each; its other columns are not read. */
   readonly columns: readonly ColumnDef[];
   /**
@@ -48,6 +49,8 @@ export interface ReadTableResult {
   readonly table: DataTable;
   /** Per lenient column, the values that did not parse (absent when all did). */
   readonly unparsed: ReadonlyMap<string, UnparsedValues>;
+  /** Lines skipped under `onBadLine: 'skip'` (null when none were). */
+  readonly badLines: BadLines | null;
 }
 
 /** Values of a lenient column remembered for messages (the rest are counted). */
@@ -81,6 +84,7 @@ interface KeptColumn {
 async function readWithLayout(path: string, layout: FileLayout, options: ReadTableOptions): Promise<ReadTableResult> {
   const markers: ByteTextSet = createByteTextSet(layout.dialect.missing);
   const problems = new CsvProblems();
+  const badLines = new BadLineCounter(options.onBadLine ?? 'error');
   const lines = new LineIndex();
   const lenient = new Set(options.lenient ?? []);
   const encoder = new TextEncoder();
@@ -111,6 +115,7 @@ async function readWithLayout(path: string, layout: FileLayout, options: ReadTab
       return;
     }
     if (row.count !== width) {
+      if (badLines.skip(row.line)) return;
       const line = row.line;
       const found = row.count;
       problems.add('CSV_FIELD_COUNT', () => `${path} line ${line}: expected ${width} fields, found ${found}`);
@@ -178,7 +183,7 @@ async function readWithLayout(path: string, layout: FileLayout, options: ReadTab
   );
   const unparsed = new Map<string, UnparsedValues>();
   for (const column of kept) if (column.lenient !== null && column.lenient.count > 0) unparsed.set(column.def.name, column.lenient);
-  return { table: createDataTable(basename(path), rows, columns, lines), unparsed };
+  return { table: createDataTable(basename(path), rows, columns, lines), unparsed, badLines: badLines.summary() };
 }
 
 function endsWith(bytes: Uint8Array, start: number, end: number, suffix: Uint8Array): boolean {

@@ -4,13 +4,12 @@
  * constant and empty columns left out with a note), the model family (the problem type's
  * default) and the split. Every choice is returned as a note the user is shown.
  */
-import type { DataRecord } from '../datasets/dataset-spec.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_DATE_PARTS } from '../features/dates.js';
 import type { ColumnTransformSpec, PipelineSpec } from '../features/pipeline-spec.js';
 import { previewList } from '../features/compiled-pipeline.js';
 import { didYouMean } from '../text/near-names.js';
-import { profileColumn, type ColumnProfile } from './column-profile.js';
+import type { ColumnProfile } from './column-profile.js';
 import type { ProblemType, TargetSpec } from './task-spec.js';
 
 /** One inferred choice, shown on stderr by train and task init. */
@@ -142,7 +141,7 @@ export function columnTransform(profile: ColumnProfile): ColumnTransformSpec | {
 /** Features for every column but the target and the sensitive ones, with a note per column left out. */
 export function inferFeatures(
   columns: readonly string[],
-  records: readonly DataRecord[],
+  profileOf: (column: string) => ColumnProfile,
   options: { readonly target: string; readonly sensitive: readonly string[] },
 ): { features: PipelineSpec; notes: InferenceNote[]; profiles: ColumnProfile[] } {
   const notes: InferenceNote[] = [];
@@ -154,7 +153,7 @@ export function inferFeatures(
       notes.push({ key: 'features', message: `"${name}" left out: sensitive (kept for the report's fairness slices)` });
       continue;
     }
-    const profile = profileColumn(name, records);
+    const profile = profileOf(name);
     profiles.push(profile);
     const transform = columnTransform(profile);
     if ('excluded' in transform) notes.push({ key: 'features', message: `"${name}" left out: ${transform.excluded}` });

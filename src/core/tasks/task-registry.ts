@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
 import { METRICS_BY_PROBLEM_TYPE } from '../bundle/output-meaning.js';
-import type { DataRecord } from '../datasets/dataset-spec.js';
 import { isBuiltinDataset } from '../datasets/dataset-registry.js';
 import { checkPipelineSpec } from '../features/pipeline-validation.js';
 import { DEFAULT_FAMILY, findModelFamily, resolveModelSpec } from '../models/model-families.js';
@@ -11,7 +10,7 @@ import { jsonPointerLines, lineOfPointer } from '../schema/json-locations.js';
 import { createSchemaValidator, pointerSegment, type SchemaProblem } from '../schema/json-schema-validator.js';
 import { didYouMean } from '../text/near-names.js';
 import { BUILTIN_TASKS } from './builtin-tasks.js';
-import { profileColumn } from './column-profile.js';
+import type { ColumnProfile } from './column-profile.js';
 import { inferBinaryLabels, inferFeatures, inferProblemType, requireTargetColumn, type InferenceNote } from './task-inference.js';
 import { TASK_FILE_SCHEMA } from './task-schema.js';
 import type { SplitSpec, TargetSpec, TaskFile, TaskSpec } from './task-spec.js';
@@ -128,10 +127,14 @@ export async function readTaskFile(path: string, options: { readonly display?: s
   return { file, path, locate };
 }
 
-/** The rows a task is inferred from, read with the task's missing markers (null = missing). */
+/**
+ * What a task is inferred from: the file's columns, each profiled (profileColumn's answer)
+ * with the task's missing markers. A file is profiled in one streaming pass
+ * (datasets/csv-profile.ts), so inference costs no memory per row.
+ */
 export interface InferenceData {
   readonly columns: readonly string[];
-  readonly records: readonly DataRecord[];
+  profile(column: string): ColumnProfile;
   /** The file, for messages. */
   readonly source: string;
 }
@@ -185,7 +188,7 @@ export async function resolveTask(file: TaskFile, options: ResolveTaskOptions): 
   if (needsData) {
     const data = await options.readData(dataset!, file.missing);
     requireTargetColumn(target.column, data.columns, data.source);
-    const targetProfile = profileColumn(target.column, data.records);
+    const targetProfile = data.profile(target.column);
     if (problemType === undefined) {
       const inferred = inferProblemType(targetProfile);
       problemType = inferred.problemType;
@@ -197,7 +200,7 @@ export async function resolveTask(file: TaskFile, options: ResolveTaskOptions): 
       if (labels.note !== undefined) notes.push({ key: 'target', message: labels.note });
     }
     if (features === undefined) {
-      const inferred = inferFeatures(data.columns, data.records, { target: target.column, sensitive });
+      const inferred = inferFeatures(data.columns, (name) => data.profile(name), { target: target.column, sensitive });
       features = inferred.features;
       notes.push(...inferred.notes);
     }

@@ -1,7 +1,6 @@
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { sha256File } from '../fs/hash.js';
-import { readCsvFile, type CsvTable } from '../datasets/csv-reader.js';
 import { allRows, rowLocation, selectRows, textAt, valueAt, type DataTable, type TableRows } from '../datasets/data-table.js';
 import type { ColumnDef, DataRecord, DatasetSpec } from '../datasets/dataset-spec.js';
 import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
@@ -10,6 +9,8 @@ import { readCsvTable, readDatasetTable, type ReadProgress, type ReadTableResult
 import { randomSplit, stratifiedSplit } from '../features/split.js';
 import { sklearnTrainTestSplit } from '../compat/numpy-random.js';
 import type { TaskSpec } from '../tasks/task-spec.js';
+import type { ColumnProfile } from '../tasks/column-profile.js';
+import type { BadLinePolicy, BadLines } from '../datasets/bad-lines.js';
 import { describeOutput, interpretOutput, type OutputDescription, type OutputMeaning } from '../bundle/output-meaning.js';
 
 /**
@@ -46,6 +47,10 @@ export interface TaskDataOptions extends DatasetStoreOptions {
   readonly dataPath?: string;
   /** Told as each file is read: its name, bytes read of its size, rows so far. */
   readonly onRead?: (file: string, progress: ReadProgress) => void;
+  /** A line with the wrong number of fields: refuse the file, naming every such line (default), or skip it. */
+  readonly onBadLine?: BadLinePolicy;
+  /** Told of the lines a file had skipped under `onBadLine: 'skip'`. */
+  readonly onBadLines?: (file: string, bad: BadLines) => void;
 }
 
 /**
@@ -66,10 +71,6 @@ function lenientColumns(task: TaskSpec): string[] {
   return task.problemType === 'regression' ? [task.target.column] : [];
 }
 
-/** Reads the CSV a task names with the task's missing markers; every column as text. */
-export async function readInferenceTable(path: string, missing: readonly string[] | undefined): Promise<CsvTable> {
-  return readCsvFile(path, { inferTypes: false, ...(missing === undefined ? {} : { missing }) });
-}
 
 /** A file's rows read for a task, and where they came from. */
 interface ReadFile {
@@ -88,7 +89,9 @@ async function readUserFile(task: TaskSpec, path: string, options: TaskDataOptio
     ...(task.missing === undefined ? {} : { missing: task.missing }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onRead === undefined ? {} : { onProgress: (progress: ReadProgress) => options.onRead!(file, progress) }),
+    ...(options.onBadLine === undefined ? {} : { onBadLine: options.onBadLine }),
   });
+  if (read.badLines !== null) options.onBadLines?.(file, read.badLines);
   return { read, file };
 }
 
@@ -99,7 +102,9 @@ async function readDatasetFile(task: TaskSpec, spec: DatasetSpec, local: { name:
     ...(task.missing === undefined ? {} : { missing: task.missing }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onRead === undefined ? {} : { onProgress: (progress: ReadProgress) => options.onRead!(local.name, progress) }),
+    ...(options.onBadLine === undefined ? {} : { onBadLine: options.onBadLine }),
   });
+  if (read.badLines !== null) options.onBadLines?.(local.name, read.badLines);
   return { read, file: local.name };
 }
 
@@ -254,24 +259,42 @@ export async function loadLabelledFile(task: TaskSpec, path: string, options: Ta
   return checkTargets(task, read, file);
 }
 
-/** The rows a task is inferred from: the user's CSV, or a built-in dataset's training file (pulled when missing). */
+/**
+ * What a task is inferred from: the user's CSV, or a built-in dataset's training file (pulled
+ * when missing), profiled column by column in one streaming pass.
+ */
 export async function readInferenceData(
   dataset: string,
   missing: readonly string[] | undefined,
   options: TaskDataOptions,
-): Promise<{ columns: readonly string[]; records: readonly DataRecord[]; source: string }> {
+): Promise<{ columns: readonly string[]; profile: (column: string) => ColumnProfile; source: string }> {
+  const { profileCsvFile, profileDatasetFile } = await import('../datasets/csv-profile.js');
   const path = options.dataPath ?? (isBuiltinDataset(dataset) ? undefined : dataset);
+  const missingOption = { ...(missing === undefined ? {} : { missing }), ...(options.onBadLine === undefined ? {} : { onBadLine: options.onBadLine }) };
+  let source: string;
+  let description;
   if (path !== undefined) {
-    const table = await readInferenceTable(path, missing);
-    return { columns: table.columns, records: table.records, source: path };
+    description = await profileCsvFile(path, { ...missingOption, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    // Lines skipped here are skipped (and reported) again when the rows are read for training.
+    source = path;
+  } else {
+    const spec = getDatasetSpec(dataset);
+    const local = await ensureDataset(spec, options);
+    const trainFile = local.file('train');
+    if (trainFile === undefined) throw new UsageError('DATASET_NO_TRAIN_FILE', `dataset ${spec.name} has no training file`);
+    description = await profileDatasetFile(trainFile.path, spec, spec.files.find((f) => f.name === trainFile.name), missingOption);
+    source = trainFile.name;
   }
-  const spec = getDatasetSpec(dataset);
-  const local = await ensureDataset(spec, options);
-  const trainFile = local.file('train');
-  if (trainFile === undefined) throw new UsageError('DATASET_NO_TRAIN_FILE', `dataset ${spec.name} has no training file`);
-  const { readDatasetFile: readRecords } = await import('../datasets/csv-reader.js');
-  const table = await readRecords(trainFile.path, spec, spec.files.find((f) => f.name === trainFile.name), missing === undefined ? {} : { missing });
-  return { columns: table.columns, records: table.records, source: trainFile.name };
+  const profiles = new Map(description.profiles.map((profile) => [profile.name, profile]));
+  return {
+    columns: description.profiles.map((profile) => profile.name),
+    profile: (column) => {
+      const profile = profiles.get(column);
+      if (profile === undefined) throw new UsageError('TASK_COLUMN_UNKNOWN', `${source} has no column "${column}"`);
+      return profile;
+    },
+    source,
+  };
 }
 
 /** The distinct target values of a classifier's rows, sorted (code-unit order); [] for a regression. */

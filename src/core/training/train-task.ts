@@ -49,6 +49,8 @@ export interface TrainProgress {
   readonly done: number;
   readonly total: number;
   readonly file?: string;
+  /** Rows read so far ('read'). */
+  readonly rows?: number;
 }
 
 export interface GateResult extends QualityGate {
@@ -121,13 +123,31 @@ function testPredictionsCsv(meaning: OutputMeaning, y: Float32Array, raw: Float3
 /**
  * The whole training path: load and verify the data, fit the preprocessing on training rows
  * only, fit the model with early stopping on a seeded stratified validation split, evaluate on
- * the test rows, write the bundle and record everything in a run. The run is created first
- * and ended FAILED (or KILLED on interrupt) if anything throws, so a crash never looks finished.
+ * the test rows, write the bundle and record everything in a run. The data are read and
+ * checked first (bad input starts no run); the run is created next and ended FAILED (or
+ * KILLED on interrupt) if anything after throws, so a crash never looks finished.
  */
 export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskResult> {
   const { task } = options;
   const clock = options.clock ?? (() => performance.now());
   const experiment = options.experiment ?? task.name;
+  const timings: Record<TrainPhase, number> = { load: 0, preprocess: 0, fit: 0, evaluate: 0, save: 0 };
+  let phaseStart = clock();
+  const endPhase = (phase: TrainPhase): void => {
+    const now = clock();
+    timings[phase] = now - phaseStart;
+    phaseStart = now;
+    options.onPhase?.(phase, timings[phase]);
+  };
+  const family = getModelFamily(task.model.family);
+  const onProgress = options.onProgress;
+  // The data are read and checked before the run is created: a malformed line deep in a large
+  // file (or an interrupt while reading) stops here, and no run is started.
+  const data = await loadTaskData(task, {
+    ...options.data,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(onProgress === undefined ? {} : { onRead: (file: string, read: { bytes: number; totalBytes: number; rows: number }) => onProgress({ phase: 'read', done: read.bytes, total: read.totalBytes, file, rows: read.rows }) }),
+  });
   const run = await options.runStore.createRun({
     experiment,
     task: task.name,
@@ -138,23 +158,8 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
   });
   const runInfo = await options.runStore.getRun(run.id);
   options.onRunCreated?.({ id: run.id, name: runInfo.info.name, location: run.location });
-  const timings: Record<TrainPhase, number> = { load: 0, preprocess: 0, fit: 0, evaluate: 0, save: 0 };
-  let phaseStart = clock();
-  const endPhase = (phase: TrainPhase): void => {
-    const now = clock();
-    timings[phase] = now - phaseStart;
-    phaseStart = now;
-    options.onPhase?.(phase, timings[phase]);
-  };
 
   try {
-    const family = getModelFamily(task.model.family);
-    const onProgress = options.onProgress;
-    const data = await loadTaskData(task, {
-      ...options.data,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(onProgress === undefined ? {} : { onRead: (file: string, read: { bytes: number; totalBytes: number }) => onProgress({ phase: 'read', done: read.bytes, total: read.totalBytes, file }) }),
-    });
     const datasetSha256 = Object.values(data.files).join(',');
     await run.updateInfo({ datasetSha256 });
     const dropped = data.dropped ?? [];

@@ -60,7 +60,7 @@ describe('problem type', () => {
 describe('inferred features', () => {
   it('leaves out the target, sensitive, id-like and constant columns, each with a note', () => {
     const records = Array.from({ length: 40 }, (_, i) => ({ id: String(i + 1), x: String(i % 7), same: 'k', group: i % 2 === 0 ? 'a' : 'b', y: String(i % 2) }));
-    const { features, notes } = inferFeatures(['id', 'x', 'same', 'group', 'y'], records, { target: 'y', sensitive: ['group'] });
+    const { features, notes } = inferFeatures(['id', 'x', 'same', 'group', 'y'], (name) => profileColumn(name, records), { target: 'y', sensitive: ['group'] });
     expect(features.columns.map((c) => c.column)).toEqual(['x']);
     expect(notes.map((n) => n.message)).toEqual([
       '1 feature: 1 numeric',
@@ -108,6 +108,7 @@ describe('missing targets', () => {
   const table = {
     table: createDataTable('x.csv', 5, [{ kind: 'number', name: 'price', values: Float64Array.from([10, Number.NaN, 12, Number.NaN, Number.NaN]) }], lines),
     unparsed: new Map([['price', { count: 1, first: [{ row: 3, text: 'n/a' }] }]]),
+    badLines: null,
   };
 
   it('drops rows with a missing or unparseable target before the split, naming their file lines', () => {
