@@ -50,6 +50,7 @@ const trackingStore = join(work, 'tracking', 'runs');
  */
 const SETTINGS = {
   'cli-startup': { quick: { env: { BENCH_RUNS: '3' } } },
+  'data-scale': { quick: { args: ['--rounds', '1', '--describe-rows', '100000', '--train-rows', '100000'] } },
   'db-populate': { quick: { env: { BENCH_RUNS: '1' } } },
   'matmul-wasm': { quick: { env: { BENCH_RUNS: '2' } } },
   pipeline: { quick: { args: ['--runs', '1'] } },
