@@ -39,6 +39,7 @@ export function predictIncomeRoute(c: Exchange): ServeResponse | Promise<ServeRe
     }
     return andThen(scoreValid(c, model, state, validated.records), (outputs) => {
       const { metrics, recorder } = c.app;
+      c.app.drift?.record(model, validated.records, outputs);
       const warnings = validated.warnings;
       const probability = outputs[0]!;
       const positive = model.meaning.classOf(outputs, 0) === 1;
