@@ -6,6 +6,7 @@
 //     same JSON body and answers a fixed JSON document of the same size (target ≥ 60 %);
 //   - `--workers 2` against one worker at 64 connections (target ≥ 1.3× on two cores);
 //   - p99 at 16 connections, one worker (target ≤ 5 ms);
+//   - /predict_income served by a gbt model against the MLP, at 64 connections (target ≥ 80 %);
 //   - a 1,000-record /predict batch, over HTTP and in-process;
 //   - with --soak, 60 s with 20 % hostile requests (malformed, truncated, deeply nested,
 //     oversized, NaN/Infinity, two MLflow keys, wrong types and content types) on every
@@ -66,6 +67,17 @@ function benchModel() {
   }
   const r = spawnSync(process.execPath, [MLCTL_BIN, 'train', 'income', '--epochs', '1', '--patience', '0', '--no-gates', '--json'], { cwd: WORKSPACE, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`training the bench model failed: ${r.stderr}`);
+  return JSON.parse(r.stdout).run.id;
+}
+
+/** A gbt run on the income task in the bench workspace, trained once (issue 11: serving trees ≥ 80 % of the MLP). */
+function benchGbtModel() {
+  const runsDir = join(WORKSPACE, 'runs', 'income-gbt');
+  if (existsSync(runsDir)) {
+    for (const id of readdirSync(runsDir)) if (existsSync(join(runsDir, id, 'artifacts', 'model', 'manifest.json'))) return id;
+  }
+  const r = spawnSync(process.execPath, [MLCTL_BIN, 'train', 'income', '--model', 'gbt', '--experiment', 'income-gbt', '--no-gates', '--json'], { cwd: WORKSPACE, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`training the bench gbt model failed: ${r.stderr}`);
   return JSON.parse(r.stdout).run.id;
 }
 
@@ -393,10 +405,12 @@ async function main() {
   const bare = { ...(await startBareServer()), name: 'bare' };
   const one = { ...(await startDaemon(model)), name: 'serve' };
   const two = { ...(await startDaemon(model, ['--workers', '2'])), name: 'workers2' };
+  const gbt = { ...(await startDaemon(args.model === undefined ? benchGbtModel() : model)), name: 'gbt' };
   try {
-    for (const target of [bare, one, two]) runWrk(target.url, 16, 3, GOOD_LUA); // warm-up: JIT and caches
+    for (const target of [bare, one, two, gbt]) runWrk(target.url, 16, 3, GOOD_LUA); // warm-up: JIT and caches
     result.predictIncomeVsBareNode64 = interleaved(bare, one, 64);
     result.workers2VsOne64 = interleaved({ ...one, name: 'workers1' }, two, 64);
+    result.gbtVsMlp64 = interleaved({ ...one, name: 'mlp' }, gbt, 64);
     const c16 = [];
     for (let i = 0; i < RUNS; i++) c16.push(runWrk(one.url, 16, DURATION, GOOD_LUA));
     result.predictIncome16Connections = {
@@ -416,12 +430,14 @@ async function main() {
     const stopped = await stop(one);
     result.daemonExitCode = stopped.code;
     await stop(two);
+    await stop(gbt);
   }
 
   result.targets = {
     predictIncomeAtLeast60PercentOfBareNode: result.predictIncomeVsBareNode64.medianRatio >= 0.6 && result.predictIncomeVsBareNode64.errors === 0,
     workers2AtLeast1_3xOne: result.workers2VsOne64.medianRatio >= 1.3,
     p99At16AtMost5ms: result.predictIncome16Connections.medianP99Ms <= 5,
+    gbtAtLeast80PercentOfMlp: result.gbtVsMlp64.medianRatio >= 0.8 && result.gbtVsMlp64.errors === 0,
     ...(result.soak === undefined ? {} : { soak: result.soak.ok && result.daemonExitCode === 0 }),
   };
   result.machine.loadAverage1mAtEnd = round(loadavg()[0], 2);

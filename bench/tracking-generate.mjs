@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { machine, round } from './lib.mjs';
 
 export const METRICS = ['accuracy', 'auc', 'loss', 'val_loss', 'val_accuracy', 'val_auc', 'precision', 'recall', 'f1', 'brier'];
-export const LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01];
+export const LEARNING_RATES = [0.0001, 0.0004, 0.001, 0.004, 0.01];
 
 /** mulberry32: a small seeded generator, so every generated store is the same. */
 function rng(seed) {
@@ -45,7 +45,7 @@ export function generateStore(root, { runs = 10_000, steps = 100, params = 20, e
       id, name: `bench-run-${i}`, experiment, status: 'FINISHED', startTime: new Date(start).toISOString(), endTime: new Date(start + 45_000).toISOString(),
       pid: 1, host: 'bench-host', user: 'bench', gitCommit: null, commandLine: 'mlctl train income', task: experiment, datasetSha256: null, backend: 'cpu', note: null,
     };
-    const p = { lr: LEARNING_RATES[Math.floor(random() * LEARNING_RATES.length)], optimizer: random() < 0.5 ? 'adam' : 'sgd' };
+    const p = { learningRate: LEARNING_RATES[Math.floor(random() * LEARNING_RATES.length)], optimizer: random() < 0.5 ? 'adam' : 'sgd' };
     for (let k = 2; k < params; k += 1) p[`param_${String(k).padStart(2, '0')}`] = k % 2 === 0 ? Math.round(random() * 1000) / 1000 : `value-${Math.floor(random() * 10)}`;
     writeFileSync(join(dir, 'params.json'), `${JSON.stringify(p, null, 2)}\n`);
     writeFileSync(join(dir, 'tags.json'), `${JSON.stringify({ team: random() < 0.5 ? 'ml' : 'data' }, null, 2)}\n`);

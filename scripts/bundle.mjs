@@ -7,9 +7,10 @@
 // bench/startup-variants.mjs, see docs/design.md, "Start-up".
 //
 // Packages that are heavy or native stay outside and load from node_modules when a command needs
-// them: TensorFlow.js, the AWS SDK, kysely, better-sqlite3, csv-parse, ora… A module src/ reaches
-// only through import() is wrapped by esbuild and runs on first use, so the lazy loading of the
-// source (test/architecture/layers.test.ts) holds in the bundle.
+// them: TensorFlow.js, the AWS SDK, better-sqlite3, csv-parse, ora… A module src/ reaches only
+// through import() is wrapped by esbuild and runs on first use, so the lazy loading of the
+// source (test/architecture/layers.test.ts) holds in the bundle. kysely and pg go into a second
+// file with its own code cache, dist/sql-runtime.cjs, which the launcher loads on first use.
 import { build } from 'esbuild';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { BUNDLE, loadBundle } = require('../bin/load-bundle.cjs');
+const { BUNDLE, SQL_RUNTIME, loadBundle, loadSqlRuntime } = require('../bin/load-bundle.cjs');
 
 const BUNDLED_PACKAGES = new Set(['commander', 'cli-table3']);
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -40,6 +41,29 @@ const importThroughLauncher = {
   },
 };
 
+/**
+ * kysely and pg come from the SQL runtime (below) that the launcher loads on first use with its
+ * code cache: `import … from 'kysely'` in src/ and the module that requires pg
+ * (src/core/db/dialects/pg-driver.ts) become reads of it.
+ */
+const fromSqlRuntime = {
+  name: 'from-sql-runtime',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^kysely$/ }, () => ({ path: 'kysely', namespace: 'sql-runtime' }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'sql-runtime' }, () => ({ contents: 'module.exports = __mlctlSqlRuntime().kysely;', loader: 'js' }));
+    const module = join('src', 'core', 'db', 'dialects', 'pg-driver.ts');
+    pluginBuild.onLoad({ filter: /\.ts$/ }, (args) =>
+      args.path.endsWith(module)
+        ? {
+            contents:
+              "export function requirePg() { const pg = __mlctlSqlRuntime().pg; if (pg === undefined) throw Object.assign(new Error(\"Cannot find module 'pg'\"), { code: 'MODULE_NOT_FOUND' }); return pg; }",
+            loader: 'js',
+          }
+        : undefined,
+    );
+  },
+};
+
 await build({
   entryPoints: [join(ROOT, 'src', 'cli.ts')],
   outfile: BUNDLE,
@@ -56,7 +80,7 @@ await build({
   // dist/cli.js does, so `new URL('../package.json', import.meta.url)` means the same in both.
   define: { 'import.meta.url': '__mlctlBundleUrl' },
   banner: { js: "var __mlctlBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [importThroughLauncher],
+  plugins: [importThroughLauncher, fromSqlRuntime],
   logLevel: 'warning',
 });
 // esbuild escapes non-ASCII characters in code but keeps the comments it leaves inside
@@ -83,3 +107,52 @@ try {
 const temp = `${BUNDLE}.cache.${process.pid}.tmp`;
 writeFileSync(temp, script.createCachedData());
 renameSync(temp, `${BUNDLE}.cache`);
+
+/** Whether an optional dependency is installed here (pg is optional: the SQL runtime goes without it). */
+function installed(name) {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// dist/sql-runtime.cjs: kysely and node-postgres in one CommonJS file. pg's optional native
+// binding stays outside (pg loads it only when asked to).
+const withPg = installed('pg');
+await build({
+  stdin: { contents: `module.exports = { kysely: require('kysely'), pg: ${withPg ? "require('pg')" : 'undefined'} };`, resolveDir: ROOT, loader: 'js' },
+  outfile: SQL_RUNTIME,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['pg-native', 'pg-cloudflare'],
+  // pg asks `typeof Response` to tell Cloudflare Workers from Node, and on Node 20 that loads
+  // fetch's undici (~14 ms per connection-opening command); its only use in kysely and pg.
+  define: { Response: 'undefined' },
+  logLevel: 'warning',
+});
+writeFileSync(SQL_RUNTIME, readFileSync(SQL_RUNTIME, 'utf8').replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`));
+
+// Its code cache, taken after compiling the kinds of queries the tracking store runs
+// (PostgreSQL's compiler, with no database: Kysely's DummyDriver), so they are bytecode too.
+const { exports: runtime, script: sqlScript } = loadSqlRuntime({ cache: false });
+const { Kysely, DummyDriver, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } = runtime.kysely;
+const warm = new Kysely({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (k) => new PostgresIntrospector(k),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+});
+warm.selectFrom('t').selectAll().where('id', 'in', ['a', 'b']).orderBy('id').limit(1).compile();
+warm.insertInto('t').values([{ a: 1, b: 'x' }]).onConflict((oc) => oc.columns(['a']).doUpdateSet((eb) => ({ b: eb.ref('excluded.b') }))).compile();
+warm.updateTable('t').set({ a: 2 }).where('b', '=', 'x').returning('a').compile();
+sql`SELECT ${1} AS n FROM t WHERE ${sql.join([sql`a = ${1}`, sql`b LIKE ${'x%'}`], sql` AND `)} ${sql.raw('LIMIT 1')}`.compile(warm);
+if (runtime.pg !== undefined) await new runtime.pg.Pool({ connectionString: 'postgres://build@127.0.0.1:1/none', max: 1 }).end();
+const sqlTemp = `${SQL_RUNTIME}.cache.${process.pid}.tmp`;
+writeFileSync(sqlTemp, sqlScript.createCachedData());
+renameSync(sqlTemp, `${SQL_RUNTIME}.cache`);

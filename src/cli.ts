@@ -137,6 +137,7 @@ export async function main(commandLine: readonly string[] = process.argv): Promi
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const finishers: (() => Promise<void>)[] = [];
   const context: CliContext = {
     config,
     version: readVersion(),
@@ -144,6 +145,9 @@ export async function main(commandLine: readonly string[] = process.argv): Promi
     streams,
     signal: abort.signal,
     output: (command) => createOutput(command, config, streams),
+    onFinish: (task) => {
+      finishers.push(task);
+    },
   };
   const program = await buildProgram(context);
   try {
@@ -154,6 +158,8 @@ export async function main(commandLine: readonly string[] = process.argv): Promi
     failure = exitCodeFor(error, context, program);
     return failure;
   } finally {
+    // Whatever the command opened (a database pool) is closed before the exit code is returned.
+    for (const finish of finishers.reverse()) await finish().catch(() => undefined);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

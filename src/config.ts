@@ -9,8 +9,22 @@ import { UsageError } from './core/errors.js';
  */
 export interface Config {
   readonly cwd: string;
-  /** MLCTL_RUNS_DIR: the tracking store. */
+  /**
+   * The file tracking store's folder: MLCTL_TRACKING_URI when it names a folder, else
+   * MLCTL_RUNS_DIR, else ./runs. `sync` moves it; the file store keeps runs and bundles in it.
+   */
   readonly runsDir: string;
+  /**
+   * MLCTL_TRACKING_URI: where runs and the model registry live. The runs folder (the file
+   * store, the default) as an absolute path, or a database URL (postgresql://…, sqlite:…).
+   */
+  readonly trackingUri: string;
+  /**
+   * MLCTL_ARTIFACT_URI: where a database tracking store keeps bundles and other run artifacts:
+   * a folder (absolute path; default the runs folder) or s3://bucket/prefix. The file store
+   * keeps them in its run folders, so for it this is always the runs folder.
+   */
+  readonly artifactUri: string;
   /** MLCTL_DATA_DIR: raw and processed datasets, the default SQLite database. */
   readonly dataDir: string;
   /** MLCTL_DATA_MIRROR: a folder laid out <dir>/<dataset>/<file>, used instead of downloading. */
@@ -81,8 +95,8 @@ function localFolder(env: Env, name: 'MLCTL_RUNS_DIR' | 'MLCTL_DATA_DIR', cwd: s
     throw new UsageError('CONFIG_NOT_A_FOLDER', `${name} must be a local folder, not a URI: "${value}"`, {
       hint:
         name === 'MLCTL_RUNS_DIR'
-          ? 'runs live in a local folder; share them through S3 with `mlctl sync push --remote s3://bucket/prefix`. ' +
-            'Storing runs and artifacts remotely is what MLCTL_TRACKING_URI and MLCTL_ARTIFACT_URI are for (coming; see docs/design.md)'
+          ? 'MLCTL_RUNS_DIR is the file store\'s folder; share it through S3 with `mlctl sync push --remote s3://bucket/prefix`, ' +
+            'or keep runs in PostgreSQL and artifacts in S3 with MLCTL_TRACKING_URI and MLCTL_ARTIFACT_URI (postgresql://…, s3://bucket/prefix)'
           : 'datasets are kept in a local folder; to read them from S3 set MLCTL_DATA_MIRROR=s3://bucket/prefix, or pass --data s3://…',
     });
   }
@@ -100,6 +114,59 @@ function s3TimeoutMs(env: Env): number | undefined {
   return Math.round(seconds * 1000);
 }
 
+/** Database URLs a tracking store can live in (see core/tracking/open-tracking-store.ts). */
+const DATABASE_URI = /^(postgres(ql)?:\/\/|sqlite:)/i;
+
+/**
+ * MLCTL_TRACKING_URI and MLCTL_ARTIFACT_URI, checked together with MLCTL_RUNS_DIR: a folder or
+ * a database for tracking, a folder or s3:// for artifacts; a database store's artifacts default
+ * to the runs folder, and the file store's are always in its run folders.
+ */
+function trackingLocations(env: Env, cwd: string): { runsDir: string; trackingUri: string; artifactUri: string } {
+  const runsDirSetting = localFolder(env, 'MLCTL_RUNS_DIR', cwd, 'runs');
+  const tracking = nonEmpty(env.MLCTL_TRACKING_URI);
+  let runsDir = runsDirSetting;
+  let trackingUri: string;
+  if (tracking === undefined) trackingUri = runsDir;
+  else if (DATABASE_URI.test(tracking)) trackingUri = tracking;
+  else if (URI.test(tracking) && !/^file:\/\//i.test(tracking)) {
+    throw new UsageError('CONFIG_INVALID', `MLCTL_TRACKING_URI must be a folder or a database URL, got "${redactUri(tracking)}"`, {
+      hint: /^s3:/i.test(tracking)
+        ? 'S3 holds artifacts, not the tracking store: set MLCTL_ARTIFACT_URI=s3://bucket/prefix and MLCTL_TRACKING_URI=postgresql://user@host/db'
+        : 'examples: ./runs (the default), postgresql://user:password@host:5432/mlctl, sqlite:./tracking.db',
+    });
+  } else {
+    const folder = resolve(cwd, tracking.replace(/^file:\/\//i, ''));
+    if (nonEmpty(env.MLCTL_RUNS_DIR) !== undefined && folder !== runsDirSetting) {
+      throw new UsageError('CONFIG_CONFLICT', `MLCTL_TRACKING_URI (${folder}) and MLCTL_RUNS_DIR (${runsDirSetting}) name different folders`, {
+        hint: 'set one of them: MLCTL_TRACKING_URI is the newer name for the file store\'s folder',
+      });
+    }
+    runsDir = folder;
+    trackingUri = folder;
+  }
+  const artifacts = nonEmpty(env.MLCTL_ARTIFACT_URI);
+  let artifactUri: string;
+  if (artifacts === undefined) artifactUri = runsDir;
+  else if (/^s3:\/\/[^/]+/i.test(artifacts)) artifactUri = artifacts;
+  else if (URI.test(artifacts) && !/^file:\/\//i.test(artifacts)) {
+    throw new UsageError('CONFIG_INVALID', `MLCTL_ARTIFACT_URI must be a folder or s3://bucket/prefix, got "${redactUri(artifacts)}"`, {
+      hint: 'examples: ./runs (the default), s3://team-bucket/mlctl',
+    });
+  } else artifactUri = resolve(cwd, artifacts.replace(/^file:\/\//i, ''));
+  if (trackingUri === runsDir && artifactUri !== runsDir) {
+    throw new UsageError('CONFIG_CONFLICT', `MLCTL_ARTIFACT_URI (${artifactUri}) needs a database tracking store: the file store keeps each run's artifacts in its folder under ${runsDir}`, {
+      hint: 'set MLCTL_TRACKING_URI=postgresql://… (created with `mlctl tracking migrate`) to keep artifacts elsewhere, or share the file store with `mlctl sync`',
+    });
+  }
+  return { runsDir, trackingUri, artifactUri };
+}
+
+/** A URI with any password masked, for messages. */
+function redactUri(uri: string): string {
+  return uri.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
 /**
  * Reads the configuration. Throws UsageError (exit 2) for a value that cannot be right,
  * naming the variable: the CLI refuses to run on it rather than guess.
@@ -109,7 +176,7 @@ export function loadConfig(env: Env, cwd: string): Config {
   const mirror = nonEmpty(env.MLCTL_DATA_MIRROR);
   return Object.freeze({
     cwd,
-    runsDir: localFolder(env, 'MLCTL_RUNS_DIR', cwd, 'runs'),
+    ...trackingLocations(env, cwd),
     dataDir,
     // A folder is resolved against the working directory; an s3:// or https:// prefix is kept as is.
     dataMirror: mirror === undefined ? undefined : URI.test(mirror) ? mirror : resolve(cwd, mirror),

@@ -60,6 +60,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     register: async (p, c) => (await import('./models.js')).registerModelsCommands(p, c),
   },
   {
+    name: 'tracking',
+    summary: 'the tracking store: migrate its PostgreSQL tables, show where it is, import a runs folder into it',
+    register: async (p, c) => (await import('./tracking.js')).registerTrackingCommands(p, c),
+  },
+  {
     name: 'db',
     summary: 'the user database: migrations, backups, population from Adult, user records',
     register: async (p, c) => (await import('./db.js')).registerDbCommands(p, c),

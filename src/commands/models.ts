@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError, type MlctlError } from '../core/errors.js';
 import type { ModelRegistry, RegisteredModel } from '../core/registry/model-registry.js';
 import { withExamples, type CliContext } from '../ui/context.js';
@@ -12,9 +12,16 @@ export interface ModelsRegisterOptions {
 }
 
 async function openRegistry(context: CliContext): Promise<ModelRegistry> {
-  const { createFileRunStore } = await import('../core/tracking/file-run-store.js');
-  const { createFileModelRegistry } = await import('../core/registry/file-model-registry.js');
-  return createFileModelRegistry({ store: createFileRunStore({ root: context.config.runsDir }) });
+  const { openTracking } = await import('./shared/tracking.js');
+  return (await openTracking(context)).registry;
+}
+
+/** `--expect <version>` or `--expect none` (the alias must be unset; commander turns a null into '', so 'none' stays a word here). */
+function parseExpectation(value: string): number | 'none' {
+  if (value === 'none') return 'none';
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError(`--expect must be a version number ≥ 1 or "none", got "${value}"`);
+  return n;
 }
 
 /** Parses a version argument ("3"), naming the argument on failure. */
@@ -224,13 +231,15 @@ export function registerModelsCommands(program: Command, context: CliContext): v
     .argument('<name>', 'the model name')
     .argument('<alias>', 'e.g. production')
     .argument('<version>', 'the version number')
-    .action(async (name: string, aliasName: string, versionText: string, _opts: unknown, command: Command) => {
+    .option('--expect <version>', 'move it only if it still points at this version ("none": only if unset); otherwise exit 4 and change nothing', parseExpectation)
+    .action(async (name: string, aliasName: string, versionText: string, opts: { expect?: number | 'none' }, command: Command) => {
       const output = context.output(command);
       const version = parseVersion(versionText);
-      const { previous } = await (await openRegistry(context)).setAlias(name, aliasName, version);
+      const expectation = opts.expect === undefined ? {} : { expect: opts.expect === 'none' ? null : opts.expect };
+      const { previous } = await (await openRegistry(context)).setAlias(name, aliasName, version, expectation);
       output.result({ name, alias: aliasName, version, previous }, () => `${name}@${aliasName}: ${previous ?? '(none)'} → ${version}`);
     });
-  withExamples(aliasSet, 'mlctl models alias set income production 3');
+  withExamples(aliasSet, 'mlctl models alias set income production 3', 'mlctl models alias set income production 7 --expect 6   # refused (exit 4) if someone moved it meanwhile');
 
   const aliasDelete = alias
     .command('delete')
@@ -258,12 +267,12 @@ export function registerModelsCommands(program: Command, context: CliContext): v
 
   const resolve = models
     .command('resolve')
-    .description('Show which bundle a model reference resolves to (run id or name, name@alias, name/N, models:/…, path).')
+    .description('Show which bundle a model reference resolves to (run id or name, name@alias, name/N, models:/…, path); a bundle kept remotely is downloaded and verified first.')
     .argument('<ref>', 'a model reference')
     .action(async (ref: string, _opts: unknown, command: Command) => {
       const output = context.output(command);
-      const { resolveModelReference } = await import('../core/tracking/model-reference.js');
-      const resolved = await resolveModelReference(ref, { runsDir: context.config.runsDir, cwd: context.config.cwd });
+      const { resolveModel } = await import('./shared/model-resolution.js');
+      const resolved = await resolveModel(ref, context);
       output.result(resolved, () => `${ref} → ${resolved.bundleDir}`);
     });
   withExamples(resolve, 'mlctl models resolve income@production', 'mlctl models resolve models:/income/2 --json');

@@ -27,23 +27,23 @@ export function registerPipelineCommands(program: Command, context: CliContext):
     const remoteFlag = typeof flags.remote === 'string' ? flags.remote : context.config.s3Bucket === undefined ? undefined : `s3://${context.config.s3Bucket}/pipeline`;
     if (remoteFlag === undefined) throw new UsageError('PIPELINE_NO_REMOTE', 'say where the pipeline keeps its objects: --remote s3://bucket[/prefix] (or set MLCTL_S3_BUCKET)');
     const options: PipelineCommandOptions = { task: taskName, remote: remoteFlag, ...(typeof flags.scoreOnly === 'string' ? { scoreOnly: flags.scoreOnly } : {}) };
-    const [{ getTask }, { runRemotePipeline }, { createS3Client }, { parseS3Uri }, { S3ArtifactStore }, { createFileRunStore }, { gitCommit }] = await Promise.all([
+    const [{ getTask }, { runRemotePipeline }, { openArtifactStore, isRemoteLocation }, { openTracking }, { gitCommit }] = await Promise.all([
       import('../core/tasks/task-registry.js'),
       import('../core/workflows/remote-pipeline.js'),
-      import('../core/storage/s3-client.js'),
-      import('../core/storage/s3-uri.js'),
-      import('../core/storage/s3-artifact-store.js'),
-      import('../core/tracking/file-run-store.js'),
+      import('../core/storage/open-artifact-store.js'),
+      import('./shared/tracking.js'),
       import('../core/env/git-info.js'),
     ]);
     const { datasetStoreOptions } = await import('./shared/data-location.js');
     const task = getTask(options.task);
-    const location = parseS3Uri(options.remote);
-    const remote = new S3ArtifactStore({ client: createS3Client(context.config.aws), bucket: location.bucket, prefix: location.key });
+    if (!isRemoteLocation(options.remote)) {
+      throw new UsageError('PIPELINE_REMOTE_INVALID', `--remote must be a remote store such as s3://bucket/prefix, got "${options.remote}"`);
+    }
+    const remote = await openArtifactStore(options.remote, { cwd: context.config.cwd, aws: context.config.aws });
     const result = await runRemotePipeline({
       task,
       remote,
-      runStore: createFileRunStore({ root: context.config.runsDir }),
+      runStore: await openTracking(context),
       dataset: datasetStoreOptions(context),
       commandLine: ['mlctl', ...context.argv].join(' '),
       gitCommit: await gitCommit(context.config.cwd),

@@ -111,17 +111,18 @@ async function reportOne(options: ReportCommandOptions, context: CliContext, out
         const { isMlctlError } = await import('../core/errors.js');
         const dataUnavailable = isMlctlError(error) && ['not-found', 'external', 'gate'].includes(error.category);
         if (options.data !== undefined || runId === null || !dataUnavailable) throw error;
-        const { recordedEvaluation } = await import('../core/report/recorded-predictions.js');
-        const recorded = await recordedEvaluation(context.config.runsDir, runId, predictor.manifest);
+        const [{ recordedEvaluation }, { openTracking }] = await Promise.all([import('../core/report/recorded-predictions.js'), import('./shared/tracking.js')]);
+        const recorded = await recordedEvaluation(await openTracking(context), runId, predictor.manifest);
         if (recorded === null) throw error;
         const why = `The test rows could not be loaded (${(error as Error).message}), so this report uses the predictions run ${runId} recorded at training time: no fairness slices, no feature importance.`;
         output.warn(why);
         limitations.push(why);
         evaluation = recorded;
       }
+      const { openTracking } = await import('./shared/tracking.js');
       const data = await collectRunReport({
         limitations,
-        runsDir: context.config.runsDir,
+        runs: await openTracking(context),
         modelRef: ref,
         runId,
         predictor,
@@ -168,9 +169,13 @@ async function reportOne(options: ReportCommandOptions, context: CliContext, out
 }
 
 async function compareRuns(options: ReportCommandOptions, context: CliContext, output: ReturnType<CliContext['output']>): Promise<void> {
-  const [{ collectCompareReport, renderCompareReport }, { resolve }] = await Promise.all([import('../core/report/compare-report.js'), import('node:path')]);
+  const [{ collectCompareReport, renderCompareReport }, { resolve }, { openTracking }] = await Promise.all([
+    import('../core/report/compare-report.js'),
+    import('node:path'),
+    import('./shared/tracking.js'),
+  ]);
   const ids = [...(options.ref === undefined ? [] : [options.ref]), ...(options.compare ?? [])];
-  const data = await collectCompareReport({ runsDir: context.config.runsDir, runIds: ids, mlctlVersion: context.version });
+  const data = await collectCompareReport({ store: await openTracking(context), runIds: ids, mlctlVersion: context.version });
   const out = resolve(context.config.cwd, options.out ?? `${REPORTS_DIR}/report-compare-${data.runs.map((r) => shortId(r.summary.id)).join('-')}.html`);
   const written = await writeReport(out, renderCompareReport(data));
   output.info(`report written to ${written.path}`);

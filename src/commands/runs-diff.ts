@@ -40,8 +40,8 @@ export function registerRunsDiffCommand(program: Command, context: CliContext): 
   command.action(async (a: string, b: string, flags: Record<string, unknown>, cmd: Command) => {
     const options: RunsDiffOptions = { a, b, format: (flags.format as RunsDiffFormat | undefined) ?? 'table', all: flags.all === true };
     const output = context.output(cmd);
-    const [{ createFileRunStore }, { diffRuns }] = await Promise.all([import('../core/tracking/file-run-store.js'), import('../core/report/run-diff.js')]);
-    const store = createFileRunStore({ root: context.config.runsDir });
+    const [{ openTracking }, { diffRuns }] = await Promise.all([import('./shared/tracking.js'), import('../core/report/run-diff.js')]);
+    const store = await openTracking(context);
     const [ra, rb] = await Promise.all([store.getRun(options.a), store.getRun(options.b)]);
     const diff = diffRuns(
       { id: ra.info.id, name: ra.info.name, params: ra.params, metrics: ra.metrics },

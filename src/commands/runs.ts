@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors.js';
-import type { FileRunStore } from '../core/tracking/file-run-store.js';
-import type { Lifecycle } from '../core/tracking/run-index.js';
 import type { RunRecord } from '../core/tracking/run-store.js';
+import type { Lifecycle, TrackingStore } from '../core/tracking/tracking-store.js';
 import { COUNT_RANGE, parseIntFlag, withExamples, type CliContext } from '../ui/context.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes, formatDuration, formatNumber, renderTable } from '../ui/table.js';
@@ -23,9 +22,9 @@ export interface RunsExportOptions extends Omit<RunsListOptions, 'limit'> {
 /** The default number of runs `runs list` prints; --limit 0 prints all. */
 const DEFAULT_LIST_LIMIT = 50;
 
-async function openStore(context: CliContext): Promise<FileRunStore> {
-  const { createFileRunStore } = await import('../core/tracking/file-run-store.js');
-  return createFileRunStore({ root: context.config.runsDir });
+async function openStore(context: CliContext): Promise<TrackingStore> {
+  const { openTracking } = await import('./shared/tracking.js');
+  return openTracking(context);
 }
 
 function lifecycleOf(opts: { all?: boolean; deleted?: boolean }): Lifecycle {
@@ -35,7 +34,10 @@ function lifecycleOf(opts: { all?: boolean; deleted?: boolean }): Lifecycle {
   return opts.all === true ? 'all' : opts.deleted === true ? 'deleted' : 'active';
 }
 
-/** The JSON shape of one run in `runs list` / `runs show`. */
+/**
+ * The JSON shape of one run in `runs list` (and, with where its artifacts are, `runs show`):
+ * the same on every tracking backend, so lists compare across stores.
+ */
 function runJson(run: RunRecord): Record<string, unknown> {
   return {
     ...run.info,
@@ -44,7 +46,6 @@ function runJson(run: RunRecord): Record<string, unknown> {
     params: run.params,
     metrics: run.metrics,
     tags: run.tags,
-    dir: run.dir,
   };
 }
 
@@ -86,7 +87,7 @@ function mentionedMetrics(...sources: (string | undefined)[]): string[] {
 }
 
 export function registerRunsCommands(program: Command, context: CliContext): void {
-  const runs = program.command('runs').description('Query and maintain tracked runs (the store is MLCTL_RUNS_DIR, default ./runs).');
+  const runs = program.command('runs').description('Query and maintain tracked runs (the store is MLCTL_TRACKING_URI: ./runs by default, or postgresql://…).');
   withExamples(
     runs,
     'mlctl runs list --filter "metrics.accuracy > 0.85 and params.learningRate = 0.004" --order-by "metrics.auc desc"',
@@ -118,9 +119,9 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       };
       const { listRuns } = await import('../core/tracking/run-operations.js');
       const store = await openStore(context);
-      const result = listRuns(store, options);
-      if (result.index?.rebuilt === true) output.debug(`index rebuilt (${result.index.added} runs)`);
-      if (result.index !== null && result.index.broken > 0) output.warn(`${result.index.broken} run folder(s) could not be read; run \`mlctl runs verify\``);
+      const result = await listRuns(store, options);
+      if (result.notes.rebuiltIndex !== undefined) output.debug(`index rebuilt (${result.notes.rebuiltIndex} runs)`);
+      if (result.notes.unreadable !== undefined) output.warn(`${result.notes.unreadable} run folder(s) could not be read; run \`mlctl runs verify\``);
       const columns = metricColumns(result.runs, mentionedMetrics(options.filter, options.orderBy));
       const table = output.json
         ? ''
@@ -162,7 +163,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
       const details = await showRun(await openStore(context), id);
       const { run } = details;
       if (output.json) {
-        output.result({ ...runJson(run), history: details.history, artifacts: details.artifacts }, () => '');
+        output.result({ ...runJson(run), artifactUri: run.artifactUri, history: details.history, artifacts: details.artifacts }, () => '');
         return;
       }
       const info = run.info;
@@ -179,7 +180,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
         ['dataset', info.datasetSha256 === null ? null : `sha256 ${info.datasetSha256}`],
         ['backend', info.backend],
         ['note', info.note],
-        ['folder', run.dir],
+        ['artifacts', run.artifactUri],
       ];
       for (const [label, value] of facts) if (value !== null && value !== '') lines.push(`  ${label.padEnd(11)}${value}`);
       const params = Object.entries(run.params);
@@ -282,9 +283,8 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
         throw new UsageError('NO_TAGS', 'give at least one key=value tag or --remove <key>');
       }
       const store = await openStore(context);
-      const location = await store.locateRun(id);
-      const result = await store.setTags(location.id, tags, opts.remove ?? []);
-      output.result({ id: location.id, tags: result }, () => `Tags of ${location.id}:\n${Object.entries(result).map(([k, v]) => `  ${k} = ${v}`).join('\n') || '  (none)'}`);
+      const { run, tags: result } = await store.setTags(id, tags, opts.remove ?? []);
+      output.result({ id: run.id, tags: result }, () => `Tags of ${run.id}:\n${Object.entries(result).map(([k, v]) => `  ${k} = ${v}`).join('\n') || '  (none)'}`);
     });
   withExamples(tag, 'mlctl runs tag 01a2b3c4d5e6 stage=candidate reviewer=ana', 'mlctl runs tag 01a2b3c4d5e6 --remove stage');
 
@@ -329,10 +329,8 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     .option('--dry-run', 'only say what would be purged and removed')
     .action(async (opts: { dryRun?: boolean }, command: Command) => {
       const output = context.output(command);
-      const { gcRuns } = await import('../core/tracking/run-operations.js');
-      const { createFileModelRegistry } = await import('../core/registry/file-model-registry.js');
       const store = await openStore(context);
-      const result = await gcRuns(store, createFileModelRegistry({ store }), { dryRun: opts.dryRun === true });
+      const result = await store.gc({ dryRun: opts.dryRun === true });
       output.result(result, () => {
         const lines = result.purged.map((r) => `${result.dryRun ? 'Would purge' : 'Purged'} ${r.id} (${r.experiment})`);
         for (const k of result.kept) lines.push(`Kept ${k.id}: ${k.reason}`);
@@ -368,7 +366,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
         throw new UsageError('CONFLICTING_FLAGS', '--json prints one JSON document; it cannot carry --format csv on stdout', { hint: 'use --format json, or --output <file> for CSV' });
       }
       const { listRuns, exportRuns } = await import('../core/tracking/run-operations.js');
-      const result = listRuns(await openStore(context), { ...options, limit: 0 });
+      const result = await listRuns(await openStore(context), { ...options, limit: 0 });
       const text = exportRuns(result.runs, options.format);
       if (options.output === undefined) {
         context.streams.stdout.write(text);
@@ -390,18 +388,16 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     )
     .action(async (_opts: unknown, command: Command) => {
       const output = context.output(command);
-      const { verifyStore } = await import('../core/tracking/run-verify.js');
-      const { createFileModelRegistry } = await import('../core/registry/file-model-registry.js');
       const { GateError } = await import('../core/errors.js');
       const store = await openStore(context);
       const progress = await output.progress('Verifying runs…');
       let report;
       try {
-        report = await verifyStore(store, createFileModelRegistry({ store }), { onRun: (n) => progress.update(`Verifying runs… ${n}`) });
+        report = await store.verify({ onRun: (n) => progress.update(`Verifying runs… ${n}`) });
       } finally {
         progress.stop();
       }
-      const summary = `${report.runs} runs, ${report.metricFiles} metric files, ${report.bundles} bundles (${report.artifactFiles} files) checked; index rebuilt`;
+      const summary = `${report.runs} runs, ${report.metricFiles} metric histories, ${report.bundles} bundles (${report.artifactFiles} files) checked${store.backend === 'files' ? '; index rebuilt' : ''}`;
       const describe = (p: { path: string; problem: string }): string => `${p.path}: ${p.problem}`;
       if (report.damage.length > 0) {
         // With --json the error document (printed by the CLI edge) carries the damage list.
@@ -424,7 +420,7 @@ export function registerRunsCommands(program: Command, context: CliContext): voi
     .action(async (_opts: unknown, command: Command) => {
       const output = context.output(command);
       const { listRuns } = await import('../core/tracking/run-operations.js');
-      const result = listRuns(await openStore(context), { lifecycle: 'active', limit: 0 });
+      const result = await listRuns(await openStore(context), { lifecycle: 'active', limit: 0 });
       const counts = new Map<string, { runs: number; running: number; last: string }>();
       for (const run of result.runs) {
         const entry = counts.get(run.info.experiment) ?? { runs: 0, running: 0, last: '' };

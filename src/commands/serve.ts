@@ -74,7 +74,7 @@ export function registerServeCommands(program: Command, context: CliContext): vo
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', parseIntFlag('--port'), 8500)
     .option('--host <address>', 'address to bind (0.0.0.0 exposes the daemon to the network)', '127.0.0.1')
     .option('--workers <n>', 'processes behind the port, each with the model loaded; auto: one per core', parseWorkers, 1)
-    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved; 0 turns it off', parseFloatFlag('--reload-interval', SECONDS_RANGE), 2)
+    .option('--reload-interval <seconds>', 'how often a name@alias model is re-resolved (in the registry, the database for a team store); 0 turns it off', parseFloatFlag('--reload-interval', SECONDS_RANGE), 0.5)
     .option('--drain-timeout <seconds>', 'how long SIGTERM waits for requests already received; what is left is cut and counted', parseFloatFlag('--drain-timeout', SECONDS_RANGE), 10)
     .option('--max-connections <n>', 'open connections per process at most (default: the file-descriptor limit less 256, at most 8192)', parseIntFlag('--max-connections', POSITIVE_COUNT_RANGE))
     .option('--headers-timeout <seconds>', "a request's headers must arrive within this of its first byte (cuts slowloris)", parseFloatFlag('--headers-timeout', TIMEOUT_RANGE), 10)

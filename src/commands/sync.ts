@@ -105,21 +105,30 @@ function resolveRemote(flag: string | undefined, bucket: string | undefined): st
 
 async function runSync(context: CliContext, command: Command, options: SyncCommandOptions): Promise<void> {
   const output = context.output(command);
-  const [{ parseS3Uri }, { createS3Client }, { defineSyncScopes, syncWorkspace, SYNC_STATE_DIR }] = await Promise.all([
-    import('../core/storage/s3-uri.js'),
-    import('../core/storage/s3-client.js'),
+  const [{ openArtifactStore, isRemoteLocation }, { defineSyncScopes, syncWorkspace, SYNC_STATE_DIR }] = await Promise.all([
+    import('../core/storage/open-artifact-store.js'),
     import('../core/storage/workspace-sync.js'),
   ]);
-  parseS3Uri(options.remote);
   const { config } = context;
-  const client = createS3Client(config.aws, { maxSockets: options.concurrency });
+  if (config.trackingUri !== config.runsDir && options.scope !== 'data') {
+    // A database store is already shared: syncing the runs folder beside it would only confuse.
+    throw new UsageError('SYNC_TRACKING_SHARED', `runs and the model registry are in the tracking store at ${config.trackingUri.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')}, which the team shares already: there is nothing to ${options.direction} for "${options.scope}"`, {
+      hint: '`mlctl sync push data` and `mlctl sync pull data` still move datasets; `mlctl tracking import ./runs` copies a runs folder into the shared store',
+    });
+  }
+  if (!isRemoteLocation(options.remote)) {
+    throw new UsageError('SYNC_REMOTE_INVALID', `--remote must be a remote store such as s3://bucket/prefix, got "${options.remote}"`, { hint: 'e.g. --remote s3://team-bucket/mlctl' });
+  }
+  const storeSettings = { cwd: config.cwd, aws: config.aws, hashCacheDir: join(config.dataDir, 'cache', 'sync'), concurrency: options.concurrency };
+  // Opened once first: a malformed remote fails here, before anything is compared.
+  await openArtifactStore(options.remote, storeSettings);
   const verb = options.direction === 'push' ? 'push' : 'pull';
   const progress = await output.progress(`${verb}: listing`);
   let scopeName = '';
   let result: WorkspaceSyncResult;
   try {
     result = await syncWorkspace({
-      client,
+      openRemote: (uri) => openArtifactStore(uri, storeSettings),
       direction: options.direction,
       remote: options.remote,
       scopes: defineSyncScopes(options.scope, { runsDir: config.runsDir, dataDir: config.dataDir }),
@@ -142,8 +151,6 @@ async function runSync(context: CliContext, command: Command, options: SyncComma
     if (output.interactive) progress.fail(`${verb} failed`);
     else progress.stop();
     throw error;
-  } finally {
-    client.destroy();
   }
   if (output.interactive) progress.succeed(`${verb} done in ${formatDuration(result.totals.seconds * 1000)}`);
   else progress.stop();

@@ -163,19 +163,20 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
     output.result(task, () => JSON.stringify(task, null, 2));
     return;
   }
-  const [{ trainTask }, { createFileRunStore }, { gitCommit }, { datasetStoreOptions }] = await Promise.all([
+  const [{ trainTask }, { openTracking }, { gitCommit }, { datasetStoreOptions }] = await Promise.all([
     import('../core/training/train-task.js'),
-    import('../core/tracking/file-run-store.js'),
+    import('./shared/tracking.js'),
     import('../core/env/git-info.js'),
     import('./shared/data-location.js'),
   ]);
+  const runStore = await openTracking(context);
   const location = source.location;
   const progress = await output.progress(`training ${task.name}`);
   let result: TrainTaskResult;
   try {
     result = await trainTask({
       task,
-      runStore: createFileRunStore({ root: context.config.runsDir }),
+      runStore,
       ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
       ...(options.name === undefined ? {} : { runName: options.name }),
       commandLine: ['mlctl', ...context.argv].join(' '),
@@ -186,7 +187,7 @@ async function runTrain(options: TrainCommandOptions, context: CliContext, outpu
       tags: options.tags,
       signal: context.signal,
       onRunCreated: (run) => {
-        output.debug(`run ${run.id} (${run.name}) in ${run.dir}`);
+        output.debug(`run ${run.id} (${run.name}) in ${run.location}`);
         progress.update(`run ${run.name}: loading data`);
       },
       onDroppedRows: (d) =>
@@ -306,6 +307,6 @@ export async function renderTrainResult(result: TrainTaskResult, output: Output)
     if (weights.intercept !== undefined) rows.unshift(['(intercept)', formatNumber(weights.intercept, 4)]);
     lines.push('', await renderTable({ head: ['feature', weights.label], rows, alignRight: [1], color: output.color }));
   }
-  lines.push('', `bundle: ${result.bundleDir}`, `predict: ${predictHint(result)}`);
+  lines.push('', `bundle: ${result.bundleUri}`, `predict: ${predictHint(result)}`);
   output.print(lines.join('\n'));
 }

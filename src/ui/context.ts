@@ -13,6 +13,11 @@ export interface CliContext {
   readonly signal: AbortSignal;
   /** The Output for a command, built from its global flags. */
   output(command: Command): Output;
+  /**
+   * Runs `task` once the command has finished, successfully or not (closing a database pool
+   * it opened), before the CLI returns its exit code. Tasks run last-registered first.
+   */
+  onFinish(task: () => Promise<void>): void;
 }
 
 export function globalOptionsOf(command: Command, config: Config): GlobalOptions {

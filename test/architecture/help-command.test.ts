@@ -20,6 +20,7 @@ async function run(args: readonly string[]): Promise<{ code: number; stdout: str
     argv: normalized,
     streams: { stdout, stderr },
     signal: new AbortController().signal,
+    onFinish: () => undefined,
     output: (command) => createOutput(command, config, { stdout, stderr }),
   };
   const program = await buildProgram(context);

@@ -33,6 +33,7 @@ const context: CliContext = {
   argv: [],
   streams: { stdout, stderr },
   signal: new AbortController().signal,
+  onFinish: () => undefined,
   output: (command) => createOutput(command, config, { stdout, stderr }),
 };
 const program = await buildProgram(context, { allCommands: true });

@@ -92,7 +92,7 @@ describe('a model family defined outside src/', () => {
 
     // report
     const report = await collectRunReport({
-      runsDir: join(work, 'runs'),
+      runs: createFileRunStore({ root: join(work, 'runs') }),
       modelRef: trained.run.id,
       runId: trained.run.id,
       predictor,

@@ -157,6 +157,17 @@ describe('docker-compose.yml', () => {
     expect(missing).toEqual([]);
   });
 
+  it('deploy/compose.yaml (the team stack) refers only to paths that exist, and so does deploy/k8s/', () => {
+    // Merge keys (<<: *mlctl) are expanded first: the replicas inherit their build from the anchor.
+    const doc = parse(readFileSync(join(REPO_ROOT, 'deploy', 'compose.yaml'), 'utf8'), { merge: true }) as Parameters<typeof composePaths>[0];
+    expect(Object.keys(doc.services ?? {})).toEqual(expect.arrayContaining(['postgres', 'minio', 'serve-1', 'serve-2', 'proxy', 'prometheus', 'grafana']));
+    const paths = composePaths(doc);
+    expect(paths).toEqual(expect.arrayContaining(['../Dockerfile', './nginx.conf', './prometheus.yml', '../monitoring/grafana/dashboards']));
+    expect(paths.filter((path) => !existsSync(join(REPO_ROOT, 'deploy', path)))).toEqual([]);
+    const kustomization = parse(readFileSync(join(REPO_ROOT, 'deploy', 'k8s', 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+    expect(kustomization.resources.filter((file) => !existsSync(join(REPO_ROOT, 'deploy', 'k8s', file)))).toEqual([]);
+  });
+
   it('the path check finds the paths a compose file can name', () => {
     const doc = parse(`
 services:

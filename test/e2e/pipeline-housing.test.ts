@@ -63,9 +63,9 @@ describe('mlctl pipeline housing --remote s3://… (real S3 server on loopback)'
   it('trains straight from an s3:// dataset, recording its hash', async () => {
     const r = await cli(['train', 'housing', '--data', 's3://mlctl-pipeline/demo/data/housing.csv', '--json']);
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout) as { run: { dir: string }; evaluation: { metrics: Record<string, number> } };
+    const result = JSON.parse(r.stdout) as { run: { location: string }; evaluation: { metrics: Record<string, number> } };
     expect(result.evaluation.metrics.r2).toBeCloseTo(first.score.metrics.r2 as number, 9);
-    const run = JSON.parse(readFileSync(join(result.run.dir, 'run.json'), 'utf8')) as { datasetSha256: string };
+    const run = JSON.parse(readFileSync(join(result.run.location, 'run.json'), 'utf8')) as { datasetSha256: string };
     expect(run.datasetSha256).toBe('53c664e09e63570198f4197daa9d6e96b5fea6488d4a1b9259d192df2ce51ccf');
 
     const missing = await cli(['train', 'housing', '--data', 's3://mlctl-pipeline/demo/data/nothing.csv']);

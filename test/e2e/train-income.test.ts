@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, runCli, SEED_RECORD, type CliResult } from '../helpers/cli.js';
 
 interface TrainJson {
-  run: { id: string; dir: string };
+  run: { id: string; location: string };
   bundleDir: string;
   backend: string;
   model: { iterations: { run: number; best: number; unit: string } };
@@ -37,7 +37,7 @@ describe('mlctl train income (built binary, shared data mirror)', () => {
     const c = trained.evaluation.confusion;
     expect(c.tp + c.fp + c.tn + c.fn).toBe(16_281);
 
-    const run = JSON.parse(readFileSync(join(trained.run.dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+    const run = JSON.parse(readFileSync(join(trained.run.location, 'run.json'), 'utf8')) as Record<string, unknown>;
     expect(run.status).toBe('FINISHED');
     expect(run.backend).toBe(trained.backend);
     expect(String(run.datasetSha256)).toContain('5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d');
@@ -55,7 +55,7 @@ describe('mlctl train income (built binary, shared data mirror)', () => {
   });
 
   it('logs a metric history per epoch', () => {
-    const lines = readFileSync(join(trained.run.dir, 'metrics', 'val_loss.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(trained.run.location, 'metrics', 'val_loss.jsonl'), 'utf8').trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as { step: number }).step)).toEqual([1, 2]);
   });
 
@@ -184,9 +184,9 @@ describe('mlctl train income (built binary, shared data mirror)', () => {
     expect(r.stderr).toMatch(/quality gate/);
     expect(r.stderr).toMatch(/auc/);
     // Still exactly one JSON document: the error, with the recorded run as details.
-    const doc = JSON.parse(r.stdout) as { error: { code: string; details: { result: { run: { id: string; dir: string } } } } };
+    const doc = JSON.parse(r.stdout) as { error: { code: string; details: { result: { run: { id: string; location: string } } } } };
     expect(doc.error.code).toBe('QUALITY_GATE_FAILED');
-    const run = JSON.parse(readFileSync(join(doc.error.details.result.run.dir, 'run.json'), 'utf8')) as { status: string };
+    const run = JSON.parse(readFileSync(join(doc.error.details.result.run.location, 'run.json'), 'utf8')) as { status: string };
     expect(run.status).toBe('FINISHED');
   }, 180_000);
 });

@@ -36,6 +36,7 @@ export async function loadProgram(): Promise<ProgramUnderTest> {
     argv: [],
     streams: { stdout, stderr },
     signal: new AbortController().signal,
+    onFinish: () => undefined,
     output: (command) => createOutput(command, config, { stdout, stderr }),
   };
   const program = await buildProgram(context, { allCommands: true });

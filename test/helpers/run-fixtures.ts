@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '../../src/core/fs/hash.js';
-import { createFileRunStore, type FileRunStore, type FileRunStoreOptions } from '../../src/core/tracking/file-run-store.js';
-import type { ActiveRun, ParamValue } from '../../src/core/tracking/run-store.js';
+import { createFileRunStore, type FileActiveRun, type FileRunStore, type FileRunStoreOptions } from '../../src/core/tracking/file-run-store.js';
+import type { ActiveRun, ParamValue, RunStore } from '../../src/core/tracking/run-store.js';
 
 /** A temporary store root; `cleanup()` removes it. */
 export function createTempStore(options: Partial<FileRunStoreOptions> = {}): { root: string; store: FileRunStore; cleanup: () => void } {
@@ -31,8 +31,10 @@ export interface FakeRunOptions {
   readonly status?: 'FINISHED' | 'FAILED' | 'KILLED' | 'RUNNING';
 }
 
-/** Creates a run through the store's public API, as the trainer does. */
-export async function createFakeRun(store: FileRunStore, options: FakeRunOptions = {}): Promise<ActiveRun> {
+/** Creates a run through the store's public API, as the trainer does (any tracking backend). */
+export async function createFakeRun(store: FileRunStore, options?: FakeRunOptions): Promise<FileActiveRun>;
+export async function createFakeRun(store: RunStore, options?: FakeRunOptions): Promise<ActiveRun>;
+export async function createFakeRun(store: RunStore, options: FakeRunOptions = {}): Promise<ActiveRun> {
   const run = await store.createRun({
     experiment: options.experiment ?? 'income',
     commandLine: 'mlctl train income',

@@ -2,20 +2,24 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DatasetStoreOptions } from '../../core/datasets/dataset-store.js';
+import type { ArtifactStore } from '../../core/storage/artifact-store.js';
 import type { CliContext } from '../../ui/context.js';
 
 type RemoteOpener = NonNullable<DatasetStoreOptions['openRemote']>;
 
 /**
- * Opens s3:// sources for the dataset loaders. The AWS SDK is imported, and the client made,
- * on the first s3:// read only: commands that never touch S3 never load it.
+ * Opens remote sources (s3://bucket/key) for the dataset loaders through the artifact-store
+ * seam. The store (and the AWS SDK) is opened on the first remote read only, once per folder:
+ * commands that never read one never load it.
  */
-export function lazyS3Opener(context: CliContext): RemoteOpener {
-  let client: unknown;
+export function lazyRemoteOpener(context: CliContext): RemoteOpener {
+  const stores = new Map<string, Promise<ArtifactStore>>();
   return async (url, signal) => {
-    const s3 = await import('../../core/storage/s3-client.js');
-    client ??= s3.createS3Client(context.config.aws);
-    return s3.openS3Object(client as ReturnType<typeof s3.createS3Client>, url, signal);
+    const { openArtifactStore, artifactParentOf } = await import('../../core/storage/open-artifact-store.js');
+    const { parent, key } = artifactParentOf(url);
+    let store = stores.get(parent);
+    if (store === undefined) stores.set(parent, (store = openArtifactStore(parent, { cwd: context.config.cwd, aws: context.config.aws })));
+    return (await (await store).get(key, signal)).chunks;
   };
 }
 
@@ -25,7 +29,7 @@ export function datasetStoreOptions(context: CliContext, mirror: string | undefi
     dataDir: context.config.dataDir,
     ...(mirror === undefined ? {} : { mirror }),
     signal: context.signal,
-    openRemote: lazyS3Opener(context),
+    openRemote: lazyRemoteOpener(context),
   };
 }
 
@@ -54,7 +58,7 @@ async function downloadToCache(url: string, cacheDir: string, context: CliContex
   await mkdir(cacheDir, { recursive: true });
   const key = createHash('sha256').update(url).digest('hex').slice(0, 12);
   const target = join(cacheDir, `${key}-${basename(new URL(url).pathname) || 'data.csv'}`);
-  const source = await openSource(url, { signal: context.signal, openRemote: lazyS3Opener(context) });
+  const source = await openSource(url, { signal: context.signal, openRemote: lazyRemoteOpener(context) });
   if (source === null) throw new NotFoundError('DATA_NOT_FOUND', `${url} does not exist`);
   const tmp = temporaryPathFor(target);
   try {

@@ -1,25 +1,28 @@
 import { join } from 'node:path';
 import type { CliContext } from '../../ui/context.js';
 import type { ResolvedModel } from '../../core/tracking/model-reference.js';
+import { openTracking } from './tracking.js';
 
 /**
  * Resolves any model reference (DESIGN.md: run id, runs:/id, name@alias, name/3, models:/…,
- * a bundle path, s3://bucket/prefix) to a local bundle directory. S3 bundles are downloaded
- * into <dataDir>/cache/models/; the AWS SDK is imported only for them.
+ * a bundle path, s3://bucket/prefix) to a local bundle directory, through the tracking store
+ * the configuration names (a run's or a version's bundle is fetched from its artifact store
+ * and verified). A bundle at a remote location is downloaded into <dataDir>/cache/models/
+ * through the artifact-store seam; the AWS SDK is imported only then.
  */
 export async function resolveModel(ref: string, context: CliContext): Promise<ResolvedModel> {
   const { resolveModelReference } = await import('../../core/tracking/model-reference.js');
   return resolveModelReference(ref, {
-    runsDir: context.config.runsDir,
     cwd: context.config.cwd,
+    tracking: () => openTracking(context),
     fetchRemote: async (uri) => {
-      const [{ createS3Client }, { downloadS3Prefix }, { createHash }] = await Promise.all([
-        import('../../core/storage/s3-client.js'),
+      const [{ openArtifactStore }, { downloadFolder }, { createHash }] = await Promise.all([
+        import('../../core/storage/open-artifact-store.js'),
         import('../../core/storage/sync.js'),
         import('node:crypto'),
       ]);
       const dir = join(context.config.dataDir, 'cache', 'models', createHash('sha256').update(uri).digest('hex').slice(0, 16));
-      await downloadS3Prefix(createS3Client(context.config.aws), uri, dir, { signal: context.signal });
+      await downloadFolder(await openArtifactStore(uri, { cwd: context.config.cwd, aws: context.config.aws }), dir, { signal: context.signal });
       return dir;
     },
   });

@@ -19,12 +19,16 @@ export interface OpenedSource {
 export interface SourceOpenOptions {
   readonly signal?: AbortSignal;
   readonly fetch?: typeof fetch;
+  /**
+   * Opens a location in an artifact store (s3://bucket/key), supplied by the command through
+   * the artifact-store seam; it refuses a scheme no store serves.
+   */
   readonly openRemote?: (url: string, signal?: AbortSignal) => Promise<AsyncIterable<Uint8Array>>;
 }
 
 const REMOTE_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-/** Joins a mirror root (a folder, or an s3:// or https:// prefix) with `<dataset>/<file>`. */
+/** Joins a mirror root (a folder, an artifact store such as s3://, or an https:// prefix) with `<dataset>/<file>`. */
 export function mirrorLocation(mirror: string, dataset: string, file: string): string {
   if (REMOTE_SCHEME.test(mirror) && !mirror.startsWith('file://')) {
     return `${mirror.replace(/\/+$/, '')}/${encodeURIComponent(dataset)}/${encodeURIComponent(file)}`;
@@ -35,15 +39,12 @@ export function mirrorLocation(mirror: string, dataset: string, file: string): s
 
 /**
  * Opens a location for reading: a local path or file:// URL, an http(s):// URL (fetch), or
- * an s3:// URL (through `openRemote`, which the storage layer supplies). Returns null when a
- * local file or an HTTP resource does not exist, so a caller can fall back to another source.
+ * any other URL through `openRemote` (the artifact-store seam: s3://). Returns null when a
+ * file, an HTTP resource or an object does not exist, so a caller can fall back to another source.
  */
 export async function openSource(location: string, options: SourceOpenOptions): Promise<OpenedSource | null> {
   if (/^https?:\/\//i.test(location)) return openHttp(location, options);
-  if (/^s3:\/\//i.test(location)) return openS3(location, options);
-  if (REMOTE_SCHEME.test(location) && !location.startsWith('file://')) {
-    throw new UsageError('DATASET_SOURCE_UNSUPPORTED', `cannot read ${location}: only paths, file://, https:// and s3:// sources are supported`);
-  }
+  if (REMOTE_SCHEME.test(location) && !location.startsWith('file://')) return openStored(location, options);
   return openLocal(location.startsWith('file://') ? fileURLToPath(location) : location, options);
 }
 
@@ -105,9 +106,9 @@ async function* guardBody(body: ReadableStream<Uint8Array>, url: string, signal:
   }
 }
 
-async function openS3(url: string, options: SourceOpenOptions): Promise<OpenedSource | null> {
+async function openStored(url: string, options: SourceOpenOptions): Promise<OpenedSource | null> {
   if (options.openRemote === undefined) {
-    throw new UsageError('DATASET_SOURCE_UNSUPPORTED', `cannot read ${url}: no S3 access is configured for this command`);
+    throw new UsageError('DATASET_SOURCE_UNSUPPORTED', `cannot read ${url}: only paths and https:// URLs can be read here`);
   }
   try {
     return { location: url, action: 'downloaded', totalBytes: null, chunks: await options.openRemote(url, options.signal) };

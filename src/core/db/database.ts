@@ -72,4 +72,6 @@ export interface OpenDatabaseOptions {
    * mistyped DATABASE_URL. Only migrate, rollback and restore create one.
    */
   readonly mustExist?: boolean;
+  /** PostgreSQL: connections in the pool at most (default 4). */
+  readonly poolSize?: number;
 }

@@ -41,8 +41,24 @@ export interface MigrationStep {
   readonly durationMs: number;
 }
 
+/**
+ * Where a migrator keeps its bookkeeping. The user database's schema and the tracking
+ * store's (`mlctl tracking migrate`) are migrated separately, each with its own pair.
+ */
+export interface MigrationTables {
+  /** Applied migrations: name, checksum, time. */
+  readonly migrations: string;
+  /** Every up, down and accepted checksum. */
+  readonly events: string;
+}
+
+/** The user database's bookkeeping (`mlctl db migrate`). */
+export const USER_MIGRATION_TABLES: MigrationTables = { migrations: 'mlctl_migrations', events: 'mlctl_migration_events' };
+
 export interface MigratorOptions {
   readonly migrations: readonly Migration[];
+  /** The bookkeeping tables; default the user database's. */
+  readonly tables?: MigrationTables;
   /** Where automatic backups go before a schema change; undefined: no backup. */
   readonly backupDir?: string;
   /** Clock, replaceable in tests. */
@@ -88,12 +104,10 @@ export interface MigrationEvent {
   readonly durationMs: number;
 }
 
-const MIGRATIONS_TABLE = 'mlctl_migrations';
-const EVENTS_TABLE = 'mlctl_migration_events';
 
 /** Each migration's state, read without taking the lock. */
-export async function getMigrationStatus(database: Database, migrations: readonly Migration[]): Promise<MigrationStatus> {
-  const recorded = (await hasBookkeeping(database.db)) ? await readRecorded(database.db) : [];
+export async function getMigrationStatus(database: Database, migrations: readonly Migration[], tables: MigrationTables = USER_MIGRATION_TABLES): Promise<MigrationStatus> {
+  const recorded = (await hasBookkeeping(database.db, tables)) ? await readRecorded(database.db, tables) : [];
   return buildStatus(database, migrations, recorded);
 }
 
@@ -110,7 +124,7 @@ export async function migrate(database: Database, options: MigrateOptions): Prom
         hint: `to go back, run \`mlctl db rollback --to ${migrations[targetIndex]?.name}\``,
       });
     }
-    if (accepted.length > 0) await acceptChecksums(conn, migrations, accepted, options.now);
+    if (accepted.length > 0) await acceptChecksums(conn, tablesOf(options), migrations, accepted, options.now);
     return { plan: migrations.filter((m, i) => i <= targetIndex && !isApplied(status, m.name)), accepted };
   });
 }
@@ -127,7 +141,7 @@ export async function rollback(database: Database, options: RollbackOptions): Pr
   const targetIndex = options.to === undefined || options.to === 'base' ? -1 : indexOfMigration(migrations, options.to);
   return runLocked(database, options, 'down', async (conn, status) => {
     const accepted = checkIntegrity(status, options.force === true, 'rollback');
-    if (accepted.length > 0) await acceptChecksums(conn, migrations, accepted, options.now);
+    if (accepted.length > 0) await acceptChecksums(conn, tablesOf(options), migrations, accepted, options.now);
     const applied = migrations.filter((m) => isApplied(status, m.name)).reverse();
     if (options.to !== undefined) {
       const target = migrations[targetIndex];
@@ -143,9 +157,9 @@ export async function rollback(database: Database, options: RollbackOptions): Pr
 }
 
 /** Every up, down and accepted checksum, oldest first. */
-export async function getMigrationHistory(database: Database): Promise<MigrationEvent[]> {
-  if (!(await hasBookkeeping(database.db))) return [];
-  const rows = await database.db.selectFrom(EVENTS_TABLE).selectAll().orderBy('id').execute();
+export async function getMigrationHistory(database: Database, tables: MigrationTables = USER_MIGRATION_TABLES): Promise<MigrationEvent[]> {
+  if (!(await hasBookkeeping(database.db, tables))) return [];
+  const rows = await (database.db as Kysely<any>).selectFrom(tables.events).selectAll().orderBy('id').execute();
   return rows.map((r) => ({ id: r.id, name: r.name, action: r.action, checksum: r.checksum, at: r.at, durationMs: r.duration_ms }));
 }
 
@@ -154,8 +168,8 @@ export async function getMigrationHistory(database: Database): Promise<Migration
  * applied: commands that read or write users call it first, so a fresh or outdated
  * database gets a clear instruction rather than "no such table".
  */
-export async function assertMigrated(database: Database, migrations: readonly Migration[]): Promise<void> {
-  const status = await getMigrationStatus(database, migrations);
+export async function assertMigrated(database: Database, migrations: readonly Migration[], tables: MigrationTables = USER_MIGRATION_TABLES): Promise<void> {
+  const status = await getMigrationStatus(database, migrations, tables);
   const pending = status.migrations.filter((m) => m.state === 'pending');
   if (pending.length > 0) {
     throw new UsageError('DATABASE_NOT_MIGRATED', `the database at ${database.target} is not migrated: ${pending.length} migration${pending.length === 1 ? '' : 's'} pending`, {
@@ -189,6 +203,7 @@ type Planner = (conn: Kysely<MlctlSchema>, status: MigrationStatus) => Promise<{
 async function runLocked(database: Database, options: MigratorOptions, direction: 'up' | 'down', planner: Planner): Promise<MigrationRunResult> {
   const now = options.now ?? (() => new Date());
   const context: MigrationContext = { dialect: database.dialect };
+  const tables = tablesOf(options);
   return database.db.connection().execute(async (conn) => {
     options.onLockWait?.();
     await database.beginLocked(conn);
@@ -198,8 +213,8 @@ async function runLocked(database: Database, options: MigratorOptions, direction
     let accepted: string[] = [];
     let plan: Migration[] = [];
     try {
-      await ensureBookkeeping(conn, database);
-      const status = buildStatus(database, options.migrations, await readRecorded(conn));
+      await ensureBookkeeping(conn, database, tables);
+      const status = buildStatus(database, options.migrations, await readRecorded(conn, tables));
       ({ plan, accepted } = await planner(conn, status));
       if (plan.length > 0 && options.backupDir !== undefined && database.backupTo !== undefined && (await hasUserSchema(conn, database, status))) {
         backup = await database.backupTo(backupPathFor(database.target, options.backupDir, direction, now()));
@@ -214,11 +229,11 @@ async function runLocked(database: Database, options: MigratorOptions, direction
           const durationMs = Math.round(performance.now() - started);
           const checksum = migrationChecksum(migration);
           if (direction === 'up') {
-            await conn.insertInto(MIGRATIONS_TABLE).values({ name: migration.name, checksum, applied_at: now().toISOString(), duration_ms: durationMs }).execute();
+            await (conn as Kysely<any>).insertInto(tables.migrations).values({ name: migration.name, checksum, applied_at: now().toISOString(), duration_ms: durationMs }).execute();
           } else {
-            await conn.deleteFrom(MIGRATIONS_TABLE).where('name', '=', migration.name).execute();
+            await (conn as Kysely<any>).deleteFrom(tables.migrations).where('name', '=', migration.name).execute();
           }
-          await conn.insertInto(EVENTS_TABLE).values({ name: migration.name, action: direction, checksum, at: now().toISOString(), duration_ms: durationMs }).execute();
+          await (conn as Kysely<any>).insertInto(tables.events).values({ name: migration.name, action: direction, checksum, at: now().toISOString(), duration_ms: durationMs }).execute();
           await sql`release savepoint mlctl_migration`.execute(conn);
           steps.push({ name: migration.name, direction, durationMs });
         } catch (error) {
@@ -240,7 +255,7 @@ async function runLocked(database: Database, options: MigratorOptions, direction
       throw error;
     }
     if (failure !== undefined) throw failure;
-    const finalStatus = buildStatus(database, options.migrations, await readRecorded(conn));
+    const finalStatus = buildStatus(database, options.migrations, await readRecorded(conn, tables));
     return { direction, steps, backup, checksumsAccepted: accepted, current: finalStatus.current };
   });
 }
@@ -255,14 +270,18 @@ function migrationFailed(name: string, direction: 'up' | 'down', error: unknown,
   });
 }
 
-async function hasBookkeeping(db: Kysely<MlctlSchema>): Promise<boolean> {
-  const tables = await db.introspection.getTables();
-  return tables.some((t) => t.name === MIGRATIONS_TABLE);
+function tablesOf(options: MigratorOptions): MigrationTables {
+  return options.tables ?? USER_MIGRATION_TABLES;
 }
 
-async function ensureBookkeeping(conn: Kysely<MlctlSchema>, database: Database): Promise<void> {
+async function hasBookkeeping(db: Kysely<MlctlSchema>, tables: MigrationTables): Promise<boolean> {
+  const found = await db.introspection.getTables();
+  return found.some((t) => t.name === tables.migrations);
+}
+
+async function ensureBookkeeping(conn: Kysely<MlctlSchema>, database: Database, tables: MigrationTables): Promise<void> {
   await conn.schema
-    .createTable(MIGRATIONS_TABLE)
+    .createTable(tables.migrations)
     .ifNotExists()
     .addColumn('name', 'text', (c) => c.primaryKey())
     .addColumn('checksum', 'text', (c) => c.notNull())
@@ -270,7 +289,7 @@ async function ensureBookkeeping(conn: Kysely<MlctlSchema>, database: Database):
     .addColumn('duration_ms', 'integer', (c) => c.notNull())
     .execute();
   await conn.schema
-    .createTable(EVENTS_TABLE)
+    .createTable(tables.events)
     .ifNotExists()
     .addColumn('id', database.dialect === 'postgres' ? 'serial' : 'integer', (c) =>
       database.dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
@@ -283,8 +302,8 @@ async function ensureBookkeeping(conn: Kysely<MlctlSchema>, database: Database):
     .execute();
 }
 
-async function readRecorded(db: Kysely<MlctlSchema>): Promise<{ name: string; checksum: string; applied_at: string }[]> {
-  return db.selectFrom(MIGRATIONS_TABLE).select(['name', 'checksum', 'applied_at']).orderBy('name').execute();
+async function readRecorded(db: Kysely<MlctlSchema>, tables: MigrationTables): Promise<{ name: string; checksum: string; applied_at: string }[]> {
+  return (db as Kysely<any>).selectFrom(tables.migrations).select(['name', 'checksum', 'applied_at']).orderBy('name').execute();
 }
 
 function buildStatus(
@@ -342,14 +361,14 @@ function checkIntegrity(status: MigrationStatus, force: boolean, verb: string): 
   return changed.map((e) => e.name);
 }
 
-async function acceptChecksums(conn: Kysely<MlctlSchema>, migrations: readonly Migration[], names: readonly string[], now?: () => Date): Promise<void> {
+async function acceptChecksums(conn: Kysely<MlctlSchema>, tables: MigrationTables, migrations: readonly Migration[], names: readonly string[], now?: () => Date): Promise<void> {
   const at = (now ?? (() => new Date()))().toISOString();
   for (const name of names) {
     const migration = migrations.find((m) => m.name === name);
     if (migration === undefined) continue;
     const checksum = migrationChecksum(migration);
-    await conn.updateTable(MIGRATIONS_TABLE).set({ checksum }).where('name', '=', name).execute();
-    await conn.insertInto(EVENTS_TABLE).values({ name, action: 'checksum-accepted', checksum, at, duration_ms: 0 }).execute();
+    await (conn as Kysely<any>).updateTable(tables.migrations).set({ checksum }).where('name', '=', name).execute();
+    await (conn as Kysely<any>).insertInto(tables.events).values({ name, action: 'checksum-accepted', checksum, at, duration_ms: 0 }).execute();
   }
 }
 

@@ -6,7 +6,8 @@ import { sha256File } from '../fs/hash.js';
 import { withFileLock } from '../tracking/file-lock.js';
 import type { FileRunStore } from '../tracking/file-run-store.js';
 import { ARTIFACTS_DIR, readOptionalJson } from '../tracking/run-files.js';
-import type { AuditEntry, ModelRegistry, ModelVersion, RegisteredModel, VersionSelector } from './model-registry.js';
+import type { AuditEntry, ModelRegistry, ModelVersion, RegisteredModel, SetAliasOptions, VersionSelector } from './model-registry.js';
+import { checkExpectation } from './registry-expectation.js';
 
 /** Under the store root; `models` is therefore not an experiment name (see names.ts). */
 export const REGISTRY_DIR = 'models';
@@ -172,7 +173,7 @@ export function createFileModelRegistry(options: FileModelRegistryOptions): Mode
       return findVersion(model, version);
     },
 
-    async setAlias(name, alias, version) {
+    async setAlias(name, alias, version, setOptions: SetAliasOptions = {}) {
       validateAlias(alias);
       validateVersion(version);
       if (alias === LATEST_ALIAS) throw new UsageError('RESERVED_MODEL_ALIAS', `"${LATEST_ALIAS}" always means the newest version and cannot be set`);
@@ -181,6 +182,7 @@ export function createFileModelRegistry(options: FileModelRegistryOptions): Mode
         const current = model!;
         findVersion(current, version);
         const previous = current.aliases[alias] ?? null;
+        checkExpectation(name, alias, previous, setOptions);
         return {
           model: { ...current, updatedTime: now(), aliases: sortRecord({ ...current.aliases, [alias]: version }) },
           result: { previous },

@@ -1,8 +1,9 @@
 /**
  * The model registry's contract: named models with numbered versions (1, 2, …) pointing at
  * runs' bundles, movable aliases (`production`, `champion`), and an append-only audit log
- * of every change. The implementation is `file-model-registry.ts`, kept beside the runs
- * under `<runs>/models/<name>/` as plain JSON.
+ * of every change. Each tracking backend has one, side by side: `file-model-registry.ts`
+ * (plain JSON beside the runs under `<runs>/models/<name>/`) and `sql-model-registry.ts`
+ * (tables in the tracking database).
  */
 export interface ModelVersion {
   readonly version: number;
@@ -52,6 +53,14 @@ export interface RegisterOptions {
 
 export type VersionSelector = { readonly version: number } | { readonly alias: string };
 
+export interface SetAliasOptions {
+  /**
+   * Compare-and-set: move the alias only if it still points at this version (null: only if
+   * it is unset); otherwise GateError MODEL_ALIAS_MOVED (exit 4) and nothing changes.
+   */
+  readonly expect?: number | null;
+}
+
 export interface ModelRegistry {
   register(options: RegisterOptions): Promise<ModelVersion>;
   list(): Promise<readonly RegisteredModel[]>;
@@ -59,7 +68,8 @@ export interface ModelRegistry {
   get(name: string): Promise<RegisteredModel>;
   /** NotFoundError 'MODEL_VERSION_NOT_FOUND' / 'MODEL_ALIAS_NOT_FOUND'. */
   resolve(name: string, selector: VersionSelector): Promise<ModelVersion>;
-  setAlias(name: string, alias: string, version: number): Promise<{ previous: number | null }>;
+  /** Points the alias at a live version, recording the move in the audit log in the same change. */
+  setAlias(name: string, alias: string, version: number, options?: SetAliasOptions): Promise<{ previous: number | null }>;
   deleteAlias(name: string, alias: string): Promise<{ previous: number }>;
   /** Refused while an alias points at the version. */
   deleteVersion(name: string, version: number): Promise<ModelVersion>;

@@ -2,7 +2,6 @@ import { NotFoundError, UsageError } from '../errors.js';
 import type { Predictor } from '../predict/predictor.js';
 import { createRng, shuffleInPlace } from '../random.js';
 import type { ModelEvaluation } from '../training/evaluate-model.js';
-import { createFileRunStore } from '../tracking/file-run-store.js';
 import type { RunStore } from '../tracking/run-store.js';
 import { analyzeClassification, analyzeRegression } from './analyze-predictions.js';
 import { permutationImportance } from './permutation-importance.js';
@@ -25,7 +24,8 @@ export function defaultSliceColumns(task: { readonly sensitive?: readonly string
 }
 
 export interface CollectRunReportOptions {
-  readonly runsDir: string;
+  /** The tracking store the run is read from. */
+  readonly runs: Pick<RunStore, 'getRun' | 'getMetricHistory'>;
   /** The reference as the user typed it, and the bundle it resolved to. */
   readonly modelRef: string;
   /** The run that produced the model, when known (the resolver's or the manifest's runId). */
@@ -50,7 +50,7 @@ export function isEpochMetric(key: string): boolean {
 
 /** Reads a run's summary and per-epoch histories; null when the store does not hold it. */
 export async function readRunForReport(
-  store: RunStore,
+  store: Pick<RunStore, 'getRun' | 'getMetricHistory'>,
   runId: string,
 ): Promise<{ summary: RunSummary; histories: Record<string, readonly HistoryPoint[]> } | null> {
   let record;
@@ -107,8 +107,7 @@ export async function collectRunReport(options: CollectRunReportOptions): Promis
       hint: `its input columns are ${inputColumns.join(', ')}${(task.sensitive ?? []).length > 0 ? `; its sensitive columns ${task.sensitive!.join(', ')}` : ''}`,
     });
   }
-  const store = createFileRunStore({ root: options.runsDir });
-  const run = options.runId === null ? null : await readRunForReport(store, options.runId);
+  const run = options.runId === null ? null : await readRunForReport(options.runs, options.runId);
   const output = manifest.output;
   const meaning = predictor.meaning;
 

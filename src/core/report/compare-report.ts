@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { precisionRecallCurve, rocAuc, rocCurve } from '../metrics/classification.js';
-import { createFileRunStore } from '../tracking/file-run-store.js';
+import type { RunStore } from '../tracking/run-store.js';
+import type { RunArtifacts } from '../tracking/tracking-store.js';
 import { readRunForReport } from './collect-run-report.js';
-import { readRecordedPredictions, TEST_PREDICTIONS_FILE } from './recorded-predictions.js';
+import { readRecordedPredictions } from './recorded-predictions.js';
 import { barChart } from './svg/bar-chart.js';
 import { lineChart, thinPoints, type LineSeries } from './svg/line-chart.js';
 import { seriesColor } from './svg/chart-frame.js';
@@ -28,7 +27,8 @@ export interface CompareRun {
 }
 
 export interface CollectCompareOptions {
-  readonly runsDir: string;
+  /** The tracking store the runs are read from. */
+  readonly store: Pick<RunStore, 'getRun' | 'getMetricHistory'> & Pick<RunArtifacts, 'readArtifact'>;
   readonly runIds: readonly string[];
   readonly mlctlVersion: string;
   readonly now?: () => Date;
@@ -39,31 +39,32 @@ export async function collectCompareReport(options: CollectCompareOptions): Prom
   if (options.runIds.length < 2) {
     throw new UsageError('REPORT_COMPARE_TOO_FEW', `--compare needs at least two run ids, got ${options.runIds.length}`);
   }
-  const store = createFileRunStore({ root: options.runsDir });
+  const { store } = options;
   const runs: CompareRun[] = [];
   for (const id of options.runIds) {
-    const location = await store.locateRun(id);
-    const read = await readRunForReport(store, location.id);
+    const runId = (await store.getRun(id)).info.id;
+    const read = await readRunForReport(store, runId);
     if (read === null) continue;
-    const evaluation = await readJson(join(location.dir, 'artifacts', 'evaluation.json'));
+    const evaluation = readJson(await store.readArtifact(runId, 'evaluation.json'));
     const problemType = typeof evaluation?.problemType === 'string' ? evaluation.problemType : null;
-    const curves = problemType === 'binary-classification' ? await readCurves(join(location.dir, TEST_PREDICTIONS_FILE)) : null;
+    const curves = problemType === 'binary-classification' ? await readCurves(store, runId) : null;
     runs.push({ summary: read.summary, histories: read.histories, problemType, curves });
   }
   return { generatedAt: (options.now?.() ?? new Date()).toISOString(), mlctlVersion: options.mlctlVersion, runs };
 }
 
-async function readJson(path: string): Promise<Record<string, unknown> | null> {
+function readJson(bytes: Uint8Array | null): Record<string, unknown> | null {
+  if (bytes === null) return null;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
   } catch {
     return null;
   }
 }
 
 /** ROC and PR from a run's `y,prediction` file. */
-async function readCurves(path: string): Promise<CompareRun['curves']> {
-  const recorded = await readRecordedPredictions(path);
+async function readCurves(store: Pick<RunArtifacts, 'readArtifact'>, runId: string): Promise<CompareRun['curves']> {
+  const recorded = await readRecordedPredictions(store, runId);
   if (recorded === null) return null;
   const { yTrue: y, scores: p } = recorded;
   if (!y.includes(1) || !y.includes(0)) return null;

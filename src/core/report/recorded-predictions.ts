@@ -1,21 +1,19 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { BundleManifest } from '../bundle/bundle-manifest.js';
 import { interpretOutput } from '../bundle/output-meaning.js';
-import { createFileRunStore } from '../tracking/file-run-store.js';
+import type { RunArtifacts } from '../tracking/tracking-store.js';
 import type { ReportEvaluation } from './collect-run-report.js';
 
-/** Where training writes `y,prediction` per test row (model units: log1p targets stay logged). */
-export const TEST_PREDICTIONS_FILE = join('artifacts', 'test-predictions.csv');
+/** The run artifact where training writes `y,prediction` per test row (model units: log1p targets stay logged). */
+export const TEST_PREDICTIONS_FILE = 'test-predictions.csv';
 
-/** Reads a `y,prediction` file (`y,p0,p1,…` for multiclass); null when it is missing or holds no row. */
-export async function readRecordedPredictions(path: string): Promise<{ yTrue: Float32Array; scores: Float32Array } | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
+/** A run's recorded test predictions (see parseRecordedPredictions); null when it has none. */
+export async function readRecordedPredictions(store: Pick<RunArtifacts, 'readArtifact'>, runId: string): Promise<{ yTrue: Float32Array; scores: Float32Array } | null> {
+  const bytes = await store.readArtifact(runId, TEST_PREDICTIONS_FILE);
+  return bytes === null ? null : parseRecordedPredictions(Buffer.from(bytes).toString('utf8'));
+}
+
+/** Parses a `y,prediction` file (`y,p0,p1,…` for multiclass); null when it holds no row. */
+export function parseRecordedPredictions(text: string): { yTrue: Float32Array; scores: Float32Array } | null {
   const y: number[] = [];
   const p: number[] = [];
   for (const line of text.split('\n').slice(1)) {
@@ -34,11 +32,8 @@ export async function readRecordedPredictions(path: string): Promise<{ yTrue: Fl
  * again (no data on this machine): curves and metrics, but no records, so no slices and no
  * permutation importance. Null when the run or its predictions file is not there.
  */
-export async function recordedEvaluation(runsDir: string, runId: string, manifest: BundleManifest): Promise<ReportEvaluation | null> {
-  const store = createFileRunStore({ root: runsDir });
-  const location = await store.locateRun(runId).catch(() => null);
-  if (location === null) return null;
-  const recorded = await readRecordedPredictions(join(location.dir, TEST_PREDICTIONS_FILE));
+export async function recordedEvaluation(store: Pick<RunArtifacts, 'readArtifact'>, runId: string, manifest: BundleManifest): Promise<ReportEvaluation | null> {
+  const recorded = await readRecordedPredictions(store, runId).catch(() => null);
   if (recorded === null) return null;
   const evaluation = interpretOutput(manifest.output).evaluate(recorded.yTrue, recorded.scores);
   return {

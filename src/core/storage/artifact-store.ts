@@ -1,7 +1,8 @@
 /**
  * One interface for every place artifacts live: a local folder (`local-artifact-store.ts`)
- * or an S3 prefix (`s3-artifact-store.ts`). Keys are relative POSIX paths ("run-1/meta.json")
- * under the store's root; sync, bundle upload and download work on any pair of stores.
+ * or an S3 prefix (`s3-artifact-store.ts`), opened by URI through `openArtifactStore`
+ * (`open-artifact-store.ts`). Keys are relative POSIX paths ("run-1/meta.json") under the
+ * store's root; sync, bundle upload and download work on any pair of stores.
  */
 export interface ArtifactEntry {
   /** Relative to the store's root, '/'-separated, never starting with '/'. */
@@ -38,6 +39,16 @@ export interface PutArtifactOptions {
 export interface ArtifactStore {
   /** Where the store points, for messages: a path or an s3:// URI. */
   readonly location: string;
+  /**
+   * What selects the store besides its location, for records kept about it elsewhere (sync's
+   * state of a remote): the S3 endpoint ("aws" for AWS itself). undefined for a local folder.
+   */
+  readonly endpoint?: string;
+  /**
+   * The store rooted at `prefix`, a folder of this one: its keys are relative to it and its
+   * listing holds only what lies under it. Shares this store's client.
+   */
+  within(prefix: string): ArtifactStore;
   /** Every artifact under the root (recursively), sorted by key. An absent root lists nothing. */
   list(signal?: AbortSignal): Promise<ArtifactEntry[]>;
   /** One artifact with its SHA-256 (computed or read from metadata where the store can), or null. */

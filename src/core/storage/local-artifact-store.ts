@@ -53,6 +53,12 @@ export class LocalArtifactStore implements ArtifactStore {
     this.stagingDir = options.stagingDir === undefined ? undefined : resolve(options.stagingDir);
   }
 
+  within(prefix: string): LocalArtifactStore {
+    const trimmed = prefix.replace(/\/+$/, '');
+    if (trimmed === '') return this;
+    return new LocalArtifactStore({ root: this.pathOf(trimmed), exclude: (key) => this.exclude(`${trimmed}/${key}`) });
+  }
+
   /**
    * Removes what killed writers left in the staging folder: entries whose process is gone
    * (a younger process with the same pid is not the writer). Returns how many.

@@ -50,11 +50,13 @@ export interface S3ArtifactStoreOptions {
  */
 export class S3ArtifactStore implements ArtifactStore {
   readonly location: string;
+  /** The custom endpoint, or "aws". */
+  readonly endpoint: string;
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly hashCache: HashCache | undefined;
-  private readonly endpoint: string | undefined;
+  private readonly customEndpoint: string | undefined;
   private readonly multipartThreshold: number;
   private readonly concurrency: number;
 
@@ -64,9 +66,23 @@ export class S3ArtifactStore implements ArtifactStore {
     this.prefix = asKeyPrefix(options.prefix);
     this.location = formatS3Uri({ bucket: this.bucket, key: this.prefix });
     this.hashCache = options.hashCache;
-    this.endpoint = options.endpoint ?? endpointOf(options.client);
+    this.customEndpoint = options.endpoint ?? endpointOf(options.client);
+    this.endpoint = this.customEndpoint ?? 'aws';
     this.multipartThreshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
     this.concurrency = options.concurrency ?? 8;
+  }
+
+  within(prefix: string): S3ArtifactStore {
+    const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+    if (trimmed === '') return this;
+    return new S3ArtifactStore({
+      client: this.client,
+      bucket: this.bucket,
+      prefix: `${this.prefix}${trimmed}/`,
+      ...(this.customEndpoint === undefined ? {} : { endpoint: this.customEndpoint }),
+      multipartThreshold: this.multipartThreshold,
+      concurrency: this.concurrency,
+    });
   }
 
   async list(signal?: AbortSignal): Promise<ArtifactEntry[]> {
@@ -247,7 +263,7 @@ export class S3ArtifactStore implements ArtifactStore {
       bucket: this.bucket,
       ...(key === undefined ? {} : { key }),
       ...errorContextOf(this.client),
-      ...(this.endpoint === undefined ? {} : { endpoint: this.endpoint }),
+      ...(this.customEndpoint === undefined ? {} : { endpoint: this.customEndpoint }),
     };
   }
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { MlctlError, NotFoundError, UsageError } from '../errors.js';
 import { syncDirectory } from '../fs/atomic.js';
 import { sha256 } from '../fs/hash.js';
@@ -9,9 +8,6 @@ import type { ArtifactEntry, ArtifactStore } from './artifact-store.js';
 import { forEachBounded } from './bounded.js';
 import { HashCache } from './hash-cache.js';
 import { LocalArtifactStore } from './local-artifact-store.js';
-import { S3ArtifactStore } from './s3-artifact-store.js';
-import { endpointOf } from './s3-client.js';
-import { formatS3Uri, parseS3Uri } from './s3-uri.js';
 
 /** Transfers in flight at once unless told otherwise. */
 export const DEFAULT_SYNC_CONCURRENCY = 8;
@@ -403,8 +399,9 @@ async function replaceFolderWhole(
 
 export interface TransferOptions extends SyncOptions {
   /**
-   * Where hash caches live between runs (one small JSON file per local folder and per
-   * remote prefix). Without it hashes are cached for this call only.
+   * Where the local folder's hash cache lives between runs (one small JSON file per folder).
+   * Without it hashes are cached for this call only. A remote store keeps its own (see
+   * `openArtifactStore`'s `hashCacheDir`).
    */
   readonly cacheDir?: string;
   /** Local keys to leave alone (never uploaded, never deleted). */
@@ -413,53 +410,31 @@ export interface TransferOptions extends SyncOptions {
   readonly stagingDir?: string;
 }
 
-/** A local folder and an S3 prefix as a pair of stores, each with its persisted hash cache. */
-export async function openStorePair(
-  client: S3Client,
-  localDir: string,
-  uri: string,
-  options: Pick<TransferOptions, 'cacheDir' | 'exclude' | 'concurrency' | 'stagingDir'> = {},
-): Promise<{ local: LocalArtifactStore; remote: S3ArtifactStore }> {
-  const location = parseS3Uri(uri);
-  const endpoint = endpointOf(client) ?? 'aws';
-  const cacheFile = (kind: string, identity: string): string | undefined =>
-    options.cacheDir === undefined ? undefined : join(options.cacheDir, `${kind}-${sha256(identity).slice(0, 16)}.json`);
-  const [localCache, remoteCache] = await Promise.all([
-    HashCache.load(cacheFile('local', localDir)),
-    HashCache.load(cacheFile('s3', `${endpoint} ${formatS3Uri(location)}`)),
-  ]);
-  return {
-    local: new LocalArtifactStore({
-      root: localDir,
-      hashCache: localCache,
-      ...(options.exclude === undefined ? {} : { exclude: options.exclude }),
-      ...(options.stagingDir === undefined ? {} : { stagingDir: options.stagingDir }),
-    }),
-    remote: new S3ArtifactStore({
-      client,
-      bucket: location.bucket,
-      prefix: location.key,
-      hashCache: remoteCache,
-      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-    }),
-  };
+/** A local folder as a store, with its persisted hash cache. */
+export async function openLocalFolder(localDir: string, options: Pick<TransferOptions, 'cacheDir' | 'exclude' | 'stagingDir'> = {}): Promise<LocalArtifactStore> {
+  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, `local-${sha256(localDir).slice(0, 16)}.json`);
+  return new LocalArtifactStore({
+    root: localDir,
+    hashCache: await HashCache.load(cacheFile),
+    ...(options.exclude === undefined ? {} : { exclude: options.exclude }),
+    ...(options.stagingDir === undefined ? {} : { stagingDir: options.stagingDir }),
+  });
 }
 
-/** Uploads a local folder to `s3://bucket/prefix` incrementally (see `syncStores`). */
-export async function uploadDirectory(client: S3Client, localDir: string, uri: string, options: TransferOptions = {}): Promise<SyncResult> {
-  const { local, remote } = await openStorePair(client, localDir, uri, options);
-  return syncStores(local, remote, options);
+/** Uploads a local folder to a store (an S3 prefix) incrementally (see `syncStores`). */
+export async function uploadDirectory(localDir: string, remote: ArtifactStore, options: TransferOptions = {}): Promise<SyncResult> {
+  return syncStores(await openLocalFolder(localDir, options), remote, options);
 }
 
-/** Downloads `s3://bucket/prefix` into a local folder incrementally, verifying every SHA-256. */
-export async function downloadDirectory(client: S3Client, uri: string, localDir: string, options: TransferOptions = {}): Promise<SyncResult> {
-  const { local, remote } = await openStorePair(client, localDir, uri, options);
+/** Downloads a store (an S3 prefix) into a local folder incrementally, verifying every SHA-256. */
+export async function downloadDirectory(remote: ArtifactStore, localDir: string, options: TransferOptions = {}): Promise<SyncResult> {
+  const local = await openLocalFolder(localDir, options);
   // What an earlier pull, killed midway, left in the staging folder.
   if (options.dryRun !== true) await local.removeStaleStaging();
   return syncStores(remote, local, options);
 }
 
-export interface DownloadPrefixResult {
+export interface DownloadFolderResult {
   readonly dir: string;
   readonly files: number;
   readonly bytes: number;
@@ -468,20 +443,19 @@ export interface DownloadPrefixResult {
 }
 
 /**
- * Downloads everything under `s3://bucket/prefix` (a model bundle) into `localDir`, which
+ * Downloads everything in `remote` (a model bundle at an S3 prefix) into `localDir`, which
  * then holds exactly those objects. Each object's SHA-256 (from `x-amz-meta-sha256`) is
  * verified. The folder is replaced atomically: it is built beside `localDir` and renamed into
  * place, so a reader never sees a half-downloaded bundle and a failure leaves the old folder
  * (or none). When `localDir` already matches the remote, nothing is downloaded.
- * NotFoundError S3_PREFIX_EMPTY when no object lies under the prefix.
+ * NotFoundError S3_PREFIX_EMPTY when the remote holds nothing.
  */
-export async function downloadS3Prefix(
-  client: S3Client,
-  uri: string,
+export async function downloadFolder(
+  remote: ArtifactStore,
   localDir: string,
   options: Pick<SyncOptions, 'signal' | 'concurrency' | 'onProgress'> = {},
-): Promise<DownloadPrefixResult> {
-  const { local, remote } = await openStorePair(client, localDir, uri);
+): Promise<DownloadFolderResult> {
+  const local = new LocalArtifactStore({ root: localDir });
   const remoteEntries = await remote.list(options.signal);
   if (remoteEntries.length === 0) {
     throw new NotFoundError('S3_PREFIX_EMPTY', `nothing is stored under ${remote.location}`, {

@@ -1,13 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { GateError, MlctlError } from '../errors.js';
 import { describeRegistryDivergence } from '../registry/registry-divergence.js';
 import type { ArtifactEntry, ArtifactStore } from './artifact-store.js';
-import { endpointOf } from './s3-client.js';
 import { SyncState } from './sync-state.js';
 import { downloadDirectory, uploadDirectory, type SyncOptions, type SyncPolicy, type SyncPolicyContext, type SyncResult, type TransferOptions } from './sync.js';
-import { formatS3Uri, joinKey, parseS3Uri } from './s3-uri.js';
 
 /** What `mlctl sync` can move; `all` is every one of them. */
 export const SYNC_SCOPES = ['runs', 'models', 'data'] as const;
@@ -81,9 +78,13 @@ function bundleFolders(keys: readonly string[]): string[] {
 }
 
 export interface WorkspaceSyncOptions extends SyncOptions {
-  readonly client: S3Client;
+  /**
+   * Opens the store at a location under the remote (`<remote>/<scope>/`), with its hash
+   * cache: `openArtifactStore` with the configuration's S3 settings.
+   */
+  readonly openRemote: (uri: string) => Promise<ArtifactStore>;
   readonly direction: 'push' | 'pull';
-  /** s3://bucket/prefix; each scope goes to `<remote>/<scope>/`. */
+  /** The remote root (s3://bucket/prefix); each scope goes to `<remote>/<scope>/`. */
   readonly remote: string;
   readonly scopes: readonly ScopeDefinition[];
   /** Hash caches between runs. */
@@ -124,16 +125,17 @@ export interface WorkspaceSyncResult {
  */
 export async function syncWorkspace(options: WorkspaceSyncOptions): Promise<WorkspaceSyncResult> {
   const started = performance.now();
-  const base = parseS3Uri(options.remote);
+  const base = options.remote.replace(/\/+$/, '');
   const results: ScopeSyncResult[] = [];
   for (const definition of options.scopes) {
-    const remote = formatS3Uri({ bucket: base.bucket, key: `${joinKey(base.key, definition.remoteSuffix)}/` });
+    const remoteStore = await options.openRemote(`${base}/${definition.remoteSuffix}/`);
+    const remote = remoteStore.location;
     options.onScope?.(definition, remote);
     if (options.direction === 'push' && !(await isDirectory(definition.localDir))) {
       results.push({ ...emptyResult(definition.localDir, remote, options.dryRun === true), scope: definition.scope, note: `${definition.localDir} does not exist` });
       continue;
     }
-    const state = options.stateDir === undefined ? undefined : await SyncState.open(options.stateDir, remote, endpointOf(options.client) ?? 'aws');
+    const state = options.stateDir === undefined ? undefined : await SyncState.open(options.stateDir, remote, remoteStore.endpoint ?? 'local');
     const transfer: TransferOptions = {
       ...options,
       exclude: definition.exclude,
@@ -145,8 +147,8 @@ export async function syncWorkspace(options: WorkspaceSyncOptions): Promise<Work
     try {
       const result =
         options.direction === 'push'
-          ? await uploadDirectory(options.client, definition.localDir, remote, transfer)
-          : await downloadDirectory(options.client, remote, definition.localDir, transfer);
+          ? await uploadDirectory(definition.localDir, remoteStore, transfer)
+          : await downloadDirectory(remoteStore, definition.localDir, transfer);
       results.push({ ...result, scope: definition.scope });
     } catch (error) {
       // With --delete, an empty remote scope (nothing pushed there yet) keeps the local files.
@@ -164,7 +166,7 @@ export async function syncWorkspace(options: WorkspaceSyncOptions): Promise<Work
   const sum = (pick: (result: ScopeSyncResult) => number): number => results.reduce((total, result) => total + pick(result), 0);
   return {
     direction: options.direction,
-    remote: formatS3Uri(base),
+    remote: options.remote,
     dryRun: options.dryRun === true,
     scopes: results,
     totals: {

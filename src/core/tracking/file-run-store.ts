@@ -50,6 +50,17 @@ export interface FileRunStoreOptions {
   readonly probe?: ProcessProbe;
 }
 
+/** A run as the file store reads it: the contract's record plus its folder. */
+export interface FileRunRecord extends RunRecord {
+  readonly dir: string;
+}
+
+/** A run this process writes into its folder. */
+export interface FileActiveRun extends ActiveRun {
+  /** The run's folder. */
+  readonly dir: string;
+}
+
 /** Where a run lives. */
 export interface RunLocation {
   readonly id: string;
@@ -59,9 +70,13 @@ export interface RunLocation {
 
 /** The file store: the RunStore contract plus the operations behind `mlctl runs`. */
 export interface FileRunStore extends RunStore {
+  /** The runs folder. */
+  readonly root: string;
   readonly user: string;
   readonly clock: () => number;
   readonly probe: ProcessProbe;
+  createRun(options: CreateRunOptions): Promise<FileActiveRun>;
+  getRun(ref: string): Promise<FileRunRecord>;
   /**
    * The one resolver of runs: finds a run by id, unambiguous id prefix or name. NotFoundError
    * (exit 3) when nothing matches; UsageError (exit 2) for a malformed reference, or a prefix or
@@ -177,13 +192,14 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
 
   const store: FileRunStore = {
     root,
+    location: root,
     user,
     clock,
     probe,
     locateRun,
     effectiveStatus,
 
-    async createRun(create: CreateRunOptions): Promise<ActiveRun> {
+    async createRun(create: CreateRunOptions): Promise<FileActiveRun> {
       if (create.name !== undefined) validateRunName(create.name);
       const experimentDir = await ensureExperiment(create.experiment);
       const tags = { ...(create.tags ?? {}) };
@@ -223,10 +239,10 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
       if (Object.keys(tags).length > 0) await writeJsonAtomic(join(dir, TAGS_FILE), sortRecord(tags));
       // run.json last: a folder without it is a run still being created (or a crash in between).
       await writeJsonAtomic(join(dir, RUN_FILE), info);
-      return new FileActiveRun(dir, info, clock, (t, r) => store.setTags(id, t, r));
+      return new FileRunWriter(dir, info, clock, (t, r) => store.setTags(id, t, r));
     },
 
-    async getRun(id: string): Promise<RunRecord> {
+    async getRun(id: string): Promise<FileRunRecord> {
       const location = await locateRun(id);
       const snapshot = await readRunDir(location.dir);
       const { status, detail } = effectiveStatus(snapshot.info);
@@ -236,6 +252,7 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
         tags: snapshot.tags,
         metrics: snapshot.metrics,
         dir: location.dir,
+        artifactUri: join(location.dir, ARTIFACTS_DIR),
         deleted: snapshot.deleted,
         ...(detail === undefined ? {} : { statusDetail: detail }),
       };
@@ -318,10 +335,12 @@ const METRIC_FLUSH_BYTES = 256 * 1024;
  * costs nothing measurable): a run its caller never ends (a crashed trainer, a test's stand-in
  * for a dead process) holds no file handle for the garbage collector to close (DEP0137).
  */
-class FileActiveRun implements ActiveRun {
+class FileRunWriter implements FileActiveRun {
   readonly id: string;
   readonly dir: string;
+  readonly location: string;
   readonly artifactsDir: string;
+  readonly artifactUri: string;
   private info: RunInfo;
   private params: Record<string, ParamValue> = {};
   private readonly pending = new Map<string, string>();
@@ -344,7 +363,9 @@ class FileActiveRun implements ActiveRun {
   ) {
     this.id = info.id;
     this.dir = dir;
+    this.location = dir;
     this.artifactsDir = join(dir, ARTIFACTS_DIR);
+    this.artifactUri = this.artifactsDir;
     this.info = info;
   }
 

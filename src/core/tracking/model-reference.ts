@@ -1,10 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { GateError, NotFoundError, UsageError } from '../errors.js';
-import { sha256File } from '../fs/hash.js';
-import { createFileModelRegistry, runBundleDir, validateAlias, validateModelName } from '../registry/file-model-registry.js';
+import { NotFoundError, UsageError } from '../errors.js';
+import { validateAlias, validateModelName } from '../registry/file-model-registry.js';
 import type { VersionSelector } from '../registry/model-registry.js';
-import { createFileRunStore } from './file-run-store.js';
+import type { TrackingStore } from './tracking-store.js';
 
 /** A model reference resolved to a bundle directory on this machine. */
 export interface ResolvedModel {
@@ -19,11 +18,21 @@ export interface ResolvedModel {
   };
 }
 
+/** What resolving needs of the tracking store: runs, their bundles, and the registry. */
+export type ModelSource = Pick<TrackingStore, 'getRun' | 'fetchBundle' | 'registry' | 'location'>;
+
 export interface ResolveModelOptions {
-  readonly runsDir: string;
+  /**
+   * The tracking store, asked for only when the reference names a run or a registered model
+   * (a bundle path or an s3:// prefix opens no store).
+   */
+  readonly tracking: () => Promise<ModelSource>;
   /** Relative bundle paths are taken from here. */
   readonly cwd: string;
-  /** Downloads an `s3://` bundle and returns its local directory (the storage layer supplies it). */
+  /**
+   * Downloads a bundle folder at a remote location (`s3://bucket/prefix`) and returns the
+   * local directory holding it (the command supplies it through the artifact-store seam).
+   */
   readonly fetchRemote?: (uri: string) => Promise<string>;
 }
 
@@ -126,52 +135,34 @@ export async function resolveModelReference(ref: string, options: ResolveModelOp
       return { bundleDir: dir, source: { kind: 'path', uri: dir } };
     }
     case 'run': {
-      const store = createFileRunStore({ root: options.runsDir });
-      let location;
+      const store = await options.tracking();
+      let run;
       try {
-        location = await store.locateRun(parsed.run);
+        run = await store.getRun(parsed.run);
       } catch (error) {
         if (!(error instanceof NotFoundError) || error.code !== 'RUN_NOT_FOUND') throw error;
         throw new NotFoundError('RUN_NOT_FOUND', `"${ref}" is not a run id or name, a registered model version or a bundle directory`, {
           hint: `a model is ${FORMS}; a registered model needs @alias or /<version>, e.g. ${parsed.run}@production`,
         });
       }
-      const dir = runBundleDir(location.dir);
-      if (!(await isFile(join(dir, 'manifest.json')))) {
-        throw new NotFoundError('RUN_HAS_NO_BUNDLE', `run ${location.id} has no model bundle (${dir} holds no manifest.json)`, {
-          hint: `the run may have failed before saving its model; see \`mlctl runs show ${location.id}\``,
-        });
-      }
-      return { bundleDir: dir, source: { kind: 'run', runId: location.id } };
+      return { bundleDir: await store.fetchBundle(run.info.id), source: { kind: 'run', runId: run.info.id } };
     }
     case 'registry': {
-      const store = createFileRunStore({ root: options.runsDir });
-      const registry = createFileModelRegistry({ store });
-      const version = await registry.resolve(parsed.name, parsed.selector);
-      let location;
+      const store = await options.tracking();
+      const version = await store.registry.resolve(parsed.name, parsed.selector);
+      let bundleDir: string;
       try {
-        location = await store.locateRun(version.runId);
+        bundleDir = await store.fetchBundle(version.runId, { expectedManifestSha256: version.manifestSha256 });
       } catch (error) {
-        if (error instanceof NotFoundError) {
-          throw new NotFoundError('MODEL_RUN_MISSING', `${parsed.name} version ${version.version} points at run ${version.runId}, which is no longer in ${options.runsDir}`, {
-            hint: 'pull the run back (`mlctl sync pull`) or register another version',
+        if (error instanceof NotFoundError && error.code === 'RUN_NOT_FOUND') {
+          throw new NotFoundError('MODEL_RUN_MISSING', `${parsed.name} version ${version.version} points at run ${version.runId}, which is no longer in ${store.location}`, {
+            hint: 'bring the run back (`mlctl sync pull`, or `mlctl tracking import ./runs` from where it is) or register another version',
           });
         }
         throw error;
       }
-      const dir = runBundleDir(location.dir);
-      const manifest = join(dir, 'manifest.json');
-      const actual = await sha256File(manifest).catch(() => undefined);
-      if (actual === undefined) {
-        throw new NotFoundError('RUN_HAS_NO_BUNDLE', `${parsed.name} version ${version.version}: ${manifest} is missing`);
-      }
-      if (actual !== version.manifestSha256) {
-        throw new GateError('BUNDLE_CHANGED', `${parsed.name} version ${version.version}: the bundle of run ${version.runId} changed since it was registered`, {
-          hint: 'a registered bundle must not be modified; run `mlctl runs verify` and register a new version',
-        });
-      }
       return {
-        bundleDir: dir,
+        bundleDir,
         source: {
           kind: 'registry',
           runId: version.runId,

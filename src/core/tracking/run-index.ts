@@ -5,7 +5,9 @@ import { UsageError } from '../errors.js';
 import { isRunId } from './run-id.js';
 import { DamagedFileError, listExperimentDirsSync, readRunDirSync, type RunSnapshot } from './run-files.js';
 import { expressionError, type Field, type FilterExpression, type OrderTerm } from './run-filter.js';
-import type { ParamValue, RunInfo, RunRecord, RunStatus } from './run-store.js';
+import type { FileRunRecord, FileRunStore } from './file-run-store.js';
+import type { ParamValue, RunInfo, RunStatus } from './run-store.js';
+import type { RunQuery } from './tracking-store.js';
 
 /**
  * The derived index: a SQLite file under `<root>/.index/` that answers `runs list` without
@@ -108,21 +110,10 @@ export interface RefreshStats {
   readonly broken: number;
 }
 
-export type Lifecycle = 'active' | 'deleted' | 'all';
-
-export interface RunQuery {
-  readonly experiment?: string;
-  readonly filter?: FilterExpression;
-  /** The filter's source text, for errors that point into it. */
-  readonly filterSource?: string;
-  readonly orderBy?: readonly OrderTerm[];
-  /** 0 or undefined: no limit. */
-  readonly limit?: number;
-  readonly lifecycle?: Lifecycle;
-}
+export type { Lifecycle, RunQuery } from './tracking-store.js';
 
 export interface RunQueryResult {
-  readonly runs: readonly RunRecord[];
+  readonly runs: readonly FileRunRecord[];
   /** Matching runs before the limit. */
   readonly total: number;
 }
@@ -148,6 +139,11 @@ export interface RunIndex {
   /** How many runs the index holds, deleted ones too. */
   runCount(): number;
   close(): void;
+}
+
+/** The index of a file store, with the store's rule for the status to show. */
+export function openIndexFor(store: Pick<FileRunStore, 'root' | 'effectiveStatus'>): RunIndex {
+  return openRunIndex({ root: store.root, effectiveStatus: store.effectiveStatus });
 }
 
 function defaultOpenDatabase(path: string): SqliteDatabase {
@@ -620,14 +616,16 @@ function runQuery(db: SqliteDatabase, root: string, query: RunQuery): RunQueryRe
   const metrics = details('metrics', 't.value');
   const tags = details('tags', 't.value');
 
-  const runs = rows.map((row): RunRecord => {
+  const runs = rows.map((row): FileRunRecord => {
     const info = JSON.parse(row.info) as RunInfo;
+    const dir = join(root, row.experiment, row.id);
     return {
       info: { ...info, status: row.status },
       params: Object.fromEntries((params.get(row.rid) ?? []).map((p) => [p.key, JSON.parse(p.value as string) as ParamValue])),
       tags: Object.fromEntries((tags.get(row.rid) ?? []).map((t) => [t.key, t.value as string])),
       metrics: Object.fromEntries((metrics.get(row.rid) ?? []).map((m) => [m.key, (m.value as number | null) ?? Number.NaN])),
-      dir: join(root, row.experiment, row.id),
+      dir,
+      artifactUri: join(dir, 'artifacts'),
       deleted: row.deleted === 1,
       ...(row.status_detail === null ? {} : { statusDetail: row.status_detail }),
     };

@@ -1,7 +1,7 @@
 /**
- * The tracking store's contract. Files under the runs directory are the source of truth
- * (plain JSON / JSON lines a person can read and `git diff`); any index is derived.
- * The implementation is `file-run-store.ts`.
+ * The contract of writing and reading runs, which training depends on. Every tracking
+ * backend implements it (see tracking-store.ts): the file store (`file-run-store.ts`, files
+ * under the runs directory are the source of truth) and the SQL store (`sql/`).
  */
 export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
 
@@ -47,10 +47,16 @@ export interface CreateRunOptions {
 /** A run being written by this process. */
 export interface ActiveRun {
   readonly id: string;
-  /** The run's folder. */
-  readonly dir: string;
-  /** Where artifacts go; the model bundle is `<artifactsDir>/model`. */
+  /** Where the store keeps the run, for messages: its folder, or its artifact location. */
+  readonly location: string;
+  /**
+   * A local folder this process writes the run's artifacts into; the model bundle is
+   * `<artifactsDir>/model`. The store keeps what is there when the run ends FINISHED (a
+   * database store uploads it then, before the run is recorded as finished).
+   */
   readonly artifactsDir: string;
+  /** Where the store keeps the run's artifacts: a folder or an s3:// URI. */
+  readonly artifactUri: string;
   /** Params are immutable: logging a different value for a key already logged throws. */
   logParams(params: Readonly<Record<string, ParamValue>>): Promise<void>;
   /** Appends one point per key to the metric histories. */
@@ -68,7 +74,8 @@ export interface RunRecord {
   readonly tags: Readonly<Record<string, string>>;
   /** Last value of each metric. */
   readonly metrics: Readonly<Record<string, number>>;
-  readonly dir: string;
+  /** Where the run's artifacts are kept: a folder, or an s3:// URI (…/<experiment>/<id>/artifacts). */
+  readonly artifactUri: string;
   readonly deleted: boolean;
   /**
    * Why `info.status` differs from what run.json records, e.g. a RUNNING run whose
@@ -78,9 +85,13 @@ export interface RunRecord {
 }
 
 export interface RunStore {
-  readonly root: string;
+  /** Where the store is, for messages: a folder, or a database URL with its password masked. */
+  readonly location: string;
   createRun(options: CreateRunOptions): Promise<ActiveRun>;
-  /** Throws NotFoundError (exit 3) for an unknown id, UsageError (exit 2) for a malformed one. */
+  /**
+   * A run by id or unambiguous id prefix. Throws NotFoundError (exit 3) for an unknown id,
+   * UsageError (exit 2) for a malformed or ambiguous one.
+   */
   getRun(id: string): Promise<RunRecord>;
   getMetricHistory(id: string, key: string): Promise<readonly MetricPoint[]>;
 }

@@ -25,38 +25,14 @@ import {
   readJsonFile,
   readOptionalJson,
 } from './run-files.js';
-import { INDEX_DIR, type RefreshStats } from './run-index.js';
-import { openIndexFor } from './run-operations.js';
+import { INDEX_DIR, openIndexFor, type RefreshStats } from './run-index.js';
+import type { StoreProblem, VerifyOptions, VerifyReport } from './tracking-store.js';
 
-export interface StoreProblem {
-  /** Relative to the store root. */
-  readonly path: string;
-  readonly problem: string;
-}
+export type { StoreProblem, VerifyOptions } from './tracking-store.js';
 
-export interface VerifyReport {
-  readonly root: string;
-  readonly runs: number;
-  readonly metricFiles: number;
-  readonly bundles: number;
-  readonly artifactFiles: number;
-  /** Files that are wrong: exit 4. */
-  readonly damage: readonly StoreProblem[];
-  /** Expected after crashes and harmless to readers (torn metric tails, dead runs, leftovers). */
-  readonly warnings: readonly StoreProblem[];
-  /**
-   * Temporary files and folders of interrupted writes (not those still being written), also
-   * listed in `damage` (inside a bundle) or `warnings`; `runs gc` removes them.
-   */
-  readonly leftovers: readonly Leftover[];
+/** The file store's report: the common one, plus the index it rebuilt. */
+export interface FileVerifyReport extends VerifyReport {
   readonly index: RefreshStats | null;
-}
-
-export interface VerifyOptions {
-  /** Progress per run checked. */
-  readonly onRun?: (checked: number) => void;
-  /** A run folder younger than this without run.json is being created, not damaged (ms). */
-  readonly graceMs?: number;
 }
 
 /**
@@ -64,7 +40,7 @@ export interface VerifyOptions {
  * bundle files match the SHA-256 in their manifest.json, registered versions point at runs
  * whose manifest is unchanged. Then rebuilds the index from scratch.
  */
-export async function verifyStore(store: FileRunStore, registry: ModelRegistry, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyStore(store: FileRunStore, registry: ModelRegistry, options: VerifyOptions = {}): Promise<FileVerifyReport> {
   const root = store.root;
   const damage: StoreProblem[] = [];
   const warnings: StoreProblem[] = [];

@@ -29,7 +29,7 @@ export interface TrainTaskOptions {
   readonly tags?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
   readonly clock?: () => number;
-  readonly onRunCreated?: (run: { id: string; name: string; dir: string }) => void;
+  readonly onRunCreated?: (run: { id: string; name: string; location: string }) => void;
   readonly onPhase?: (phase: TrainPhase, ms: number) => void;
   /** Told of rows left out for a missing or unparseable target (also tagged on the run). */
   readonly onDroppedRows?: (dropped: DroppedRows) => void;
@@ -42,9 +42,13 @@ export interface GateResult extends QualityGate {
 }
 
 export interface TrainTaskResult {
-  readonly run: { readonly id: string; readonly name: string; readonly dir: string; readonly experiment: string };
+  /** `location`: where the store keeps the run (its folder, or its artifact location). */
+  readonly run: { readonly id: string; readonly name: string; readonly location: string; readonly experiment: string };
   readonly task: string;
+  /** The bundle as written on this machine. */
   readonly bundleDir: string;
+  /** Where the store keeps the bundle: the same folder (file store), or its artifact location (…/artifacts/model). */
+  readonly bundleUri: string;
   readonly backend: string;
   readonly modelFamily: string;
   readonly rows: { readonly train: number; readonly validation: number; readonly test: number };
@@ -118,7 +122,7 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     ...(options.tags === undefined ? {} : { tags: options.tags }),
   });
   const runInfo = await options.runStore.getRun(run.id);
-  options.onRunCreated?.({ id: run.id, name: runInfo.info.name, dir: run.dir });
+  options.onRunCreated?.({ id: run.id, name: runInfo.info.name, location: run.location });
   const timings: Record<TrainPhase, number> = { load: 0, preprocess: 0, fit: 0, evaluate: 0, save: 0 };
   let phaseStart = clock();
   const endPhase = (phase: TrainPhase): void => {
@@ -215,9 +219,10 @@ export async function trainTask(options: TrainTaskOptions): Promise<TrainTaskRes
     await run.end('FINISHED');
 
     return {
-      run: { id: run.id, name: runInfo.info.name, dir: run.dir, experiment },
+      run: { id: run.id, name: runInfo.info.name, location: run.location, experiment },
       task: task.name,
       bundleDir,
+      bundleUri: `${run.artifactUri.replace(/\/+$/, '')}/model`,
       backend: fitted.backend,
       modelFamily: family.name,
       rows: sets.rows,

@@ -39,7 +39,7 @@ export interface StepEvent {
 
 export interface RemotePipelineOptions {
   readonly task: TaskSpec;
-  /** The remote root, e.g. an S3ArtifactStore at s3://bucket/prefix. */
+  /** The remote root: the artifact store at s3://bucket/prefix (openArtifactStore). */
   readonly remote: ArtifactStore;
   readonly runStore: RunStore;
   readonly dataset: DatasetStoreOptions;
@@ -99,24 +99,6 @@ async function getBytes(store: ArtifactStore, key: string, signal?: AbortSignal)
   return Buffer.concat(chunks);
 }
 
-/** A view of `store` under `prefix/`, for syncing one folder of it. */
-function under(store: ArtifactStore, prefix: string): ArtifactStore {
-  const p = `${prefix.replace(/\/+$/, '')}/`;
-  return {
-    location: `${store.location.replace(/\/+$/, '')}/${p}`,
-    list: async (signal) =>
-      (await store.list(signal)).filter((e) => e.key.startsWith(p)).map((e) => ({ ...e, key: e.key.slice(p.length) })),
-    head: async (key, signal) => {
-      const e = await store.head(p + key, signal);
-      return e === null ? null : { ...e, key };
-    },
-    get: (key, signal) => store.get(p + key, signal),
-    put: async (key, body, options) => ({ ...(await store.put(p + key, body, options)), key }),
-    delete: (keys, signal) => store.delete(keys.map((k) => p + k), signal),
-    flush: () => store.flush(),
-  };
-}
-
 export async function runRemotePipeline(options: RemotePipelineOptions): Promise<RemotePipelineResult> {
   const { task, remote, signal } = options;
   const steps: StepEvent[] = [];
@@ -171,7 +153,7 @@ export async function runRemotePipeline(options: RemotePipelineOptions): Promise
       await step('upload', async () => {
         const bundlePrefix = `models/${task.name}/${runId}`;
         // Everything but the manifest first: a bundle without its manifest is not a bundle.
-        const bundleStore = under(remote, bundlePrefix);
+        const bundleStore = remote.within(bundlePrefix);
         const local = new LocalArtifactStore({ root: (training as TrainTaskResult).bundleDir, exclude: (key) => key === 'manifest.json' });
         await syncStores(local, bundleStore, { ...(signal === undefined ? {} : { signal }) });
         await putBytes(remote, `${bundlePrefix}/manifest.json`, await readFile(join((training as TrainTaskResult).bundleDir, 'manifest.json')), signal);
@@ -192,7 +174,7 @@ export async function runRemotePipeline(options: RemotePipelineOptions): Promise
         });
       }
       const bundleDir = join(scratch, 'bundle');
-      await syncStores(under(remote, bundlePrefix), new LocalArtifactStore({ root: bundleDir }), { ...(signal === undefined ? {} : { signal }) });
+      await syncStores(remote.within(bundlePrefix), new LocalArtifactStore({ root: bundleDir }), { ...(signal === undefined ? {} : { signal }) });
       const splitPath = join(scratch, 'test.csv');
       await writeFile(splitPath, await getBytes(remote, `splits/${task.name}/${runId}/test.csv`, signal));
       const predictor = await loadPredictor(bundleDir);

@@ -84,6 +84,30 @@ describe('configuration: flags, then environment (.env loaded first), then defau
     expect(loadConfig({ MLCTL_DATA_MIRROR: 'mirror' }, dir).dataMirror).toBe(join(dir, 'mirror'));
   });
 
+  it('reads the tracking store and artifact locations, refusing combinations that cannot be right (exit 2)', () => {
+    expect(loadConfig({}, dir)).toMatchObject({ runsDir: join(dir, 'runs'), trackingUri: join(dir, 'runs'), artifactUri: join(dir, 'runs') });
+    // MLCTL_TRACKING_URI as a folder is the file store's folder (and MLCTL_RUNS_DIR may agree).
+    expect(loadConfig({ MLCTL_TRACKING_URI: './team-runs' }, dir)).toMatchObject({ runsDir: join(dir, 'team-runs'), trackingUri: join(dir, 'team-runs'), artifactUri: join(dir, 'team-runs') });
+    expect(loadConfig({ MLCTL_TRACKING_URI: 'file://' + join(dir, 'r'), MLCTL_RUNS_DIR: join(dir, 'r') }, dir).trackingUri).toBe(join(dir, 'r'));
+    const team = loadConfig({ MLCTL_TRACKING_URI: 'postgresql://u:p@db/mlctl', MLCTL_ARTIFACT_URI: 's3://team/mlctl' }, dir);
+    expect(team).toMatchObject({ trackingUri: 'postgresql://u:p@db/mlctl', artifactUri: 's3://team/mlctl', runsDir: join(dir, 'runs') });
+    expect(loadConfig({ MLCTL_TRACKING_URI: 'sqlite:./t.db', MLCTL_ARTIFACT_URI: 'art' }, dir).artifactUri).toBe(join(dir, 'art'));
+    const cases: [Record<string, string>, string, RegExp][] = [
+      [{ MLCTL_TRACKING_URI: 's3://team/runs' }, 'CONFIG_INVALID', /MLCTL_ARTIFACT_URI=s3:/],
+      [{ MLCTL_TRACKING_URI: 'https://mlflow.example.com' }, 'CONFIG_INVALID', /postgresql:/],
+      [{ MLCTL_TRACKING_URI: 'a', MLCTL_RUNS_DIR: 'b' }, 'CONFIG_CONFLICT', /set one of them/],
+      [{ MLCTL_ARTIFACT_URI: 's3://team/mlctl' }, 'CONFIG_CONFLICT', /MLCTL_TRACKING_URI=postgresql/],
+      [{ MLCTL_TRACKING_URI: 'postgresql://u@db/m', MLCTL_ARTIFACT_URI: 'gs://x/y' }, 'CONFIG_INVALID', /s3:\/\/team-bucket/],
+    ];
+    for (const [env, code, hint] of cases) {
+      const error = catchError(() => loadConfig(env, dir));
+      expect([JSON.stringify(env), error.code, error.category]).toEqual([JSON.stringify(env), code, 'usage']);
+      expect(error.hint).toMatch(hint);
+    }
+    // A password never reaches a message.
+    expect(catchError(() => loadConfig({ MLCTL_TRACKING_URI: 'mysql://u:secret@db/m' }, dir)).message).not.toContain('secret');
+  });
+
   it('reads MLCTL_S3_TIMEOUT in seconds and refuses anything but a positive number', () => {
     expect(loadConfig({}, dir).aws.timeoutMs).toBeUndefined();
     expect(loadConfig({ MLCTL_S3_TIMEOUT: '30' }, dir).aws.timeoutMs).toBe(30_000);

@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlctlError } from '../../../src/core/errors.js';
 import { S3ArtifactStore } from '../../../src/core/storage/s3-artifact-store.js';
 import { createS3Client, openS3Object } from '../../../src/core/storage/s3-client.js';
-import { downloadDirectory, downloadS3Prefix, uploadDirectory } from '../../../src/core/storage/sync.js';
+import type { ArtifactStore } from '../../../src/core/storage/artifact-store.js';
+import { HashCache } from '../../../src/core/storage/hash-cache.js';
+import { parseS3Uri } from '../../../src/core/storage/s3-uri.js';
+import { downloadDirectory, downloadFolder, uploadDirectory, type TransferOptions } from '../../../src/core/storage/sync.js';
 import { startS3Server, type TestS3Server } from '../../helpers/s3-server.js';
 
 const BUCKET = 'sync-tests';
@@ -26,6 +29,15 @@ afterAll(async () => {
   await server?.stop();
   await rm(work, { recursive: true, force: true });
 });
+
+/** The store at an s3:// URI through `client`, with its hash cache under `cacheDir` when given (as openArtifactStore keeps it). */
+async function remoteAt(c: S3Client, uri: string, cacheDir?: string): Promise<ArtifactStore> {
+  const { bucket, key } = parseS3Uri(uri);
+  const hashCache = await HashCache.load(cacheDir === undefined ? undefined : join(cacheDir, `s3-${sha(uri).slice(0, 16)}.json`));
+  return new S3ArtifactStore({ client: c, bucket, prefix: key, hashCache });
+}
+const upload = async (c: S3Client, local: string, uri: string, options: TransferOptions = {}) => uploadDirectory(local, await remoteAt(c, uri, options.cacheDir), options);
+const download = async (c: S3Client, uri: string, local: string, options: TransferOptions = {}) => downloadDirectory(await remoteAt(c, uri, options.cacheDir), local, options);
 
 async function writeTree(root: string, files: Record<string, string | Uint8Array>): Promise<void> {
   for (const [key, content] of Object.entries(files)) {
@@ -61,24 +73,24 @@ describe('uploadDirectory / downloadDirectory', () => {
     await writeTree(local, { 'exp/run1/run.json': '{"id":1}', 'exp/run1/metrics/loss.jsonl': '1\n2\n', 'exp/run2/run.json': '{"id":2}' });
     const uri = `s3://${BUCKET}/push`;
 
-    const first = await uploadDirectory(client, local, uri, { cacheDir });
+    const first = await upload(client, local, uri, { cacheDir });
     expect([first.transferred, first.skipped, first.deleted]).toEqual([3, 0, 0]);
     expect(first.bytes).toBe(8 + 4 + 8);
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'push/exp/run1/run.json' }));
     expect(head.Metadata?.sha256).toBe(sha('{"id":1}'));
 
-    const second = await uploadDirectory(client, local, uri, { cacheDir });
+    const second = await upload(client, local, uri, { cacheDir });
     expect([second.transferred, second.skipped, second.bytes]).toEqual([0, 3, 0]);
 
     // Same size, new content and mtime: only the hash tells them apart.
     await writeFile(join(local, 'exp/run2/run.json'), '{"id":3}');
     await utimes(join(local, 'exp/run2/run.json'), new Date(), new Date(Date.now() + 5000));
-    const third = await uploadDirectory(client, local, uri, { cacheDir });
+    const third = await upload(client, local, uri, { cacheDir });
     expect(third.changes).toEqual([{ action: 'transfer', key: 'exp/run2/run.json', bytes: 8 }]);
     expect(third.skipped).toBe(2);
 
     // Without caches, hashes come from the files and from x-amz-meta-sha256: still skipped.
-    const uncached = await uploadDirectory(client, local, uri);
+    const uncached = await upload(client, local, uri);
     expect([uncached.transferred, uncached.skipped]).toEqual([0, 3]);
   });
 
@@ -87,10 +99,10 @@ describe('uploadDirectory / downloadDirectory', () => {
     const cacheDir = join(work, 'live-cache');
     await writeTree(local, { 'run/metrics/loss.jsonl': '1\n', 'run/run.json': '{}' });
     const uri = `s3://${BUCKET}/live`;
-    await uploadDirectory(client, local, uri, { cacheDir });
+    await upload(client, local, uri, { cacheDir });
     await writeFile(join(local, 'run/metrics/loss.jsonl'), '2\n');
     let rewritten = false;
-    const result = await uploadDirectory(client, local, uri, {
+    const result = await upload(client, local, uri, {
       cacheDir,
       onProgress: (event) => {
         // Planned with the hash of "2\n"; the training process appends before it is read.
@@ -103,7 +115,7 @@ describe('uploadDirectory / downloadDirectory', () => {
     expect(rewritten).toBe(true);
     expect(result.changedDuringSync).toEqual(['run/metrics/loss.jsonl']);
     expect(result.transferred).toBe(0);
-    const next = await uploadDirectory(client, local, uri, { cacheDir });
+    const next = await upload(client, local, uri, { cacheDir });
     expect(next.changes.map((c) => c.key)).toEqual(['run/metrics/loss.jsonl']);
     expect(next.changedDuringSync).toEqual([]);
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'live/run/metrics/loss.jsonl' }));
@@ -114,31 +126,31 @@ describe('uploadDirectory / downloadDirectory', () => {
     const local = join(work, 'dry');
     await writeTree(local, { 'a.txt': 'a', 'b/c.txt': 'cc' });
     const uri = `s3://${BUCKET}/dry`;
-    const dry = await uploadDirectory(client, local, uri, { dryRun: true });
+    const dry = await upload(client, local, uri, { dryRun: true });
     expect(dry.dryRun).toBe(true);
     expect(dry.changes.map((c) => c.key)).toEqual(['a.txt', 'b/c.txt']);
-    const afterDry = await uploadDirectory(client, local, uri, { dryRun: true });
+    const afterDry = await upload(client, local, uri, { dryRun: true });
     expect(afterDry.transferred).toBe(2);
 
-    await uploadDirectory(client, local, uri);
+    await upload(client, local, uri);
     await rm(join(local, 'a.txt'));
-    const kept = await uploadDirectory(client, local, uri);
+    const kept = await upload(client, local, uri);
     expect(kept.deleted).toBe(0);
-    const dryDelete = await uploadDirectory(client, local, uri, { deleteExtraneous: true, dryRun: true });
+    const dryDelete = await upload(client, local, uri, { deleteExtraneous: true, dryRun: true });
     expect(dryDelete.changes).toEqual([{ action: 'delete', key: 'a.txt', bytes: 1 }]);
-    const deleted = await uploadDirectory(client, local, uri, { deleteExtraneous: true });
+    const deleted = await upload(client, local, uri, { deleteExtraneous: true });
     expect(deleted.deleted).toBe(1);
 
     const pulled = join(work, 'dry-pulled');
     await writeTree(pulled, { 'stale.txt': 'old', '.index/keep': 'x' });
-    const pull = await downloadDirectory(client, uri, pulled, { exclude: (key) => key.startsWith('.') });
+    const pull = await download(client, uri, pulled, { exclude: (key) => key.startsWith('.') });
     expect(pull.deleted).toBe(0);
     expect(await listTree(pulled)).toEqual(['.index/keep', 'b/c.txt', 'stale.txt']);
-    const pullDelete = await downloadDirectory(client, uri, pulled, { deleteExtraneous: true, exclude: (key) => key.startsWith('.') });
+    const pullDelete = await download(client, uri, pulled, { deleteExtraneous: true, exclude: (key) => key.startsWith('.') });
     expect(pullDelete.deleted).toBe(1);
     expect(await listTree(pulled)).toEqual(['.index/keep', 'b/c.txt']);
 
-    const wiped = await caught(downloadDirectory(client, `s3://${BUCKET}/dry-typo`, pulled, { deleteExtraneous: true }));
+    const wiped = await caught(download(client, `s3://${BUCKET}/dry-typo`, pulled, { deleteExtraneous: true }));
     expect(wiped.code).toBe('SYNC_SOURCE_EMPTY');
     expect(await listTree(pulled)).toEqual(['.index/keep', 'b/c.txt']);
   });
@@ -147,7 +159,7 @@ describe('uploadDirectory / downloadDirectory', () => {
     const local = join(work, 'big');
     const data = randomBytes(12 * 1024 * 1024);
     await writeTree(local, { 'model/weights.bin': data });
-    const result = await uploadDirectory(client, local, `s3://${BUCKET}/big`);
+    const result = await upload(client, local, `s3://${BUCKET}/big`);
     expect(result.bytes).toBe(data.length);
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'big/model/weights.bin' }));
     expect(head.ContentLength).toBe(data.length);
@@ -163,7 +175,7 @@ describe('uploadDirectory / downloadDirectory', () => {
     expect(hash.digest('hex')).toBe(sha(data));
 
     const pulled = join(work, 'big-pulled');
-    const pull = await downloadDirectory(client, `s3://${BUCKET}/big`, pulled);
+    const pull = await download(client, `s3://${BUCKET}/big`, pulled);
     expect(pull.transferred).toBe(1);
     expect(sha(await readFile(join(pulled, 'model/weights.bin')))).toBe(sha(data));
   });
@@ -171,7 +183,7 @@ describe('uploadDirectory / downloadDirectory', () => {
   it('refuses an object whose content does not match its sha256 and leaves no partial file', async () => {
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'tampered/run.json', Body: 'tampered', Metadata: { sha256: sha('original') } }));
     const local = join(work, 'tampered');
-    const error = await caught(downloadDirectory(client, `s3://${BUCKET}/tampered`, local));
+    const error = await caught(download(client, `s3://${BUCKET}/tampered`, local));
     expect(error.code).toBe('ARTIFACT_CHECKSUM_MISMATCH');
     expect(await listTree(local).catch(() => [])).toEqual([]);
   });
@@ -203,30 +215,30 @@ describe('S3ArtifactStore.put', () => {
   });
 });
 
-describe('downloadS3Prefix', () => {
+describe('downloadFolder', () => {
   it('downloads a bundle atomically, reuses a matching folder, replaces a stale one', async () => {
     const bundle = join(work, 'bundle-src');
     await writeTree(bundle, { 'manifest.json': '{"v":1}', 'weights.bin': randomBytes(1000) });
-    await uploadDirectory(client, bundle, `s3://${BUCKET}/models/housing/run-1`);
+    await upload(client, bundle, `s3://${BUCKET}/models/housing/run-1`);
     const cache = join(work, 'cache', 'run-1');
 
-    const first = await downloadS3Prefix(client, `s3://${BUCKET}/models/housing/run-1`, cache);
+    const first = await downloadFolder(await remoteAt(client, `s3://${BUCKET}/models/housing/run-1`), cache);
     expect(first).toMatchObject({ dir: cache, files: 2, cached: false });
     expect(await listTree(cache)).toEqual(['manifest.json', 'weights.bin']);
     expect(await readdir(join(work, 'cache'))).toEqual(['run-1']);
 
-    const again = await downloadS3Prefix(client, `s3://${BUCKET}/models/housing/run-1`, cache);
+    const again = await downloadFolder(await remoteAt(client, `s3://${BUCKET}/models/housing/run-1`), cache);
     expect(again.cached).toBe(true);
 
     await writeFile(join(cache, 'manifest.json'), '{"v":2}');
-    const repaired = await downloadS3Prefix(client, `s3://${BUCKET}/models/housing/run-1`, cache);
+    const repaired = await downloadFolder(await remoteAt(client, `s3://${BUCKET}/models/housing/run-1`), cache);
     expect(repaired.cached).toBe(false);
     expect(await readFile(join(cache, 'manifest.json'), 'utf8')).toBe('{"v":1}');
     expect(await readdir(join(work, 'cache'))).toEqual(['run-1']);
   });
 
   it('is not found (exit 3) for an empty prefix', async () => {
-    const error = await caught(downloadS3Prefix(client, `s3://${BUCKET}/models/none`, join(work, 'none')));
+    const error = await caught(downloadFolder(await remoteAt(client, `s3://${BUCKET}/models/none`), join(work, 'none')));
     expect(error.code).toBe('S3_PREFIX_EMPTY');
     expect(error.category).toBe('not-found');
   });
@@ -234,7 +246,7 @@ describe('downloadS3Prefix', () => {
 
 describe('S3 failures', () => {
   it('names a missing bucket with the command that creates it', async () => {
-    const error = await caught(uploadDirectory(client, work, 's3://no-such-bucket/x'));
+    const error = await caught(upload(client, work, 's3://no-such-bucket/x'));
     expect(error.code).toBe('S3_BUCKET_NOT_FOUND');
     expect(error.category).toBe('external');
     expect(error.hint).toBe('create it with: mlctl storage mb no-such-bucket');
@@ -255,7 +267,7 @@ describe('S3 failures', () => {
     const down = createS3Client({ ...server.aws, endpointUrl: 'http://127.0.0.1:1' });
     const local = join(work, 'down');
     try {
-      const error = await caught(downloadDirectory(down, `s3://${BUCKET}/push`, local));
+      const error = await caught(download(down, `s3://${BUCKET}/push`, local));
       expect(error.code).toBe('S3_ENDPOINT_UNREACHABLE');
       expect(error.message).toContain('http://127.0.0.1:1');
       expect(await listTree(local).catch(() => [])).toEqual([]);

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client } from '../../../src/core/storage/s3-client.js';
+import type { ArtifactStore } from '../../../src/core/storage/artifact-store.js';
+import { openArtifactStore } from '../../../src/core/storage/open-artifact-store.js';
 import { loadBundle, writeBundle, type BundleContents } from '../../../src/core/bundle/model-bundle.js';
 import { MlctlError } from '../../../src/core/errors.js';
 import { createFileModelRegistry } from '../../../src/core/registry/file-model-registry.js';
@@ -17,16 +17,16 @@ import { startS3Server, type TestS3Server } from '../../helpers/s3-server.js';
 
 const BUCKET = 'workspace-tests';
 let server: TestS3Server;
-let client: S3Client;
+let openRemote: (uri: string) => Promise<ArtifactStore>;
 let work: string;
 
 beforeAll(async () => {
   server = await startS3Server({ buckets: [BUCKET] });
-  client = createS3Client(server.aws);
   work = await mkdtemp(join(tmpdir(), 'mlctl-workspace-'));
+  // As the CLI opens remotes: through the artifact-store seam.
+  openRemote = (uri) => openArtifactStore(uri, { cwd: work, aws: server.aws });
 });
 afterAll(async () => {
-  client?.destroy();
   await server?.stop();
   await rm(work, { recursive: true, force: true });
 });
@@ -53,7 +53,7 @@ describe('syncWorkspace', () => {
       'runs/models/income/model.json': '{}',
       'runs/models/income/.lock': '',
     });
-    const result = await syncWorkspace({ client, direction: 'push', remote: `s3://${BUCKET}/ws`, scopes: defineSyncScopes('all', dirs) });
+    const result = await syncWorkspace({ openRemote, direction: 'push', remote: `s3://${BUCKET}/ws`, scopes: defineSyncScopes('all', dirs) });
     expect(result.scopes.map((s) => [s.scope, s.changes.map((c) => c.key), s.note ?? ''])).toEqual([
       ['runs', ['income/abc/run.json'], ''],
       ['models', ['income/model.json'], ''],
@@ -66,7 +66,7 @@ describe('syncWorkspace', () => {
     const dirs = { runsDir: join(work, 'b', 'runs'), dataDir: join(work, 'b', 'data') };
     await writeTree(join(work, 'b'), { 'data/raw/housing/housing.csv': 'a\n', 'runs/income/old/run.json': '{}' });
     const result = await syncWorkspace({
-      client,
+      openRemote,
       direction: 'pull',
       remote: `s3://${BUCKET}/ws`,
       scopes: defineSyncScopes('all', dirs),
@@ -82,7 +82,7 @@ describe('syncWorkspace', () => {
 function workspaceAt(name: string) {
   const dirs = { runsDir: join(work, name, 'runs'), dataDir: join(work, name, 'data') };
   const sync = (direction: 'push' | 'pull', remote: string, scope: 'runs' | 'models' | 'all', extra: Partial<WorkspaceSyncOptions> = {}) =>
-    syncWorkspace({ client, direction, remote, scopes: defineSyncScopes(scope, dirs), stateDir: join(dirs.runsDir, '.sync', 'remotes'), ...extra });
+    syncWorkspace({ openRemote, direction, remote, scopes: defineSyncScopes(scope, dirs), stateDir: join(dirs.runsDir, '.sync', 'remotes'), ...extra });
   return { dirs, sync };
 }
 

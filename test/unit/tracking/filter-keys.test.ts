@@ -3,7 +3,7 @@ import { isMlctlError, type MlctlError } from '../../../src/core/errors.js';
 import { INCOME_TASK } from '../../../src/core/tasks/builtin-tasks.js';
 import { editDistance, nearNames } from '../../../src/core/text/near-names.js';
 import { parseOrderBy, parseRunFilter, type FilterExpression, type OrderTerm } from '../../../src/core/tracking/run-filter.js';
-import { listRuns } from '../../../src/core/tracking/run-operations.js';
+import { listFileRuns as listRuns } from '../../../src/core/tracking/file-tracking-store.js';
 import { findCommand, loadProgram } from '../../helpers/program.js';
 import { createFakeRun, createTempStore } from '../../helpers/run-fixtures.js';
 

@@ -5,6 +5,10 @@ import { MlctlError } from '../../../src/core/errors.js';
 import { createFileModelRegistry } from '../../../src/core/registry/file-model-registry.js';
 import { createFileRunStore } from '../../../src/core/tracking/file-run-store.js';
 import { resolveModelReference } from '../../../src/core/tracking/model-reference.js';
+import { createFileTrackingStore } from '../../../src/core/tracking/file-tracking-store.js';
+
+/** The resolver's options over the file store at `root`. */
+const over = (root: string, cwd = root) => ({ tracking: async () => createFileTrackingStore({ root }), cwd });
 import { createFakeRun, createTempStore, writeFakeBundle } from '../../helpers/run-fixtures.js';
 
 const cleanups: (() => void)[] = [];
@@ -94,7 +98,7 @@ describe('resolveModelReference', () => {
     await registry.register({ runId: first.id, name: 'income' });
     await registry.register({ runId: second.id, name: 'income' });
     await registry.setAlias('income', 'champion', 1);
-    const opts = { runsDir: root, cwd: root };
+    const opts = over(root);
     const bundle = join(first.artifactsDir, 'model');
     expect(await resolveModelReference(first.id, opts)).toEqual({ bundleDir: bundle, source: { kind: 'run', runId: first.id } });
     expect((await resolveModelReference(`runs:/${first.id}`, opts)).bundleDir).toBe(bundle);
@@ -105,9 +109,9 @@ describe('resolveModelReference', () => {
     expect(await resolveModelReference(bundle, opts)).toEqual({ bundleDir: bundle, source: { kind: 'path', uri: bundle } });
     const local = join(root, '..', 'exported');
     writeFakeBundle(local);
-    expect((await resolveModelReference('./exported', { runsDir: root, cwd: join(root, '..') })).bundleDir).toBe(local);
+    expect((await resolveModelReference('./exported', over(root, join(root, '..')))).bundleDir).toBe(local);
     // A bare relative name is a path only when such a directory exists.
-    expect((await resolveModelReference('exported', { runsDir: root, cwd: join(root, '..') })).source.kind).toBe('path');
+    expect((await resolveModelReference('exported', over(root, join(root, '..')))).source.kind).toBe('path');
     let fetched = '';
     const viaS3 = await resolveModelReference('s3://bucket/models/income', { ...opts, fetchRemote: async (uri) => ((fetched = uri), local) });
     expect(viaS3).toEqual({ bundleDir: local, source: { kind: 's3', uri: 's3://bucket/models/income' } });
@@ -118,7 +122,7 @@ describe('resolveModelReference', () => {
     const { registry, first, root } = await setup();
     await registry.register({ runId: first.id, name: 'income' });
     // Not the store root: there, "income" is an existing directory and would be taken as a path.
-    const opts = { runsDir: root, cwd: join(root, '..') };
+    const opts = over(root, join(root, '..'));
     const cases: [string, string, string][] = [
       ['../x', 'usage', 'BUNDLE_PATH_NOT_FOUND'],
       ['/definitely/not/here', 'usage', 'BUNDLE_PATH_NOT_FOUND'],
@@ -145,7 +149,7 @@ describe('resolveModelReference', () => {
     await registry.register({ runId: first.id, name: 'income' });
     const manifest = join(first.artifactsDir, 'model', 'manifest.json');
     writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('mlctl.bundle', 'mlctl.bundle '));
-    const error = await errorOf(resolveModelReference('income/1', { runsDir: root, cwd: root }));
+    const error = await errorOf(resolveModelReference('income/1', over(root)));
     expect([error.category, error.code]).toEqual(['gate', 'BUNDLE_CHANGED']);
   });
 });

@@ -2,7 +2,7 @@ import { cpSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/core/errors.js';
-import { listRuns } from '../../../src/core/tracking/run-operations.js';
+import { listFileRuns as listRuns } from '../../../src/core/tracking/file-tracking-store.js';
 import { FULL_SWEEP_INTERVAL_MS, likeToGlob, openRunIndex } from '../../../src/core/tracking/run-index.js';
 import { parseRunFilter } from '../../../src/core/tracking/run-filter.js';
 import { createFakeRun, createTempStore } from '../../helpers/run-fixtures.js';

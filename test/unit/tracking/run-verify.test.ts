@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSyn
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileModelRegistry } from '../../../src/core/registry/file-model-registry.js';
-import { gcRuns } from '../../../src/core/tracking/run-operations.js';
+import { gcFileStore as gcRuns } from '../../../src/core/tracking/file-tracking-store.js';
 import { verifyStore } from '../../../src/core/tracking/run-verify.js';
 import { createFakeRun, createTempStore } from '../../helpers/run-fixtures.js';
 

@@ -1,15 +1,15 @@
-import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import { ExternalError, UsageError } from '../../errors.js';
 import { redactDatabaseUrl } from '../db-url.js';
 import type { Database, OpenDatabaseOptions, SchemaObject } from '../database.js';
 import type { MlctlSchema } from '../schema.js';
+import { requirePg } from './pg-driver.js';
 
 /** Any fixed 64-bit key: every mlctl process migrating this database takes the same one. */
 const MIGRATION_LOCK_KEY = 7_362_811_905;
 
 /** The part of node-postgres that mlctl uses: its Pool, as Kysely's dialect needs it. */
-type PgModule = { Pool: new (config: { connectionString: string; max?: number }) => PostgresPool };
+type PgModule = { Pool: new (config: { connectionString: string; max?: number; allowExitOnIdle?: boolean }) => PostgresPool };
 
 /**
  * node-postgres is an optional dependency, loaded only for postgres:// URLs so that
@@ -18,7 +18,7 @@ type PgModule = { Pool: new (config: { connectionString: string; max?: number })
 async function loadPg(): Promise<PgModule> {
   try {
     // CommonJS: required, as every CommonJS package mlctl loads on demand.
-    return createRequire(import.meta.url)('pg') as PgModule;
+    return requirePg() as PgModule;
   } catch (error) {
     throw new UsageError('POSTGRES_DRIVER_MISSING', 'DATABASE_URL names PostgreSQL but the "pg" package is not installed', {
       hint: 'run `npm install pg` next to mlctl, or use a sqlite: DATABASE_URL',
@@ -28,9 +28,14 @@ async function loadPg(): Promise<PgModule> {
 }
 
 /** Opens PostgreSQL through Kysely's PostgresDialect on a small node-postgres pool. */
-export async function openPostgresDatabase(url: string, _options: OpenDatabaseOptions = {}): Promise<Database> {
+export async function openPostgresDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
   const { Pool } = await loadPg();
-  const pool = new Pool({ connectionString: url, max: 4 });
+  // Idle connections do not keep the process alive: a command ends when its work is done.
+  const pool = new Pool({ connectionString: url, max: options.poolSize ?? 4, allowExitOnIdle: true });
+  // An idle connection the server closes (a restart, a failover, DROP DATABASE … FORCE) is
+  // reported on the pool; without a listener that would end the process. The pool drops it
+  // and the next query opens a new one: a serve replica outlives a database restart.
+  (pool as unknown as { on(event: 'error', listener: (error: Error) => void): void }).on('error', () => undefined);
   const db = new Kysely<MlctlSchema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
