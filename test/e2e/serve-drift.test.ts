@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, runCli, SHARED_DATA, type CliResult } from '../helpers/cli.js';
 import { missingTool } from '../helpers/tools.js';
 import { writeIncomeBundle, type IncomeBundle } from '../unit/serving/fixture.js';
-import { startDaemon, type Daemon } from './serve-helpers.js';
+import { startDaemon } from './serve-helpers.js';
 
 const ws = createWorkspace('mlctl-serve-drift-');
 const env = { ...ws.env, MLCTL_API_TOKEN: undefined };
