@@ -7,6 +7,8 @@
 //   - `--workers 2` against one worker at 64 connections (target ≥ 1.3× on two cores);
 //   - p99 at 16 connections, one worker (target ≤ 5 ms);
 //   - /predict_income served by a gbt model against the MLP, at 64 connections (target ≥ 80 %);
+//   - drift monitoring (on by default) against `--monitor-window 0`, at 64 connections: binning
+//     each record against the profile costs under 5 % of the request's time (target ≥ 95 %);
 //   - a 1,000-record /predict batch, over HTTP and in-process;
 //   - with --soak, 60 s with 20 % hostile requests (malformed, truncated, deeply nested,
 //     oversized, NaN/Infinity, two MLflow keys, wrong types and content types) on every
@@ -406,11 +408,14 @@ async function main() {
   const one = { ...(await startDaemon(model)), name: 'serve' };
   const two = { ...(await startDaemon(model, ['--workers', '2'])), name: 'workers2' };
   const gbt = { ...(await startDaemon(args.model === undefined ? benchGbtModel() : model)), name: 'gbt' };
+  // Drift monitoring is on by default (issue 15): the same model with it off prices the binning.
+  const unmonitored = { ...(await startDaemon(model, ['--monitor-window', '0'])), name: 'monitorOff' };
   try {
-    for (const target of [bare, one, two, gbt]) runWrk(target.url, 16, 3, GOOD_LUA); // warm-up: JIT and caches
+    for (const target of [bare, one, two, gbt, unmonitored]) runWrk(target.url, 16, 3, GOOD_LUA); // warm-up: JIT and caches
     result.predictIncomeVsBareNode64 = interleaved(bare, one, 64);
     result.workers2VsOne64 = interleaved({ ...one, name: 'workers1' }, two, 64);
     result.gbtVsMlp64 = interleaved({ ...one, name: 'mlp' }, gbt, 64);
+    result.driftMonitoringVsOff64 = interleaved(unmonitored, { ...one, name: 'monitorOn' }, 64);
     const c16 = [];
     for (let i = 0; i < RUNS; i++) c16.push(runWrk(one.url, 16, DURATION, GOOD_LUA));
     result.predictIncome16Connections = {
@@ -431,6 +436,7 @@ async function main() {
     result.daemonExitCode = stopped.code;
     await stop(two);
     await stop(gbt);
+    await stop(unmonitored);
   }
 
   result.targets = {
@@ -438,6 +444,7 @@ async function main() {
     workers2AtLeast1_3xOne: result.workers2VsOne64.medianRatio >= 1.3,
     p99At16AtMost5ms: result.predictIncome16Connections.medianP99Ms <= 5,
     gbtAtLeast80PercentOfMlp: result.gbtVsMlp64.medianRatio >= 0.8 && result.gbtVsMlp64.errors === 0,
+    driftBinningUnder5PercentOfRequestTime: result.driftMonitoringVsOff64.medianRatio >= 0.95 && result.driftMonitoringVsOff64.errors === 0,
     ...(result.soak === undefined ? {} : { soak: result.soak.ok && result.daemonExitCode === 0 }),
   };
   result.machine.loadAverage1mAtEnd = round(loadavg()[0], 2);
