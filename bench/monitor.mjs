@@ -7,7 +7,8 @@
 //   same with --output-rows all (every row scored, not a 20,000-row sample), interleaved, and
 //   the PSI between the two output distributions: what the sample costs in accuracy.
 // - The per-record cost of binning against the reference profile (ProfileBinner.addRecord and
-//   addOutput), which `serve` will pay on every request; beside it, the per-record cost of
+//   addOutput), which `serve` pays on every request (bench/serve.mjs measures it in whole requests:
+//   driftMonitoringVsOff64); beside it, the per-record cost of
 //   transformRecordInto, which serve already pays, for scale.
 // - Sampling noise: how often unshifted samples of adult.test of 100 … 3,000 rows cross PSI 0.2
 //   (and JS 0.1), the figures behind the thresholds in docs/design.md.

@@ -125,10 +125,13 @@ try {
   mkdirSync(shim);
   writeFileSync(join(shim, 'mlctl'), `#!/bin/sh\nexec "${process.execPath}" "${join(clone, 'bin', 'mlctl')}" "$@"\n`, { mode: 0o755 });
   const tourEnv = { ...env, PATH: `${shim}${delimiter}${env.PATH}` };
+  const tourText = readFileSync(join(clone, 'README.md'), 'utf8');
   delete tourEnv.CI;
   const ids = new Map();
+  const readmeRuns = [...tourText.matchAll(/trained \w+ → run ([0-9a-f]{20})/g)].map((m) => m[1]);
+  let trainings = 0;
   const started = performance.now();
-  for (const { line, exit } of tourCommands(readFileSync(join(clone, 'README.md'), 'utf8'))) {
+  for (const { line, exit } of tourCommands(tourText)) {
     if (NOT_IN_TOUR.test(line)) continue;
     // The README's run ids are the author's; this clone's training made others.
     let command = line;
@@ -137,9 +140,12 @@ try {
     // `| head` closes the pipe early: 141 (SIGPIPE) upstream is how such a line ends.
     const status = r.status === 141 && /\|\s*head\b/.test(command) ? 0 : r.status;
     if (status !== exit) fail(`tour: \`${command}\` exited ${r.status}, the README shows ${exit}\n${tail(r)}`);
-    const trained = /trained (\w+) → run ([0-9a-f]{20})/.exec(r.stdout);
-    const readmeTrained = trained === null ? null : new RegExp(`trained ${trained[1]} → run ([0-9a-f]{20})`).exec(readFileSync(join(clone, 'README.md'), 'utf8'));
-    if (trained !== null && readmeTrained !== null) ids.set(readmeTrained[1], trained[2]);
+    // The n-th training of the tour made what the README's n-th "trained … → run" shows.
+    const trained = /trained \w+ → run ([0-9a-f]{20})/.exec(r.stdout);
+    if (trained !== null) {
+      const readmeId = readmeRuns[trainings++];
+      if (readmeId !== undefined) ids.set(readmeId, trained[1]);
+    }
     console.log(`fresh-clone-check: tour: ${command.length > 100 ? `${command.slice(0, 97)}…` : command} (exit ${r.status})`);
   }
   timings['README tour'] = Math.round((performance.now() - started) / 100) / 10;

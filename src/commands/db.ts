@@ -167,6 +167,18 @@ export function registerDbCommands(program: Command, context: CliContext): void 
     'mlctl db prune-predictions --keep-last 1000000 --json',
   );
 
+  withExamples(
+    db
+      .command('prune-histograms')
+      .description('delete stored drift histogram windows that started longer ago than a duration, whole windows in small batches (serve does it in the background: --histogram-retention)')
+      .option('--older-than <duration>', 'delete windows that started longer ago than this: 90d, 2w, 12h')
+      .action(async (flags: { olderThan?: string }, command: Command) => {
+        await runPruneHistograms(context, command, flags);
+      }),
+    'mlctl db prune-histograms --older-than 90d',
+    'mlctl db prune-histograms --older-than 2w --json',
+  );
+
   registerUsersCommands(db, context);
 }
 
@@ -186,6 +198,19 @@ async function runPrunePredictions(context: CliContext, command: Command, flags:
   output.result({ deleted, ...result, ...(flags.olderThan === undefined ? {} : { olderThan: flags.olderThan }), ...(flags.keepLast === undefined ? {} : { keepLast: flags.keepLast }) }, () =>
     `deleted ${formatNumber(deleted)} prediction${deleted === 1 ? '' : 's'}${result.byAge > 0 && result.byCount > 0 ? ` (${formatNumber(result.byAge)} by age, ${formatNumber(result.byCount)} beyond the row limit)` : ''}`,
   );
+}
+
+/** `mlctl db prune-histograms`: the retention `serve --histogram-retention` enforces, once. */
+async function runPruneHistograms(context: CliContext, command: Command, flags: { olderThan?: string }): Promise<void> {
+  const output = context.output(command);
+  const [{ parseDuration }, { pruneHistograms }] = await Promise.all([import('../core/text/durations.js'), import('../core/monitoring/sql-histogram-store.js')]);
+  if (flags.olderThan === undefined) throw new UsageError('PRUNE_NOTHING_ASKED', 'give --older-than <duration>: windows that started longer ago are deleted');
+  const maxAgeMs = parseDuration(flags.olderThan);
+  if (maxAgeMs === undefined) {
+    throw new UsageError('PRUNE_DURATION_INVALID', `--older-than ${JSON.stringify(flags.olderThan)} is not a duration; use a number and a unit: 90d, 2w, 12h, 90m, 45s`);
+  }
+  const deleted = await withMigratedDb(context, (database) => pruneHistograms(database.db, maxAgeMs));
+  output.result({ deleted, olderThan: flags.olderThan }, () => `deleted ${formatNumber(deleted)} histogram row${deleted === 1 ? '' : 's'} (bin counts of windows older than ${flags.olderThan})`);
 }
 
 function registerUsersCommands(db: Command, context: CliContext): void {

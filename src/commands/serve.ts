@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { formatDuration, parseDuration } from '../core/text/durations.js';
 import type { CliContext } from '../ui/context.js';
 import { POSITIVE_COUNT_RANGE, SECONDS_RANGE, parseFloatFlag, parseIntFlag, withExamples } from '../ui/context.js';
 
@@ -20,6 +21,10 @@ export interface ServeOptions {
   readonly requestTimeoutSeconds: number;
   /** How long stored predictions are kept: "30d", "1000000" (rows), both, or "forever". */
   readonly predictionRetention: string;
+  /** Drift histogram window in ms; 0 turns drift monitoring off. */
+  readonly monitorWindowMs: number;
+  /** How long stored drift histograms are kept, in ms; undefined: forever. */
+  readonly histogramRetentionMs: number | undefined;
   readonly accessLog: boolean;
   readonly database: boolean;
   /** A file holding the HMAC key for client pseudonyms (default: a random key per process). */
@@ -28,6 +33,29 @@ export interface ServeOptions {
 }
 
 export const DEFAULT_PREDICTION_RETENTION = '30d,1000000';
+export const DEFAULT_MONITOR_WINDOW = '5m';
+/** Aggregates hold nothing personal: kept longer than predictions, for drift over a season. */
+export const DEFAULT_HISTOGRAM_RETENTION = '90d';
+const MIN_WINDOW_MS = 1_000;
+const MAX_WINDOW_MS = 86_400_000;
+
+/** --monitor-window: 0 (off), or a duration from 1s to 1d, in ms. */
+function parseMonitorWindow(value: string): number {
+  if (value.trim() === '0') return 0;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < MIN_WINDOW_MS || ms > MAX_WINDOW_MS) {
+    throw new InvalidArgumentError(`--monitor-window must be a duration from 1s to 1d (30s, 5m, 1h), or 0 to turn drift monitoring off, got "${value}"`);
+  }
+  return ms;
+}
+
+/** --histogram-retention: a duration (90d, 2w), or forever (undefined). */
+function parseHistogramRetention(value: string): number | undefined {
+  if (['forever', 'off', 'none'].includes(value.trim().toLowerCase())) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError(`--histogram-retention must be a duration (90d, 12h, 2w) or forever, got "${value}"`);
+  return ms;
+}
 
 /** A timeout: more than nothing, and no longer than a timer can wait. */
 const TIMEOUT_RANGE = { ...SECONDS_RANGE, min: 0, minExclusive: true };
@@ -52,6 +80,16 @@ export function registerServeCommands(program: Command, context: CliContext): vo
     .option('--headers-timeout <seconds>', "a request's headers must arrive within this of its first byte (cuts slowloris)", parseFloatFlag('--headers-timeout', TIMEOUT_RANGE), 10)
     .option('--request-timeout <seconds>', 'a whole request, body included, must arrive within this', parseFloatFlag('--request-timeout', TIMEOUT_RANGE), 30)
     .option('--prediction-retention <keep>', 'stored predictions kept: a duration (30d, 12h), a row count (1000000), both (30d,1000000) or forever', DEFAULT_PREDICTION_RETENTION)
+    .addOption(
+      new Option('--monitor-window <duration>', 'drift monitoring: served inputs and outputs are binned against the training profile and stored per window of this length (30s, 5m, 1h); 0 turns it off')
+        .argParser(parseMonitorWindow)
+        .default(parseMonitorWindow(DEFAULT_MONITOR_WINDOW), DEFAULT_MONITOR_WINDOW),
+    )
+    .addOption(
+      new Option('--histogram-retention <keep>', 'stored drift histograms kept: a duration (90d, 2w) or forever')
+        .argParser(parseHistogramRetention)
+        .default(parseHistogramRetention(DEFAULT_HISTOGRAM_RETENTION), DEFAULT_HISTOGRAM_RETENTION),
+    )
     .option('--no-access-log', 'no JSON line per request on stderr')
     .option('--no-database', 'ignore DATABASE_URL: no /users routes, predictions are not stored')
     .option('--ip-key-file <file>', 'HMAC key for client IP pseudonyms in the log (default: random per process)')
@@ -63,6 +101,7 @@ export function registerServeCommands(program: Command, context: CliContext): vo
     `curl -s localhost:8500/predict_income -H 'content-type: application/json' -d '{"age": 39, "workclass": "State-gov", "fnlwgt": 77516, "education": "Bachelors", "education_num": 13, "marital_status": "Never-married", "occupation": "Adm-clerical", "relationship": "Not-in-family", "capital_gain": 2174, "capital_loss": 0, "hours_per_week": 40, "native_country": "United-States"}'`,
     `curl -s localhost:8500/invocations -H 'content-type: text/csv' --data-binary @records.csv   # MLflow's scoring protocol`,
     'MLCTL_API_TOKEN=s3cret mlctl serve --host 0.0.0.0   # clients then send: Authorization: Bearer s3cret',
+    'mlctl serve --monitor-window 1m   # drift histograms every minute; mlctl monitor drift income@production --since 1h reads them',
     "kill -HUP \"$(pgrep -of 'mlctl serve')\"   # reload the model (in every worker: -o picks the primary); SIGTERM drains and exits 0",
   );
   command.addHelpText(
@@ -74,6 +113,12 @@ GET /health, /livez, /ping, /ready, /readyz, /version, /metrics, /openapi.json, 
 /models; /users and /users/<id> when DATABASE_URL names a migrated database. Records in
 errors are counted from 1. Logs are JSON lines on stderr (rotate them where stderr goes:
 journald, Docker, Kubernetes); client IPs are pseudonymised, inputs never logged.
+
+Drift: each answered record's inputs and output are counted in the bins of the bundle's
+reference profile (the values are not kept). Every --monitor-window the counts go to the
+database (drift_histograms: counts per model, version, window, input and bin), or stay in
+memory without one; /metrics shows mlctl_feature_drift (PSI per input) and
+mlctl_drifted_features over the last 12 windows, summed over --workers.
 `,
   );
   command.action(async (flags: Record<string, unknown>, cmd: Command) => {
@@ -89,6 +134,8 @@ journald, Docker, Kubernetes); client IPs are pseudonymised, inputs never logged
       headersTimeoutSeconds: flags.headersTimeout as number,
       requestTimeoutSeconds: flags.requestTimeout as number,
       predictionRetention: flags.predictionRetention as string,
+      monitorWindowMs: flags.monitorWindow as number,
+      histogramRetentionMs: flags.histogramRetention as number | undefined,
       accessLog: flags.accessLog !== false,
       database: flags.database !== false,
       ...(typeof flags.ipKeyFile === 'string' ? { ipKeyFile: flags.ipKeyFile } : {}),
@@ -96,6 +143,11 @@ journald, Docker, Kubernetes); client IPs are pseudonymised, inputs never logged
     };
     await serve(options, context, cmd);
   });
+}
+
+/** Drift monitoring as the daemon takes it; undefined when --monitor-window 0 turns it off. */
+function monitorOptions(options: ServeOptions): { windowMs: number; window: string } | undefined {
+  return options.monitorWindowMs === 0 ? undefined : { windowMs: options.monitorWindowMs, window: formatDuration(options.monitorWindowMs) };
 }
 
 /** The soft limit on open files (Linux /proc/self/limits); undefined elsewhere. */
@@ -165,6 +217,7 @@ async function serve(options: ServeOptions, context: CliContext, cmd: Command): 
             },
           },
         };
+  const monitor = monitorOptions(options);
   const daemon = await startServeDaemon({
     host: options.host,
     port: options.port,
@@ -173,6 +226,8 @@ async function serve(options: ServeOptions, context: CliContext, cmd: Command): 
     ...(context.config.apiToken === undefined ? {} : { apiToken: context.config.apiToken }),
     ...(options.database ? { database: { url: context.config.databaseUrl, cwd: context.config.cwd } } : {}),
     predictionRetention: retention,
+    ...(monitor === undefined ? {} : { monitor }),
+    ...(options.histogramRetentionMs === undefined ? {} : { histogramRetentionMs: options.histogramRetentionMs }),
     accessLog: options.accessLog,
     ...(ipKey === undefined ? {} : { ipKey }),
     ...(options.backend === undefined ? {} : { backend: options.backend }),
@@ -227,17 +282,20 @@ async function servePrimary(
   cmd: Command,
   cluster: typeof import('node:cluster').default,
 ): Promise<void> {
-  const [{ startServeCluster }, { createServeLogger }, { resolveModel }] = await Promise.all([
+  const [{ startServeCluster }, { createServeLogger }, { resolveModel }, { driftMetricsOptions }] = await Promise.all([
     import('../core/serving/serve-cluster.js'),
     import('../core/serving/request-log.js'),
     import('./shared/model-resolution.js'),
+    import('../core/serving/drift-metrics.js'),
   ]);
   // A reference that names nothing fails here, with its own exit code, before any worker starts.
   await resolveModel(options.model, context);
   const logger = createServeLogger({ sink: context.streams.stderr, accessLog: false, sharedSink: true });
+  const monitor = monitorOptions(options);
   const running = await startServeCluster({
     workers,
     logger,
+    ...(monitor === undefined ? {} : { drift: driftMetricsOptions(monitor) }),
     fork: (index) => cluster.fork({ MLCTL_SERVE_WORKER: String(index) }),
   });
   if (options.host !== '127.0.0.1' && options.host !== '::1' && options.host !== 'localhost' && context.config.apiToken === undefined) {

@@ -1,13 +1,15 @@
 /**
  * The monitoring assets against a real daemon: `promtool check metrics` on its /metrics
- * output, `promtool check config` on monitoring/prometheus.yml, and every metric the
- * Grafana dashboard queries must be one the daemon exports. The daemon serves a fixture
- * bundle by path, so no training is needed here.
+ * output (drift gauges included), `promtool check config` on monitoring/prometheus.yml,
+ * `promtool check rules` and `promtool test rules` on the alert rules, and every metric the
+ * Grafana dashboard or an alert queries must be one the daemon exports. The daemon serves a
+ * fixture bundle by path, so no training is needed here.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { REPO_ROOT, SEED_RECORD } from '../helpers/cli.js';
 import { missingTool } from '../helpers/tools.js';
 import { writeIncomeBundle, type IncomeBundle } from '../unit/serving/fixture.js';
@@ -22,8 +24,8 @@ let daemon: Daemon;
 let metricsText: string;
 
 beforeAll(async () => {
-  bundle = await writeIncomeBundle({ seed: 5, runId: 'monitoring-run' });
-  daemon = await startDaemon(['--model', bundle.dir, '--no-database'], { cwd: bundle.root, env: { MLCTL_RUNS_DIR: join(bundle.root, 'runs'), MLCTL_API_TOKEN: undefined } });
+  bundle = await writeIncomeBundle({ seed: 5, runId: 'monitoring-run', profile: true });
+  daemon = await startDaemon(['--model', bundle.dir, '--no-database', '--monitor-window', '1s'], { cwd: bundle.root, env: { MLCTL_RUNS_DIR: join(bundle.root, 'runs'), MLCTL_API_TOKEN: undefined } });
   const post = (path: string, body: string, type = 'application/json') => fetch(`${daemon.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
   // Touch every family: answers, errors, a batch, an unseen category.
   await post('/predict_income', JSON.stringify(SEED_RECORD));
@@ -31,7 +33,13 @@ beforeAll(async () => {
   await post('/predict', '{"age":');
   await post('/predict', JSON.stringify(SEED_RECORD), 'text/plain');
   await fetch(`${daemon.url}/nowhere`);
-  metricsText = await (await fetch(`${daemon.url}/metrics`)).text();
+  // Enough records for the drift gauges (100), counted once their 1 s window closes.
+  await post('/invocations', JSON.stringify({ instances: Array.from({ length: 120 }, () => SEED_RECORD) }));
+  const deadline = Date.now() + 15_000;
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    metricsText = await (await fetch(`${daemon.url}/metrics`)).text();
+  } while (!/^mlctl_drift_window_records\{[^}]*\} 123$/m.test(metricsText) && Date.now() < deadline);
 }, 120_000);
 
 afterAll(async () => {
@@ -47,6 +55,10 @@ function exportedNames(text: string): Set<string> {
     if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${name}${suffix}`);
   }
   return names;
+}
+
+interface AlertRules {
+  groups: { name: string; rules: { alert: string; expr: string; for?: string }[] }[];
 }
 
 interface Dashboard {
@@ -83,6 +95,33 @@ describe('monitoring assets against a running daemon', () => {
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   });
 
+  it.skipIf(noPromtool)('promtool check rules and test rules accept the alert rules, and they fire as their tests say', () => {
+    const checked = spawnSync('promtool', ['check', 'rules', join(MONITORING, 'alerts.yml')], { encoding: 'utf8' });
+    expect(checked.status, `${checked.stdout}${checked.stderr}`).toBe(0);
+    expect(checked.stdout).toMatch(/SUCCESS: [1-9]\d* rules found/);
+    const tested = spawnSync('promtool', ['test', 'rules', join(MONITORING, 'alerts.test.yml')], { encoding: 'utf8', cwd: MONITORING });
+    expect(tested.status, `${tested.stdout}${tested.stderr}`).toBe(0);
+  });
+
+  it('prometheus.yml loads the alert rules, and every metric an alert reads is exported', () => {
+    expect((parse(readFileSync(join(MONITORING, 'prometheus.yml'), 'utf8')) as { rule_files: string[] }).rule_files).toEqual(['alerts.yml']);
+    const rules = parse(readFileSync(join(MONITORING, 'alerts.yml'), 'utf8')) as AlertRules;
+    const alerts = rules.groups.flatMap((g) => g.rules);
+    expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining(['MlctlInputsDrifted', 'MlctlInputPsiHigh']));
+    const exported = exportedNames(metricsText);
+    expect(alerts.flatMap((a) => metricNamesIn(a.expr)).filter((name) => !exported.has(name))).toEqual([]);
+    const byName = new Map(alerts.map((a) => [a.alert, a]));
+    expect(byName.get('MlctlInputsDrifted')).toMatchObject({ expr: expect.stringContaining('mlctl_drifted_features) > 0'), for: '30m' });
+    expect(byName.get('MlctlInputPsiHigh')).toMatchObject({ expr: expect.stringContaining('mlctl_feature_drift) > 0.2'), for: '30m' });
+  });
+
+  it('exports the drift gauges with samples once a window holds enough records', () => {
+    const version = 'model="income",version="monitoring-run"';
+    expect(metricsText).toMatch(new RegExp(`^mlctl_drift_window_records\\{${version}\\} 123$`, 'm'));
+    expect(metricsText).toMatch(new RegExp(`^mlctl_feature_drift\\{${version},feature="age"\\} \\d`, 'm'));
+    expect(metricsText).toMatch(new RegExp(`^mlctl_drifted_features\\{${version}\\} \\d+$`, 'm'));
+  });
+
   it('exports what the issue asks for, with samples', () => {
     for (const sample of [
       /^mlctl_http_requests_total\{route="predict_income",method="POST",status="200"\} 1$/m,
@@ -114,6 +153,9 @@ describe('monitoring assets against a running daemon', () => {
     for (const q of ['0.5', '0.95', '0.99']) expect(all).toContain(`histogram_quantile(${q}, sum by (le) (rate(mlctl_http_request_duration_seconds_bucket`);
     expect(all).toMatch(/sum by \(label\) \(rate\(mlctl_predictions_total/);
     expect(all).toMatch(/mlctl_model_info/);
+    // Issue 15's drift panel.
+    expect(all).toMatch(/max by \(model, version, feature\) \(mlctl_feature_drift/);
+    expect(all).toMatch(/mlctl_drifted_features/);
   });
 
   it('the dashboard uses the provisioned datasource', () => {
@@ -130,3 +172,4 @@ describe('monitoring assets against a running daemon', () => {
     expect(metricNamesIn('process_resident_memory_bytes{instance=~"$instance"}')).toEqual(['process_resident_memory_bytes']);
   });
 });
+

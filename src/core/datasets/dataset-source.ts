@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExternalError, isMlctlError, UsageError } from '../errors.js';
+import { fileChunks } from '../fs/file-chunks.js';
 
 /** An opened source of a dataset file's bytes. */
 export interface OpenedSource {
@@ -58,8 +58,7 @@ async function openLocal(path: string, options: SourceOpenOptions): Promise<Open
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  const stream = createReadStream(path, { highWaterMark: 1 << 20, signal: options.signal });
-  return { location: path, action: 'copied', totalBytes: size, chunks: stream as AsyncIterable<Uint8Array> };
+  return { location: path, action: 'copied', totalBytes: size, chunks: fileChunks(path, options.signal) };
 }
 
 async function openHttp(url: string, options: SourceOpenOptions): Promise<OpenedSource | null> {

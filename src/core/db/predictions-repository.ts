@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { sha256 } from '../fs/hash.js';
+import { formatDuration, parseDuration } from '../text/durations.js';
 import type { MlctlSchema, PredictionsTable } from './schema.js';
 
 /** One served prediction, as the serving daemon reports it. */
@@ -16,6 +17,8 @@ export interface PredictionRecord {
   /** ISO time; default now. */
   readonly createdAt?: string;
 }
+
+export { parseDuration } from '../text/durations.js';
 
 export type StoredPrediction = Selectable<PredictionsTable>;
 
@@ -141,16 +144,6 @@ export async function prunePredictions(db: Kysely<MlctlSchema>, retention: Predi
   return { byAge, byCount };
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** "30d", "12h", "90m", "45s", "2w" in milliseconds; undefined when it is not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text.trim());
-  if (match === null) return undefined;
-  const ms = Number(match[1]) * DURATION_UNITS[match[2]!]!;
-  return ms > 0 ? ms : undefined;
-}
-
 /**
  * A retention setting: a duration ("30d"), a row count ("1000000", underscores allowed),
  * both separated by a comma ("30d,1000000": whichever removes more), or "forever".
@@ -178,10 +171,7 @@ export function parseRetention(text: string): PredictionRetention | string {
 /** A retention as flags and logs show it: "30d, 1000000 rows", "forever". */
 export function describeRetention(retention: PredictionRetention): string {
   const parts: string[] = [];
-  if (retention.maxAgeMs !== undefined) {
-    const [unit, size] = Object.entries(DURATION_UNITS).reverse().find(([, ms]) => retention.maxAgeMs! % ms === 0) ?? ['s', 1_000];
-    parts.push(`${retention.maxAgeMs / size}${unit}`);
-  }
+  if (retention.maxAgeMs !== undefined) parts.push(formatDuration(retention.maxAgeMs));
   if (retention.maxRows !== undefined) parts.push(`${retention.maxRows} rows`);
   return parts.length === 0 ? 'forever' : parts.join(', ');
 }

@@ -7,6 +7,7 @@ import type { ColumnType, Generated } from 'kysely';
 export interface MlctlSchema {
   users: UsersTable;
   predictions: PredictionsTable;
+  drift_histograms: DriftHistogramsTable;
   mlctl_migrations: MigrationsTable;
   mlctl_migration_events: MigrationEventsTable;
 }
@@ -50,6 +51,25 @@ export interface PredictionsTable {
   probability: number | null;
   latency_ms: number;
   created_at: ColumnType<string, string | undefined, never>;
+}
+
+/**
+ * One bin of one input (or of the output, feature "(output)") of a model version's served
+ * traffic in one window: how many records fell in it. Zero counts are not stored.
+ */
+export interface DriftHistogramsTable {
+  model_name: string;
+  model_version: string;
+  /** The window is [window_start, window_end), ISO times aligned to multiples of its length. */
+  window_start: string;
+  window_end: string;
+  feature: string;
+  /** The bin's index in the profile's order for this input ("other" and "missing" last). */
+  bin: number;
+  /** Bins this input has in the profile, so a reader can rebuild the zero bins. */
+  feature_bins: number;
+  /** PostgreSQL's bigint arrives as a string. */
+  records: ColumnType<number | string, number, number>;
 }
 
 export interface MigrationsTable {

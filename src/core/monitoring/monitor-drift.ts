@@ -4,6 +4,9 @@
  * compares. Everything that can be wrong is found before anything is written or scored: a
  * bundle without a profile, thresholds for inputs the model does not read, a CSV without
  * some of the model's inputs, no rows (exit 3), too few rows, values the model refuses (exit 2).
+ *
+ * `--since 24h` / `--window <from>..<to>` (driftFromStore): the same comparison over the
+ * histograms `serve` stored for the model version, summed over the windows asked for.
  */
 import type { LoadedModel } from '../bundle/load-model.js';
 import { readCsvFile } from '../datasets/csv-reader.js';
@@ -14,6 +17,7 @@ import { validateRecords } from '../features/record-validation.js';
 import { createRng } from '../random.js';
 import { compareWithProfile, type DriftComparison } from './compare-drift.js';
 import { checkThresholdNames, DEFAULT_MIN_ROWS, resolveThresholds, type ThresholdFlags } from './drift-thresholds.js';
+import { countsFromWindows, type HistogramStore } from './histogram-store.js';
 import { createProfileBinner } from './profile-binner.js';
 
 export type DriftPhase = 'read' | 'bin' | 'score' | 'compare';
@@ -161,4 +165,76 @@ function sampleIndices(n: number, count: number, seed: number): Uint32Array {
     order[j] = held;
   }
   return order.subarray(0, count).sort();
+}
+
+export interface DriftFromStoreOptions {
+  /** The loaded bundle: its profile, output meaning and task thresholds. */
+  readonly model: Pick<LoadedModel, 'manifest' | 'meaning' | 'referenceProfile'>;
+  readonly store: HistogramStore;
+  /** The name and version `serve` stored the model's histograms under (servedIdentity). */
+  readonly name: string;
+  readonly version: string;
+  /** Windows starting in [from, to). */
+  readonly from: Date;
+  readonly to: Date;
+  /** Fewer records are refused (default 100). */
+  readonly minRows?: number;
+  readonly thresholds?: ThresholdFlags;
+  /** Where the store is, for messages ("the database at …"). */
+  readonly storeName?: string;
+  readonly clock?: () => number;
+}
+
+export interface StoredDriftResult extends DriftResult {
+  /** Windows read, and the first start and last end among them. */
+  readonly windows: number;
+  readonly first: Date;
+  readonly last: Date;
+}
+
+/**
+ * Compares the served records `serve` stored for one model version between `from` and `to`
+ * (every record's output was counted as it was answered: no sample) with the profile. Exit
+ * codes as for a CSV: 3 when no record was stored in the period, 2 for fewer than `minRows`.
+ */
+export async function driftFromStore(options: DriftFromStoreOptions): Promise<StoredDriftResult> {
+  const { model } = options;
+  const clock = options.clock ?? (() => performance.now());
+  const minRows = options.minRows ?? DEFAULT_MIN_ROWS;
+  if (!Number.isInteger(minRows) || minRows < 1) throw new UsageError('DRIFT_MIN_ROWS_INVALID', `--min-rows must be a whole number ≥ 1, got ${minRows}`);
+  if (!(options.from.getTime() < options.to.getTime())) throw new UsageError('DRIFT_WINDOW_INVALID', `the period must end after it starts: ${options.from.toISOString()} .. ${options.to.toISOString()}`);
+  const profile = model.referenceProfile();
+  const thresholds = resolveThresholds(model.manifest.task.monitoring, options.thresholds);
+  checkThresholdNames(thresholds, profile.features);
+
+  let started = clock();
+  const windows = await options.store.windows({ model: options.name, version: options.version, from: options.from, to: options.to });
+  const read = clock() - started;
+  const period = `${options.from.toISOString()} and ${options.to.toISOString()}`;
+  const served = `${options.name} version ${options.version}`;
+  const rows = windows.reduce((sum, w) => sum + w.rows, 0);
+  if (rows === 0) {
+    throw new NotFoundError('DRIFT_NO_DATA', `no served records of ${served} were stored between ${period}${options.storeName === undefined ? '' : ` in ${options.storeName}`}: there is nothing to compare with the reference profile`, {
+      hint: '`mlctl serve` writes drift histograms when each --monitor-window ends (and when it stops), where DATABASE_URL names a migrated database (`mlctl db migrate`); read the same DATABASE_URL and name the model as serve did',
+    });
+  }
+  if (rows < minRows) {
+    throw new UsageError('DRIFT_TOO_FEW_ROWS', `${served} answered ${rows} record${rows === 1 ? '' : 's'} between ${period}; drift is measured on at least ${minRows} (on fewer, PSI is mostly sampling noise)`, {
+      hint: `widen the period, or pass --min-rows ${rows} to accept the noise knowingly`,
+    });
+  }
+  started = clock();
+  const binner = createProfileBinner(profile, model.meaning);
+  const summed = countsFromWindows(binner, windows);
+  const comparison = compareWithProfile(binner, summed.counts, summed.rows, thresholds);
+  const compare = clock() - started;
+  return {
+    ...comparison,
+    source: `records ${served} answered between ${period}`,
+    outputSample: null,
+    timings: { read, bin: 0, score: 0, compare },
+    windows: windows.length,
+    first: windows[0]!.start,
+    last: windows.reduce((latest, w) => (w.end > latest ? w.end : latest), windows[0]!.end),
+  };
 }

@@ -114,7 +114,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     return run(c);
   };
 
-  const failure = (c: Exchange, route: Route, caught: unknown): { response: ServeResponse; code: string } => {
+  const failure = (route: Route, caught: unknown): { response: ServeResponse; code: string } => {
     let error: HttpError;
     if (caught instanceof HttpError) error = caught;
     else if (isMlctlError(caught)) error = mlctlErrorToHttp(caught);
@@ -165,14 +165,14 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       try {
         result = dispatch(c, route);
       } catch (caught) {
-        const { response, code } = failure(c, route, caught);
+        const { response, code } = failure(route, caught);
         return finish(c, route, response, code);
       }
       if (!(result instanceof Promise)) return finish(c, route, result, undefined);
       return result.then(
         (response) => finish(c, route, response, undefined),
         (caught: unknown) => {
-          const { response, code } = failure(c, route, caught);
+          const { response, code } = failure(route, caught);
           return finish(c, route, response, code);
         },
       );

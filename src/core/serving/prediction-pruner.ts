@@ -1,22 +1,22 @@
 import type { PruneResult } from '../db/predictions-repository.js';
 
-export interface PredictionPrunerOptions {
-  /** One pass of the retention (ServingDatabase.prunePredictions with the daemon's setting). */
-  readonly prune: () => Promise<PruneResult>;
+export interface PredictionPrunerOptions<R = PruneResult> {
+  /** One pass of the retention (ServingDatabase.prunePredictions with the daemon's setting, or pruneHistograms). */
+  readonly prune: () => Promise<R>;
   /** Between passes (default 5 minutes); the first pass runs `firstDelayMs` after start (default 2 s). */
   readonly intervalMs?: number;
   readonly firstDelayMs?: number;
-  readonly onPruned?: (result: PruneResult) => void;
+  readonly onPruned?: (result: R) => void;
   readonly onError?: (error: unknown) => void;
 }
 
-/** The retention enforced in the background, off the request path: one pass at a time. */
+/** A retention (stored predictions, drift histograms) enforced in the background, off the request path: one pass at a time. */
 export interface PredictionPruner {
   /** Stops the timer and waits for a pass in progress. */
   stop(): Promise<void>;
 }
 
-export function startPredictionPruner(options: PredictionPrunerOptions): PredictionPruner {
+export function startPredictionPruner<R = PruneResult>(options: PredictionPrunerOptions<R>): PredictionPruner {
   const interval = options.intervalMs ?? 5 * 60_000;
   let running: Promise<void> | undefined;
   let stopped = false;

@@ -6,6 +6,8 @@
  * Node's cluster module (round robin in the primary). This module holds the primary's
  * logic and the message protocol; the process parts (fork, signals) come from the caller.
  */
+import type { LiveDriftSnapshot } from './drift-monitor.js';
+import { renderDriftMetrics, type DriftMetricsOptions } from './drift-metrics.js';
 import type { FamilySnapshot } from './metrics-registry.js';
 import { renderMergedSnapshots } from './metrics-registry.js';
 import type { ServeLogger } from './request-log.js';
@@ -21,7 +23,13 @@ export type ToWorker =
 /** Messages a worker sends the primary. */
 export type ToPrimary =
   | { readonly type: 'mlctl:listening'; readonly url: string; readonly fields: Readonly<Record<string, unknown>> }
-  | { readonly type: 'mlctl:snapshot'; readonly id: number; readonly families: readonly FamilySnapshot[] }
+  | {
+      readonly type: 'mlctl:snapshot';
+      readonly id: number;
+      readonly families: readonly FamilySnapshot[];
+      /** The worker's drift histograms (when it monitors drift): the primary sums them before computing PSI. */
+      readonly drift?: readonly LiveDriftSnapshot[];
+    }
   | { readonly type: 'mlctl:metrics'; readonly id: number }
   | { readonly type: 'mlctl:stopped'; readonly report: DrainReport };
 
@@ -48,6 +56,8 @@ export interface ServeClusterOptions {
   readonly metricsTimeoutMs?: number;
   /** Startup fails when the workers are not all listening within this (default 120 s). */
   readonly startTimeoutMs?: number;
+  /** The workers monitor drift: /metrics carries the drift gauges, computed here from their summed histograms. */
+  readonly drift?: DriftMetricsOptions;
 }
 
 export interface ServeCluster {
@@ -81,7 +91,7 @@ export function startServeCluster(options: ServeClusterOptions): Promise<ServeCl
   const restarts: number[] = [];
   let stopping = false;
   let nextRequest = 1;
-  const pending = new Map<number, { wanted: Set<WorkerProcess>; got: (readonly FamilySnapshot[])[]; finish: () => void }>();
+  const pending = new Map<number, { wanted: Set<WorkerProcess>; got: (readonly FamilySnapshot[])[]; drift: (readonly LiveDriftSnapshot[])[]; finish: () => void }>();
   let onAllStopped: (() => void) | undefined;
 
   const collectMetrics = (): Promise<string> => {
@@ -89,15 +99,17 @@ export function startServeCluster(options: ServeClusterOptions): Promise<ServeCl
     const wanted = new Set(slots.filter((w): w is WorkerProcess => w !== undefined));
     return new Promise((resolve) => {
       const got: (readonly FamilySnapshot[])[] = [];
+      const drift: (readonly LiveDriftSnapshot[])[] = [];
       let timer: NodeJS.Timeout | undefined;
       const finish = (): void => {
         if (!pending.delete(id)) return;
         if (timer !== undefined) clearTimeout(timer);
         // Workers that exited keep their counters in the sums (so none goes backwards), not their gauges.
         const counted = retired.map((families) => families.filter((f) => f.type !== 'gauge'));
-        resolve(renderMergedSnapshots([...got, ...counted]));
+        // Drift gauges come from the live workers' histograms, summed, then compared (drift-metrics.ts).
+        resolve(renderMergedSnapshots([...got, ...counted]) + (options.drift === undefined ? '' : renderDriftMetrics(drift, options.drift)));
       };
-      pending.set(id, { wanted, got, finish });
+      pending.set(id, { wanted, got, drift, finish });
       timer = setTimeout(finish, metricsTimeout);
       for (const worker of wanted) worker.send({ type: 'mlctl:snapshot', id });
       if (wanted.size === 0) finish();
@@ -137,6 +149,7 @@ export function startServeCluster(options: ServeClusterOptions): Promise<ServeCl
             const request = pending.get(message.id);
             if (request?.wanted.delete(worker) === true) {
               request.got.push(message.families);
+              if (message.drift !== undefined) request.drift.push(message.drift);
               if (request.wanted.size === 0) request.finish();
             }
             break;

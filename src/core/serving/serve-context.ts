@@ -4,6 +4,7 @@
  * per-request `Exchange`. Routes are named functions of an Exchange (routes/*.ts),
  * registered in one table (route-table.ts).
  */
+import type { DriftMonitor } from './drift-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import { modelStateOf, type ModelState } from './model-state.js';
 import type { PredictionRecorder } from './prediction-recorder.js';
@@ -46,6 +47,8 @@ export interface ServeHandlerOptions {
   /** The users routes and prediction logging, when a migrated database is configured. */
   readonly users?: UserStore;
   readonly recorder?: PredictionRecorder;
+  /** Bins answered records for drift monitoring (absent: --monitor-window 0). */
+  readonly drift?: Pick<DriftMonitor, 'record'>;
   /** Why there is no database (the /users 404 says it). */
   readonly databaseUnavailable?: string;
   readonly mlctlVersion: string;
@@ -66,6 +69,7 @@ export interface ServeContext {
   readonly logger: ServeLogger;
   readonly users: UserStore | undefined;
   readonly recorder: PredictionRecorder | undefined;
+  readonly drift: Pick<DriftMonitor, 'record'> | undefined;
   readonly databaseUnavailable: string | undefined;
   readonly mlctlVersion: string;
   /** A bearer token is required on every non-probe route. */
@@ -111,6 +115,7 @@ export function createServeContext(options: ServeHandlerOptions): ServeContext {
     logger: options.logger,
     users: options.users,
     recorder: options.recorder,
+    drift: options.drift,
     databaseUnavailable: options.databaseUnavailable,
     mlctlVersion: options.mlctlVersion,
     authRequired: options.apiToken !== undefined,

@@ -1,6 +1,8 @@
 import { describeRetention, type PredictionRetention } from '../db/predictions-repository.js';
 import { UsageError } from '../errors.js';
 import type { ResolvedModel } from '../tracking/model-reference.js';
+import { driftMetricsOptions, renderDriftMetrics } from './drift-metrics.js';
+import { createDriftMonitor, DEFAULT_SPAN_WINDOWS, type DriftMonitor } from './drift-monitor.js';
 import { startHttpServer, type DrainReport } from './http-server.js';
 import { createModelHolder, type ReloadOutcome } from './model-holder.js';
 import { createServeHandler } from './prediction-handler.js';
@@ -27,6 +29,14 @@ export interface ServeDaemonOptions {
   readonly predictionRetention?: PredictionRetention;
   /** Between retention passes (default 5 minutes). */
   readonly pruneIntervalMs?: number;
+  /**
+   * Drift monitoring: live histograms of served records against the bundle's profile, a
+   * window every `windowMs` (stored in the database when there is one), gauges in /metrics.
+   * Absent: off (--monitor-window 0).
+   */
+  readonly monitor?: ServeMonitorOptions;
+  /** How long stored drift histograms are kept, in ms (enforced in the background); default forever. */
+  readonly histogramRetentionMs?: number;
   readonly accessLog: boolean;
   /** HMAC key for client pseudonyms in the log; default a random key per process. */
   readonly ipKey?: Uint8Array;
@@ -45,6 +55,14 @@ export interface ServeDaemonOptions {
    * the channel to the primary, which sums /metrics and forwards reloads and the drain.
    */
   readonly worker?: { readonly index: number; readonly channel: PrimaryChannel };
+}
+
+export interface ServeMonitorOptions {
+  readonly windowMs: number;
+  /** The window as the flag gave it (5m), for logs and the gauges' help. */
+  readonly window: string;
+  /** Closed windows the drift gauges cover (default 12). */
+  readonly spanWindows?: number;
 }
 
 export interface ServeDaemon {
@@ -130,6 +148,56 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     }
   }
 
+  let histogramPruner: PredictionPruner | undefined;
+  if (database.available && options.histogramRetentionMs !== undefined && (worker === undefined || worker.index === 0)) {
+    const open = database;
+    const maxAgeMs = options.histogramRetentionMs;
+    logger.event('info', 'histogram-retention', { keep: describeRetention({ maxAgeMs }) });
+    histogramPruner = startPredictionPruner<number>({
+      prune: () => open.pruneHistograms(maxAgeMs),
+      ...(options.pruneIntervalMs === undefined ? {} : { intervalMs: options.pruneIntervalMs }),
+      onPruned: (rows) => {
+        if (rows > 0) logger.event('info', 'histograms-pruned', { rows });
+      },
+      onError: (error) => logger.event('error', 'histograms-prune-failed', { reason: (error as Error)?.message ?? String(error) }),
+    });
+  }
+
+  let drift: DriftMonitor | undefined;
+  if (options.monitor !== undefined) {
+    const store = database.available ? database.histograms : undefined;
+    if (speaks) {
+      logger.event('info', 'drift-monitoring', {
+        window: options.monitor.window,
+        gauges_over_windows: options.monitor.spanWindows ?? DEFAULT_SPAN_WINDOWS,
+        histograms: store === undefined ? 'memory' : 'database',
+        ...(store === undefined ? { effect: 'counts are kept in memory for /metrics only; mlctl monitor drift --since finds nothing from this server' } : {}),
+      });
+    }
+    const reason = (error: unknown): string => (error as Error)?.message ?? String(error);
+    drift = createDriftMonitor({
+      windowMs: options.monitor.windowMs,
+      ...(options.monitor.spanWindows === undefined ? {} : { spanWindows: options.monitor.spanWindows }),
+      ...(store === undefined ? {} : { store }),
+      onUnavailable: (model, error) => {
+        if (speaks) logger.event('warn', 'drift-monitoring-unavailable', { model: model.name, version: model.version, reason: reason(error), effect: 'no drift gauges or histograms for this model version' });
+      },
+      onWritten: () => metrics.driftWindows.labels('written').inc(),
+      onWriteFailed: (error) => {
+        metrics.driftWindows.labels('failed').inc();
+        logger.event('error', 'drift-window-write-failed', { reason: reason(error), effect: 'kept, and written with the next window', ...workerFields });
+      },
+      onDropped: (windows, error) => {
+        metrics.driftWindows.labels('dropped').inc(windows);
+        logger.event('error', 'drift-windows-dropped', { windows, reason: reason(error), ...workerFields });
+      },
+    });
+    drift.serving(initial);
+  } else if (speaks) {
+    logger.event('info', 'drift-monitoring-off', { reason: '--monitor-window 0' });
+  }
+  const monitor = drift;
+
   let lastPollFailure: string | undefined;
   const holder = createModelHolder({
     initial,
@@ -139,6 +207,7 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     onSwap: (next, previous, reason) => {
       lastPollFailure = undefined;
       metrics.setModel(next);
+      monitor?.serving(next);
       metrics.reloads.labels(reason, 'swapped').inc();
       logger.event('info', 'model-reloaded', { reason, ...modelFields(next), previous_version: previous.version, ...workerFields });
     },
@@ -155,7 +224,10 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     },
   });
 
-  const clusterMetrics = worker === undefined ? undefined : createClusterMetrics(worker.channel, () => metrics.registry.render());
+  const driftOptions = options.monitor === undefined ? undefined : driftMetricsOptions(options.monitor);
+  // This process's /metrics: its registry, and the drift gauges from its own histograms.
+  const renderOwn = (): string => metrics.registry.render() + (monitor === undefined || driftOptions === undefined ? '' : renderDriftMetrics([monitor.snapshot()], driftOptions));
+  const clusterMetrics = worker === undefined ? undefined : createClusterMetrics(worker.channel, renderOwn);
   const handler = createServeHandler({
     holder,
     metrics,
@@ -164,12 +236,16 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
     ...(options.apiToken === undefined ? {} : { apiToken: options.apiToken }),
     ...(database.available ? { users: database.users } : { databaseUnavailable: database.reason }),
     ...(recorder === undefined ? {} : { recorder }),
-    ...(clusterMetrics === undefined ? {} : { renderMetrics: () => clusterMetrics.render() }),
+    ...(monitor === undefined ? {} : { drift: monitor }),
+    renderMetrics: clusterMetrics === undefined ? renderOwn : () => clusterMetrics.render(),
   });
 
   const closeResources = async (): Promise<void> => {
     holder.stop();
     await pruner?.stop();
+    await histogramPruner?.stop();
+    // The partial window is closed and written like any other, before the database closes.
+    await monitor?.close();
     await recorder?.close();
     if (database.available) await database.close();
   };
@@ -238,7 +314,7 @@ export async function startServeDaemon(options: ServeDaemonOptions): Promise<Ser
           void shutdown(message.timeoutMs);
           break;
         case 'mlctl:snapshot':
-          worker.channel.send({ type: 'mlctl:snapshot', id: message.id, families: metrics.registry.snapshot() });
+          worker.channel.send({ type: 'mlctl:snapshot', id: message.id, families: metrics.registry.snapshot(), ...(monitor === undefined ? {} : { drift: monitor.snapshot() }) });
           break;
         default:
           break;

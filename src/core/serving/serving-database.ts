@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { PredictionRecord, PredictionRetention, PruneResult } from '../db/predictions-repository.js';
+import type { HistogramStore } from '../monitoring/histogram-store.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../db/db-url.js';
 import type { UserStore } from './user-store.js';
 
@@ -16,6 +17,10 @@ export type ServingDatabase =
       readonly recordPredictions: (rows: readonly PredictionRecord[]) => Promise<number>;
       /** Removes stored predictions outside the retention, in small batches that yield between them. */
       readonly prunePredictions: (retention: PredictionRetention) => Promise<PruneResult>;
+      /** The drift_histograms table. */
+      readonly histograms: HistogramStore;
+      /** Deletes histogram windows older than `maxAgeMs`, in small batches that yield between them; returns the rows deleted. */
+      readonly pruneHistograms: (maxAgeMs: number) => Promise<number>;
       close(): Promise<void>;
     }
   | { readonly available: false; readonly reason: string };
@@ -32,12 +37,13 @@ export async function connectServingDatabase(databaseUrl: string, cwd: string): 
     // Opening would create an empty file: a missing database is simply not configured.
     if (!existsSync(location.path)) return { available: false, reason: `no database at ${location.path}; create it with \`mlctl db migrate\`` };
   }
-  const [{ openDatabase }, { getMigrationStatus }, { MIGRATIONS }, { recordPredictions, prunePredictions }, { createDatabaseUserStore }] = await Promise.all([
+  const [{ openDatabase }, { getMigrationStatus }, { MIGRATIONS }, { recordPredictions, prunePredictions }, { createDatabaseUserStore }, { createSqlHistogramStore, pruneHistograms }] = await Promise.all([
     import('../db/create-database.js'),
     import('../db/migrator.js'),
     import('../db/migrations/index.js'),
     import('../db/predictions-repository.js'),
     import('./user-store.js'),
+    import('../monitoring/sql-histogram-store.js'),
   ]);
   let database;
   try {
@@ -60,13 +66,16 @@ export async function connectServingDatabase(databaseUrl: string, cwd: string): 
     return { available: false, reason: `cannot read the migration state of ${redactDatabaseUrl(databaseUrl)}: ${(error as Error).message}` };
   }
   const open = database;
+  // SQLite runs on this thread: yield to requests between batches.
+  const between = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
   return {
     available: true,
     target: open.target,
     users: createDatabaseUserStore(open.db),
     recordPredictions: (rows) => recordPredictions(open.db, rows),
-    // SQLite runs on this thread: yield to requests between batches.
-    prunePredictions: (retention) => prunePredictions(open.db, retention, { scan: 'oldest-first', between: () => new Promise((resolve) => setTimeout(resolve, 5)) }),
+    prunePredictions: (retention) => prunePredictions(open.db, retention, { scan: 'oldest-first', between }),
+    histograms: createSqlHistogramStore(open.db),
+    pruneHistograms: (maxAgeMs) => pruneHistograms(open.db, maxAgeMs, { between }),
     close: () => open.close(),
   };
 }

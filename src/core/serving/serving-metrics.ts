@@ -36,6 +36,8 @@ export interface ServingMetrics {
   readonly reloads: Counter;
   /** result: written, dropped */
   readonly predictionRows: Counter;
+  /** Drift histogram windows sent to the database; result: written, failed (tried again), dropped */
+  readonly driftWindows: Counter;
   /** Model info and load time follow the served model. */
   setModel(model: ServedModel): void;
 }
@@ -87,6 +89,11 @@ export function createServingMetrics(options: ServingMetricsOptions = {}): Servi
   registry.gauge('mlctl_serve_workers', 'Serving processes whose figures this scrape sums (serve --workers).').labels().set(1);
   const reloads = registry.counter('mlctl_model_reloads_total', 'Model reloads, by reason (signal, alias) and result (swapped, failed).', ['reason', 'result']);
   const predictionRows = registry.counter('mlctl_prediction_log_rows_total', 'Predictions sent to the database, by result (written, dropped).', ['result']);
+  const driftWindows = registry.counter(
+    'mlctl_drift_windows_total',
+    'Drift histogram windows (one per model version and --monitor-window) sent to the database, by result: written, failed (kept and tried again), dropped.',
+    ['result'],
+  );
 
   let lastCpu = { user: 0, system: 0 };
   const cpu = registry.counter('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', [], () => {
@@ -126,6 +133,7 @@ export function createServingMetrics(options: ServingMetricsOptions = {}): Servi
     predictionsPruned,
     reloads,
     predictionRows,
+    driftWindows,
     setModel(model) {
       modelInfo.reset();
       modelInfo.labels(model.name, model.version, model.runId ?? '', model.bundleSha256, model.manifest.modelFamily, model.scorer.kind).set(1);

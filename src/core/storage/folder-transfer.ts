@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { GateError } from '../errors.js';
 import { syncDirectory } from '../fs/atomic.js';
+import { fileChunks } from '../fs/file-chunks.js';
 import { sha256, sha256File } from '../fs/hash.js';
 import { isTemporaryName } from '../fs/temporary-names.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -48,8 +48,7 @@ export async function uploadFolder(dir: string, store: ArtifactStore, options: U
       const known = existing.sha256 ?? (await store.head(key, signal))?.sha256 ?? null;
       if (known === hash) return;
     }
-    const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) });
-    await store.put(key, stream as AsyncIterable<Uint8Array>, { size: info.size, sha256: hash, ...(signal === undefined ? {} : { signal }) });
+    await store.put(key, fileChunks(path, signal), { size: info.size, sha256: hash, ...(signal === undefined ? {} : { signal }) });
     uploaded += 1;
     bytes += info.size;
   };

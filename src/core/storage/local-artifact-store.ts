@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { GateError, NotFoundError, UsageError } from '../errors.js';
 import { syncDirectory, temporaryPathFor } from '../fs/atomic.js';
 import { ignoreFolderInGit } from '../fs/git-ignore.js';
+import { fileChunks } from '../fs/file-chunks.js';
 import { sha256File } from '../fs/hash.js';
 import { stagingEntryName, temporaryWriterPid } from '../fs/temporary-names.js';
 import { isProcessAlive } from '../tracking/process-liveness.js';
@@ -144,8 +145,7 @@ export class LocalArtifactStore implements ArtifactStore {
     if (small !== undefined) return small;
     const entry = await this.head(key);
     if (entry === null) throw notFound(path);
-    const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) });
-    return { size: entry.size, sha256: entry.sha256, chunks: stream as AsyncIterable<Uint8Array> };
+    return { size: entry.size, sha256: entry.sha256, chunks: fileChunks(path, signal) };
   }
 
   /**

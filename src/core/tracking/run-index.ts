@@ -4,7 +4,7 @@ import { join, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isRunId } from './run-id.js';
 import { DamagedFileError, listExperimentDirsSync, readRunDirSync, type RunSnapshot } from './run-files.js';
-import { expressionError, type Field, type FilterExpression, type OrderTerm } from './run-filter.js';
+import { expressionError, type Field, type FilterExpression } from './run-filter.js';
 import type { FileRunRecord, FileRunStore } from './file-run-store.js';
 import type { ParamValue, RunInfo, RunStatus } from './run-store.js';
 import type { RunQuery } from './tracking-store.js';

@@ -5,7 +5,7 @@ import { REGISTRY_DIR, runBundleDir } from '../registry/file-model-registry.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { FileRunStore } from './file-run-store.js';
 import { readMetricLog, type ParsedMetricLog } from './metric-log.js';
-import { describeLeftover, findLeftovers, isLeftoverName, type Leftover } from './store-leftovers.js';
+import { describeLeftover, findLeftovers, isLeftoverName } from './store-leftovers.js';
 import { isExperimentName } from './names.js';
 import { isRunId } from './run-id.js';
 import {

@@ -134,12 +134,21 @@ describe('pullDataset over http', () => {
   });
 
   it('turns a connection dropped mid-body into an external error and keeps nothing', async () => {
+    // The connection drops once the client has taken in some of the body (not after a fixed
+    // delay, which a loaded machine can outrun).
+    let received!: () => void;
+    const someBytes = new Promise<void>((resolve) => (received = resolve));
     handler = (req, res) => {
       res.writeHead(200, { 'content-length': Buffer.byteLength(TRAIN) });
-      res.write(TRAIN.slice(0, 50_000), () => setTimeout(() => req.socket.destroy(), 20));
+      res.write(TRAIN.slice(0, 50_000));
+      void someBytes.then(() => req.socket.destroy());
     };
     const events: DatasetProgressEvent[] = [];
-    const error = (await errorOf(pullDataset(tinySpec(baseUrl), { dataDir, onProgress: (e) => events.push(e) }))) as ExternalError;
+    const onProgress = (e: DatasetProgressEvent): void => {
+      events.push(e);
+      if (e.bytes > 0) received();
+    };
+    const error = (await errorOf(pullDataset(tinySpec(baseUrl), { dataDir, onProgress }))) as ExternalError;
     expect(error).toBeInstanceOf(ExternalError);
     expect(error.code).toBe('DATASET_DOWNLOAD_FAILED');
     expect(error.message).toContain(`${baseUrl}/tiny.csv`);

@@ -4,6 +4,9 @@
  * TensorFlow.js' layers format (model.json + weights.bin) with seeded weights.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { loadModel } from '../../../src/core/bundle/load-model.js';
+import { buildReferenceProfile } from '../../../src/core/monitoring/reference-profile.js';
+import { interpretOutput } from '../../../src/core/bundle/output-meaning.js';
 import { SEED_INCOME_EXAMPLE } from '../../../src/core/serving/openapi.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +113,8 @@ export async function writeIncomeBundle(
     modelFiles?: (inputs: number) => Promise<Map<string, Uint8Array>>;
     /** Another task with income's columns (a user's own task: routes follow the task). */
     task?: TaskSpec;
+    /** Write a reference profile of the synthetic training rows (profile.json), as training does. */
+    profile?: boolean;
   } = {},
 ): Promise<IncomeBundle> {
   const root = options.root ?? mkdtempSync(join(tmpdir(), 'mlctl-serving-'));
@@ -119,7 +124,7 @@ export async function writeIncomeBundle(
   const inputs = pipeline.featureNames.length;
   const architecture = { inputs, layers: [{ units: 16, activation: 'relu' }, { units: 8, activation: 'tanh' }, { units: 1, activation: 'sigmoid' }] };
   const dir = join(root, options.name ?? `bundle-${options.seed ?? 1}`);
-  await writeBundle(dir, {
+  const contents = {
     manifest: {
       task,
       problemType: 'binary-classification',
@@ -137,7 +142,19 @@ export async function writeIncomeBundle(
     },
     pipeline,
     modelFiles: options.modelFiles === undefined ? denseModelFiles(inputs, architecture.layers, options.seed ?? 1) : await options.modelFiles(inputs),
-  });
+  } as const;
+  if (options.profile === true) {
+    // The model's outputs on its training rows, as training profiles them: score a draft first.
+    const draft = join(root, `.draft-${options.seed ?? 1}`);
+    await writeBundle(draft, contents);
+    const model = await loadModel(draft);
+    const outputs = await model.scoreRecords(rows);
+    model.dispose();
+    rmSync(draft, { recursive: true, force: true });
+    await writeBundle(dir, { ...contents, profile: buildReferenceProfile({ pipeline, records: rows, meaning: interpretOutput(contents.manifest.output), outputs }) });
+  } else {
+    await writeBundle(dir, contents);
+  }
   return { dir, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 

@@ -67,7 +67,7 @@ export class TreeGrower {
    * After it returns, `addLeafValues` adds its outputs to those rows' raw scores.
    */
   grow(grad: Float64Array, hess: Float64Array, sample: Uint32Array | null, selection: FeatureSelection): GbtTree {
-    const { rules, mapper, rows } = this;
+    const { rules, rows } = this;
     const n = sample === null ? this.rowCount : sample.length;
     let sumGrad = 0;
     let sumHess = 0;

@@ -38,7 +38,8 @@ export function predictIncomeRoute(c: Exchange): ServeResponse | Promise<ServeRe
       throw invalidInput(problems, problems.length, true);
     }
     return andThen(scoreValid(c, model, state, validated.records), (outputs) => {
-      const { metrics, recorder } = c.app;
+      const { recorder } = c.app;
+      c.app.drift?.record(model, validated.records, outputs);
       const warnings = validated.warnings;
       const probability = outputs[0]!;
       const positive = model.meaning.classOf(outputs, 0) === 1;

@@ -26,7 +26,11 @@ function answerRecords(c: Exchange, records: readonly unknown[], route: string, 
   return withModel(c, (model) => {
     const state = c.app.modelState(model);
     const { records: valid, warnings } = validateInput(model, records);
-    return andThen(scoreValid(c, model, state, valid), (outputs) => answer(c, model, state, records, valid.length, outputs, warnings, route, withWarnings));
+    return andThen(scoreValid(c, model, state, valid), (outputs) => {
+      // Counted for drift as answered: binned now, the values not kept.
+      c.app.drift?.record(model, valid, outputs);
+      return answer(c, model, state, records, valid.length, outputs, warnings, route, withWarnings);
+    });
   });
 }
 

@@ -11,7 +11,7 @@ import { downloadManifestFolder, readAll, uploadFolder } from '../../storage/fol
 import { parseRunReference, runReferenceAdvice, validateExperimentName, validateKey, validateRunName } from '../names.js';
 import { createProcessProbe, type ProcessProbe } from '../process-liveness.js';
 import { createRunId, createRunName, isRunId } from '../run-id.js';
-import type { CreateRunOptions, MetricPoint, RunInfo, RunRecord, RunStatus } from '../run-store.js';
+import type { CreateRunOptions, MetricPoint, RunInfo, RunStatus } from '../run-store.js';
 import type { GcResult, RunRef, TrackingStore } from '../tracking-store.js';
 import { TRACKING_MIGRATIONS, TRACKING_MIGRATION_TABLES } from './migrations/index.js';
 import { createSqlImporter } from './sql-importer.js';
