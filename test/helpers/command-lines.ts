@@ -14,6 +14,8 @@ interface Word {
 
 const OPERATORS = new Set(['|', '||', '&&', ';', '&']);
 const REDIRECTIONS = /^\d?(>>|>|<)$/;
+/** A redirection written with its target in the same word: `2>/dev/null`, `2>&1`, `>out.json`. */
+const ATTACHED_REDIRECTION = /^\d?>>?&?\S+$/;
 
 /** Splits a shell line into words, as sh would (quotes removed, `#` comments dropped). */
 export function shellWords(line: string): Word[] {
@@ -64,6 +66,7 @@ export function simpleCommands(line: string): Word[][] {
     const word = words[i]!;
     if (!word.quoted && OPERATORS.has(word.text)) commands.push([]);
     else if (!word.quoted && REDIRECTIONS.test(word.text)) i += 1;
+    else if (!word.quoted && ATTACHED_REDIRECTION.test(word.text)) continue;
     else commands.at(-1)!.push(word);
   }
   return commands.filter((c) => c.length > 0);
