@@ -3,12 +3,12 @@
  * does not fit the heap the CLI is given (--max-old-space-size), yet quick to write and read.
  * No timings are asserted: the benchmark (bench/data-scale) measures those.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorkspace, runCli, SHARED_DATA } from '../helpers/cli.js';
+import { createWorkspace, MLCTL_BIN, runCli, SHARED_DATA } from '../helpers/cli.js';
 
 const ROWS = 2_000_000;
 /** A heap far below the file's size: only a streaming reader fits. */
@@ -137,5 +137,19 @@ describe('predict --input big.csv --output', () => {
     expect(skipped.code, skipped.stderr).toBe(0);
     expect(skipped.stderr).toContain('1 line with the wrong number of fields skipped (line 150000)');
     expect(readFileSync(join(ws.dir, 'out.jsonl'), 'utf8').trim().split('\n')).toHaveLength(199_999);
+  });
+
+  it('an interrupt mid-file removes the partial output and exits 130', async () => {
+    const runs = await cli(['runs', 'list', '--json']);
+    const run = (JSON.parse(runs.stdout) as { runs: { id: string }[] }).runs[0]!.id;
+    const child = spawn(process.execPath, [MLCTL_BIN, 'predict', '--model', run, '--input', 'houses.csv', '--output', 'cut.csv'], { cwd: ws.dir, env: { ...process.env, ...ws.env, CI: 'true' }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Interrupt once the temporary output holds some answers, as a terminal would.
+    const partial = () => readdirSync(ws.dir).some((name) => name.startsWith('.cut.csv.') && name.endsWith('.tmp'));
+    for (let i = 0; i < 600 && !partial(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(partial()).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(readdirSync(ws.dir).filter((name) => name.includes('cut.csv'))).toEqual([]);
   });
 });
