@@ -104,6 +104,8 @@ async function reportOne(options: ReportCommandOptions, context: CliContext, out
         evaluation = await evaluateModel(predictor, {
           ...(location.dataPath === undefined ? {} : { dataPath: location.dataPath }),
           data: datasetStoreOptions(context),
+          // Slices and permutation importance read the rows.
+          keepRecords: true,
         });
       } catch (error) {
         // Without the task's test rows on this machine (not pulled, no network, a corrupt

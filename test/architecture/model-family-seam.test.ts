@@ -86,7 +86,7 @@ describe('a model family defined outside src/', () => {
     expect(answer).toEqual({ prediction: expect.closeTo(mean, 0) });
 
     // evaluate: the same metrics the run recorded
-    const evaluation = await evaluateModel(predictor, { data });
+    const evaluation = await evaluateModel(predictor, { data, keepRecords: true });
     expect(evaluation.metrics.r2).toBeCloseTo(trained.evaluation.metrics.r2!, 10);
     expect(evaluation.metrics.r2).toBeLessThan(0.05);
 

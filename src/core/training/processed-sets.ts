@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
-import { materialize } from '../features/feature-rows.js';
+import { writeChunksAtomic, writeJsonAtomic } from '../fs/atomic.js';
 import { summarizePipeline } from '../features/pipeline.js';
 import type { PipelineSummary } from '../features/pipeline-spec.js';
 import type { LabelledSet } from '../models/model-family.js';
@@ -14,17 +13,27 @@ export interface ProcessedFiles {
   readonly rows: PreparedSets['rows'];
 }
 
-function toCsv(set: LabelledSet, featureNames: readonly string[], target: string): string {
+/** Rows per written chunk of a processed set. */
+const CSV_BLOCK_ROWS = 4_096;
+
+/** A set as CSV text, a block of rows at a time: a large set is never one string. */
+function* csvChunks(set: LabelledSet, featureNames: readonly string[], target: string): Generator<string> {
   const quote = (name: string) => (/[",\n]/.test(name) ? `"${name.replaceAll('"', '""')}"` : name);
-  const lines: string[] = [[...featureNames.map(quote), quote(target)].join(',')];
-  const { data, rows, cols } = materialize(set.x);
-  for (let r = 0; r < rows; r++) {
-    const cells: string[] = new Array(cols + 1);
-    for (let c = 0; c < cols; c++) cells[c] = String(data[r * cols + c]);
-    cells[cols] = String(set.y[r]);
-    lines.push(cells.join(','));
+  yield `${[...featureNames.map(quote), quote(target)].join(',')}\n`;
+  const { rows, cols } = set.x;
+  const block = new Float32Array(Math.min(CSV_BLOCK_ROWS, Math.max(rows, 1)) * cols);
+  for (let from = 0; from < rows; from += CSV_BLOCK_ROWS) {
+    const to = Math.min(rows, from + CSV_BLOCK_ROWS);
+    set.x.fill(from, to, block);
+    const lines: string[] = new Array(to - from);
+    for (let r = 0; r < to - from; r++) {
+      const cells: string[] = new Array(cols + 1);
+      for (let c = 0; c < cols; c++) cells[c] = String(block[r * cols + c]);
+      cells[cols] = String(set.y[from + r]);
+      lines[r] = cells.join(',');
+    }
+    yield `${lines.join('\n')}\n`;
   }
-  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -42,7 +51,7 @@ export async function writeProcessedSets(dir: string, task: TaskSpec, sets: Prep
   ];
   for (const [name, set] of parts) {
     if (set === undefined || set.x.rows === 0) continue;
-    await writeFileAtomic(join(dir, name), toCsv(set, names, target));
+    await writeChunksAtomic(join(dir, name), csvChunks(set, names, target));
     files.push({ name, rows: set.x.rows });
   }
   const summary = summarizePipeline(sets.pipeline);
