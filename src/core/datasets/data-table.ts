@@ -11,6 +11,7 @@
  * A table knows the file line of each row (for messages) in a few numbers: the rows where
  * blank lines, skipped lines or multi-line records shift the line from the row number.
  */
+import type { DataRecord } from './dataset-spec.js';
 
 export interface NumberColumn {
   readonly kind: 'number';
@@ -190,4 +191,17 @@ export function createDataTable(source: string, rows: number, columns: readonly 
     column: (name) => byName.get(name),
     lineOf: (row) => lines.lineOf(row),
   };
+}
+
+/** Rows as records (the given columns, missing values as null): for the few consumers that want objects. */
+export function rowsAsRecords(rows: TableRows, columns: readonly string[]): DataRecord[] {
+  const present = columns.flatMap((name) => {
+    const column = rows.table.column(name);
+    return column === undefined ? [] : [column];
+  });
+  return Array.from(rows.index, (row) => {
+    const record: DataRecord = {};
+    for (const column of present) record[column.name] = valueAt(column, row);
+    return record;
+  });
 }

@@ -9,7 +9,8 @@
  * histograms `serve` stored for the model version, summed over the windows asked for.
  */
 import type { LoadedModel } from '../bundle/load-model.js';
-import { readCsvFile } from '../datasets/csv-reader.js';
+import { rowsAsRecords } from '../datasets/data-table.js';
+import { readCsvTable } from '../datasets/table-reader.js';
 import type { ColumnDef, DataRecord } from '../datasets/dataset-spec.js';
 import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
 import { isMlctlError, NotFoundError, UsageError } from '../errors.js';
@@ -86,7 +87,9 @@ export async function driftFromCsv(options: DriftFromCsvOptions): Promise<DriftR
   const columns = inputColumns(model);
   let table;
   try {
-    table = await readCsvFile(dataPath, { columns, ...(isBuiltinDataset(task.dataset) ? { spec: getDatasetSpec(task.dataset) } : {}) });
+    // Columns, not records: a row becomes a record only in its chunk below, so a large file
+    // costs its columns' size, not an object per row.
+    ({ table } = await readCsvTable(dataPath, { columns, ...(isBuiltinDataset(task.dataset) ? { spec: getDatasetSpec(task.dataset) } : {}) }));
   } catch (error) {
     if (isMlctlError(error) && error.code === 'CSV_MISSING_COLUMNS') {
       // The reader's message names the absent columns; say what they are to the model.
@@ -97,7 +100,7 @@ export async function driftFromCsv(options: DriftFromCsvOptions): Promise<DriftR
     }
     throw error;
   }
-  const rows = table.records.length;
+  const rows = table.rows;
   if (rows === 0) {
     throw new NotFoundError('DRIFT_NO_DATA', `${dataPath} holds no rows: there is nothing to compare with the reference profile`);
   }
@@ -118,8 +121,12 @@ export async function driftFromCsv(options: DriftFromCsvOptions): Promise<DriftR
   const problems: string[] = [];
   let problemCount = 0;
   let nextSampled = 0;
+  const names = columns.map((c) => c.name);
+  const index = new Uint32Array(Math.min(CHUNK_ROWS, rows));
   for (let start = 0; start < rows; start += CHUNK_ROWS) {
-    const chunk = validateRecords(model.pipeline, table.records.slice(start, start + CHUNK_ROWS));
+    const end = Math.min(rows, start + CHUNK_ROWS);
+    for (let row = start; row < end; row++) index[row - start] = row;
+    const chunk = validateRecords(model.pipeline, rowsAsRecords({ table, index: index.subarray(0, end - start) }, names));
     for (const p of chunk.problems) {
       problemCount++;
       if (problems.length < 20) problems.push(`row ${start + p.record + 1}, field "${p.field}": ${p.message}`);

@@ -1,10 +1,10 @@
-import type { TableRows } from '../datasets/data-table.js';
+import { rowsAsRecords, type TableRows } from '../datasets/data-table.js';
 import type { DataRecord } from '../datasets/dataset-spec.js';
 import { validateRecords } from '../features/record-validation.js';
 import { UsageError } from '../errors.js';
 import type { Predictor } from '../predict/predictor.js';
 import type { Evaluation } from '../bundle/output-meaning.js';
-import { encodeTarget, loadLabelledFile, loadTestRows, rowsAsRecords, taskColumns, type DroppedRows, type TaskDataOptions } from './task-data.js';
+import { encodeTarget, loadLabelledFile, loadTestRows, taskColumns, type DroppedRows, type TaskDataOptions } from './task-data.js';
 
 export interface EvaluateModelOptions {
   /** A labelled CSV; default: the task's own test rows. */

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { sha256File } from '../fs/hash.js';
 import { allRows, rowLocation, selectRows, textAt, valueAt, type DataTable, type TableRows } from '../datasets/data-table.js';
-import type { ColumnDef, DataRecord, DatasetSpec } from '../datasets/dataset-spec.js';
+import type { ColumnDef, DatasetSpec } from '../datasets/dataset-spec.js';
 import { getDatasetSpec, isBuiltinDataset } from '../datasets/dataset-registry.js';
 import { ensureDataset, type DatasetStoreOptions } from '../datasets/dataset-store.js';
 import { readCsvTable, readDatasetTable, type ReadProgress, type ReadTableResult, type UnparsedValues } from '../datasets/table-reader.js';
@@ -381,17 +381,5 @@ export function encodeTarget(meaning: OutputMeaning, rows: TableRows, where: str
   return y;
 }
 
-/** Rows as records (the given columns, missing values as null): for the few consumers that want objects. */
-export function rowsAsRecords(rows: TableRows, columns: readonly string[]): DataRecord[] {
-  const present = columns.flatMap((name) => {
-    const column = rows.table.column(name);
-    return column === undefined ? [] : [column];
-  });
-  return Array.from(rows.index, (row) => {
-    const record: DataRecord = {};
-    for (const column of present) record[column.name] = valueAt(column, row);
-    return record;
-  });
-}
 
 export type { UnparsedValues };

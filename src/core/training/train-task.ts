@@ -11,10 +11,10 @@ import type { BundleManifest } from '../bundle/bundle-manifest.js';
 import type { Evaluation, OutputMeaning } from '../bundle/output-meaning.js';
 import type { ParamValue, RunStore } from '../tracking/run-store.js';
 import type { QualityGate, TaskSpec } from '../tasks/task-spec.js';
-import { selectRows } from '../datasets/data-table.js';
+import { rowsAsRecords, selectRows } from '../datasets/data-table.js';
 import { subsetRows } from '../features/feature-rows.js';
 import { seededSample } from '../features/split.js';
-import { loadTaskData, rowsAsRecords, type DroppedRows, type TaskDataOptions } from './task-data.js';
+import { loadTaskData, type DroppedRows, type TaskDataOptions } from './task-data.js';
 import { prepareSets, type PreparePhase } from './prepare-sets.js';
 import { scoreRows } from './score-rows.js';
 

@@ -13,7 +13,8 @@ import { loadPredictor } from '../predict/predictor.js';
 import type { RunStore } from '../tracking/run-store.js';
 import type { TaskSpec } from '../tasks/task-spec.js';
 import { evaluateModel } from '../training/evaluate-model.js';
-import { loadTaskData, rowsAsRecords, taskColumns } from '../training/task-data.js';
+import { rowsAsRecords } from '../datasets/data-table.js';
+import { loadTaskData, taskColumns } from '../training/task-data.js';
 import { trainTask, type TrainTaskResult } from '../training/train-task.js';
 
 /**

@@ -7,7 +7,8 @@ import { createFeatureRows, materialize, subsetRows } from '../../../src/core/fe
 import { fitPipeline, fitPipelineOnRows, transformRecords } from '../../../src/core/features/pipeline.js';
 import { getModelFamily } from '../../../src/core/models/model-families.js';
 import { INCOME_TASK } from '../../../src/core/tasks/builtin-tasks.js';
-import { rowsAsRecords, taskColumns } from '../../../src/core/training/task-data.js';
+import { rowsAsRecords } from '../../../src/core/datasets/data-table.js';
+import { taskColumns } from '../../../src/core/training/task-data.js';
 import { SHARED_DATA } from '../../helpers/cli.js';
 
 /**

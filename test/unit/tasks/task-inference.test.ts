@@ -6,8 +6,8 @@ import { fitPipeline, parsePipeline, transformRecords } from '../../../src/core/
 import { pipelineInputSchema, validateRecords } from '../../../src/core/features/record-validation.js';
 import { profileColumn } from '../../../src/core/tasks/column-profile.js';
 import { inferBinaryLabels, inferFeatures, inferProblemType } from '../../../src/core/tasks/task-inference.js';
-import { checkTargets, rowsAsRecords } from '../../../src/core/training/task-data.js';
-import { createDataTable, LineIndex } from '../../../src/core/datasets/data-table.js';
+import { checkTargets } from '../../../src/core/training/task-data.js';
+import { createDataTable, LineIndex, rowsAsRecords } from '../../../src/core/datasets/data-table.js';
 import { getTask } from '../../../src/core/tasks/task-registry.js';
 import type { TaskSpec } from '../../../src/core/tasks/task-spec.js';
 
