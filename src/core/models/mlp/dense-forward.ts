@@ -211,24 +211,7 @@ function denseRow(
     dst[j + 6] = s6;
     dst[j + 7] = s7;
   }
-  for (; j + 4 <= units; j += 4) {
-    let s0 = bias === null ? 0 : bias[j]!;
-    let s1 = bias === null ? 0 : bias[j + 1]!;
-    let s2 = bias === null ? 0 : bias[j + 2]!;
-    let s3 = bias === null ? 0 : bias[j + 3]!;
-    for (let t = 0; t < n; t++) {
-      const x = nzValue[t]!;
-      const k = nzIndex[t]! + j;
-      s0 += x * kernel[k]!;
-      s1 += x * kernel[k + 1]!;
-      s2 += x * kernel[k + 2]!;
-      s3 += x * kernel[k + 3]!;
-    }
-    dst[j] = s0;
-    dst[j + 1] = s1;
-    dst[j + 2] = s2;
-    dst[j + 3] = s3;
-  }
+  // The last units (fewer than eight) one at a time.
   for (; j < units; j++) {
     let sum = bias === null ? 0 : bias[j]!;
     for (let t = 0; t < n; t++) sum += nzValue[t]! * kernel[nzIndex[t]! + j]!;
