@@ -12,34 +12,21 @@ export function temporaryPathFor(path: string): string {
  * renamed over `path`. A reader sees the old file or the new one, never a torn one.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = temporaryPathFor(path);
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeChunksAtomic(path, [data]);
 }
 
 /**
- * Writes the text `chunks` yields to `path` atomically, as writeFileAtomic does, without
- * holding it whole: for files larger than a string can be (a processed set of millions of rows).
+ * Writes the chunks `chunks` yields to `path` atomically, as writeFileAtomic does, without
+ * holding them whole: for files larger than a string can be (a processed set of millions of rows).
  */
-export async function writeChunksAtomic(path: string, chunks: AsyncIterable<string> | Iterable<string>): Promise<void> {
+export async function writeChunksAtomic(path: string, chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = temporaryPathFor(path);
   try {
     const handle = await open(tmp, 'w');
     try {
-      for await (const chunk of chunks) await handle.write(chunk);
+      // writeFile writes all of a chunk, at the position the last one ended.
+      for await (const chunk of chunks) await handle.writeFile(chunk);
       await handle.sync();
     } finally {
       await handle.close();
