@@ -1,43 +1,9 @@
-import { Writable } from 'node:stream';
-import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_GROUPS } from '../../src/commands/index.js';
 import { buildProgram } from '../../src/cli.js';
-import { loadConfig } from '../../src/config.js';
-import { createOutput, type CliContext } from '../../src/ui/context.js';
+import { loadProgram } from '../helpers/program.js';
 
-function capture(): Writable & { text: string } {
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      stream.text += chunk.toString();
-      done();
-    },
-  }) as Writable & { text: string };
-  stream.text = '';
-  return stream;
-}
-
-function allCommands(command: Command, path: string[] = []): { path: string[]; command: Command }[] {
-  return command.commands.flatMap((c) => {
-    const here = [...path, c.name()];
-    return [{ path: here, command: c }, ...allCommands(c, here)];
-  });
-}
-
-const stdout = capture();
-const stderr = capture();
-const config = loadConfig({}, process.cwd());
-const context: CliContext = {
-  config,
-  version: '0.0.0-test',
-  argv: [],
-  streams: { stdout, stderr },
-  signal: new AbortController().signal,
-  onFinish: () => undefined,
-  output: (command) => createOutput(command, config, { stdout, stderr }),
-};
-const program = await buildProgram(context, { allCommands: true });
-const commands = allCommands(program);
+const { program, context, stdout, commands } = await loadProgram();
 
 describe('every command documents itself', () => {
   it('registers the command groups the issues name, exactly as the group table lists them', () => {
