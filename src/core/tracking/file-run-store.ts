@@ -9,6 +9,7 @@ import { encodeMetricLine, readMetricLog } from './metric-log.js';
 import { parseRunReference, runReferenceAdvice, validateExperimentName, validateKey, validateRunName } from './names.js';
 import { createProcessProbe, type ProcessProbe } from './process-liveness.js';
 import { createRunId, createRunName, isRunId } from './run-id.js';
+import { MetricFlusher } from './metric-flusher.js';
 import { openRunIndex } from './run-index.js';
 import {
   ARTIFACTS_DIR,
@@ -322,16 +323,14 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
 }
 
 /** How long metric points may wait in memory before reaching the file (ms). */
-const METRIC_FLUSH_INTERVAL_MS = 50;
 const METRIC_FLUSH_BYTES = 256 * 1024;
 
 /**
  * A run being written by this process. Metric points are buffered per metric file and
- * appended in batches: a call that comes more than METRIC_FLUSH_INTERVAL_MS after the last
- * write flushes at once (so a trainer logging once per epoch writes every epoch), bursts are
- * coalesced, and a timer flushes what is left. Each batch is one O_APPEND write of whole
+ * appended in batches when MetricFlusher says (metric-flusher.ts: at once when the last write
+ * is older than its interval or the buffer is full, else by a timer). Each batch is one O_APPEND write of whole
  * lines, so a kill leaves at most a torn last line, which readers skip. No file stays open
- * between batches (at most one batch per metric every METRIC_FLUSH_INTERVAL_MS, so reopening
+ * between batches (at most one batch per metric every flush interval, so reopening
  * costs nothing measurable): a run its caller never ends (a crashed trainer, a test's stand-in
  * for a dead process) holds no file handle for the garbage collector to close (DEP0137).
  */
@@ -350,9 +349,7 @@ class FileRunWriter implements FileActiveRun {
   private readonly lastValues = new Map<string, number>();
   /** Points logged per metric, written into run.json at end() beside the last values. */
   private readonly pointCounts = new Map<string, number>();
-  private lastFlush = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly flusher = new MetricFlusher(() => this.writePending());
   private ended = false;
 
   constructor(
@@ -410,47 +407,31 @@ class FileRunWriter implements FileActiveRun {
       this.pending.set(key, (this.pending.get(key) ?? '') + line);
       this.pendingBytes += line.length;
     }
-    const now = performance.now();
-    if (now - this.lastFlush >= METRIC_FLUSH_INTERVAL_MS || this.pendingBytes >= METRIC_FLUSH_BYTES) {
-      await this.flush();
-    } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flush().catch(() => {
-          // Retried by the next flush or by end(); the points stay pending.
-        });
-      }, METRIC_FLUSH_INTERVAL_MS);
-      this.timer.unref();
-    }
+    await this.flusher.added(this.pendingBytes >= METRIC_FLUSH_BYTES);
   }
 
-  /** Writes every pending point. Flushes are serialised so lines never interleave. */
+  /** Writes every pending point, in order after any flush under way, so lines never interleave. */
   flush(): Promise<void> {
-    const run = async (): Promise<void> => {
-      if (this.timer !== undefined) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
-      this.lastFlush = performance.now();
-      if (this.pending.size === 0) return;
-      const batch = [...this.pending];
-      this.pending.clear();
-      this.pendingBytes = 0;
-      await Promise.all(
-        batch.map(async ([key, text]) => {
-          try {
-            await appendFile(join(this.dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`), text);
-          } catch (error) {
-            // Put the lines back in order so that a later flush can retry them.
-            this.pending.set(key, text + (this.pending.get(key) ?? ''));
-            this.pendingBytes += text.length;
-            throw error;
-          }
-        }),
-      );
-    };
-    this.flushing = this.flushing.then(run, run);
-    return this.flushing;
+    return this.flusher.flush();
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending];
+    this.pending.clear();
+    this.pendingBytes = 0;
+    await Promise.all(
+      batch.map(async ([key, text]) => {
+        try {
+          await appendFile(join(this.dir, METRICS_DIR, `${key}${METRIC_SUFFIX}`), text);
+        } catch (error) {
+          // Put the lines back in order so that a later flush can retry them.
+          this.pending.set(key, text + (this.pending.get(key) ?? ''));
+          this.pendingBytes += text.length;
+          throw error;
+        }
+      }),
+    );
   }
 
   setTags(tags: Readonly<Record<string, string>>): Promise<void> {

@@ -1,13 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { UsageError } from '../../errors.js';
+import { MetricFlusher } from '../metric-flusher.js';
 import { validateKey } from '../names.js';
 import type { ActiveRun, ParamValue, RunInfo, RunStatus } from '../run-store.js';
 import { inTransaction, type TrackingDialect } from './tracking-dialect.js';
 import type { TrackingSchema } from './tracking-schema.js';
 
 /** How long metric points may wait in memory before they are written (ms), as the file store. */
-const METRIC_FLUSH_INTERVAL_MS = 50;
 const METRIC_FLUSH_POINTS = 5_000;
 
 export interface SqlRunWriterOptions {
@@ -37,7 +37,7 @@ export interface PendingPoint {
  * A run written into the database by this process. Params go in one INSERT per call;
  * metric points are buffered and written in batches (a multi-row INSERT of the history and
  * an upsert of each key's last value, in one transaction), flushed like the file store's:
- * at once when the last write is older than METRIC_FLUSH_INTERVAL_MS, else by a timer.
+ * when MetricFlusher says (metric-flusher.ts).
  * Ending FINISHED stores the artifacts first and only then records the run as finished with
  * its bundle's manifest SHA-256: a row never says a bundle exists before all of it does.
  */
@@ -51,9 +51,7 @@ export class SqlRunWriter implements ActiveRun {
   private pending: PendingPoint[] = [];
   private readonly counts = new Map<string, number>();
   private readonly knownKeys = new Set<string>();
-  private lastFlush = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly flusher = new MetricFlusher(() => this.writePending());
   private ended = false;
 
   constructor(private readonly options: SqlRunWriterOptions) {
@@ -110,41 +108,25 @@ export class SqlRunWriter implements ActiveRun {
       this.counts.set(key, seq + 1);
       this.pending.push({ key, seq, step, value, timestamp });
     }
-    const now = performance.now();
-    if (now - this.lastFlush >= METRIC_FLUSH_INTERVAL_MS || this.pending.length >= METRIC_FLUSH_POINTS) {
-      await this.flush();
-    } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flush().catch(() => {
-          // Retried by the next flush or by end(); the points stay pending.
-        });
-      }, METRIC_FLUSH_INTERVAL_MS);
-      this.timer.unref();
-    }
+    await this.flusher.added(this.pending.length >= METRIC_FLUSH_POINTS);
   }
 
-  /** Writes every pending point in one transaction. Flushes are serialised, so batches keep their order. */
+  /** Writes every pending point in one transaction, in order after any flush under way. */
   flush(): Promise<void> {
-    const run = async (): Promise<void> => {
-      if (this.timer !== undefined) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
-      this.lastFlush = performance.now();
-      if (this.pending.length === 0) return;
-      const batch = this.pending;
-      this.pending = [];
-      try {
-        await writeMetricBatch(this.options.db, this.options.dialect, this.id, batch);
-      } catch (error) {
-        // Put them back in front so that a later flush retries them in order.
-        this.pending = [...batch, ...this.pending];
-        throw error;
-      }
-    };
-    this.flushing = this.flushing.then(run, run);
-    return this.flushing;
+    return this.flusher.flush();
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      await writeMetricBatch(this.options.db, this.options.dialect, this.id, batch);
+    } catch (error) {
+      // Put them back in front so that a later flush retries them in order.
+      this.pending = [...batch, ...this.pending];
+      throw error;
+    }
   }
 
   setTags(tags: Readonly<Record<string, string>>): Promise<void> {
