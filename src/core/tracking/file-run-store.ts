@@ -39,6 +39,7 @@ import type {
   RunStatus,
   RunStore,
 } from './run-store.js';
+import { newRunInfo } from './run-store.js';
 
 export interface FileRunStoreOptions {
   readonly root: string;
@@ -220,23 +221,7 @@ export function createFileRunStore(options: FileRunStoreOptions): FileRunStore {
       }
       await mkdir(join(dir, METRICS_DIR));
       await mkdir(join(dir, ARTIFACTS_DIR));
-      const info: RunInfo = {
-        id,
-        name: create.name ?? createRunName(),
-        experiment: create.experiment,
-        status: 'RUNNING',
-        startTime: new Date(clock()).toISOString(),
-        endTime: null,
-        pid,
-        host,
-        user,
-        gitCommit: create.gitCommit ?? null,
-        commandLine: create.commandLine,
-        task: create.task ?? null,
-        datasetSha256: null,
-        backend: null,
-        note: create.note ?? null,
-      };
+      const info = newRunInfo(id, create.name ?? createRunName(), create.experiment, create, clock(), { pid, host, user });
       if (Object.keys(tags).length > 0) await writeJsonAtomic(join(dir, TAGS_FILE), sortRecord(tags));
       // run.json last: a folder without it is a run still being created (or a crash in between).
       await writeJsonAtomic(join(dir, RUN_FILE), info);

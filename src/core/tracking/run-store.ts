@@ -44,6 +44,34 @@ export interface CreateRunOptions {
   readonly note?: string;
 }
 
+/** The process writing a run, recorded with it (a liveness probe reads them back). */
+export interface RunWriterIdentity {
+  readonly pid: number;
+  readonly host: string;
+  readonly user: string;
+}
+
+/** A new run's record as every store writes it: RUNNING since `startMs`, nothing measured yet. */
+export function newRunInfo(id: string, name: string, experiment: string, create: CreateRunOptions, startMs: number, writer: RunWriterIdentity): RunInfo {
+  return {
+    id,
+    name,
+    experiment,
+    status: 'RUNNING',
+    startTime: new Date(startMs).toISOString(),
+    endTime: null,
+    pid: writer.pid,
+    host: writer.host,
+    user: writer.user,
+    gitCommit: create.gitCommit ?? null,
+    commandLine: create.commandLine,
+    task: create.task ?? null,
+    datasetSha256: null,
+    backend: null,
+    note: create.note ?? null,
+  };
+}
+
 /** A run being written by this process. */
 export interface ActiveRun {
   readonly id: string;

@@ -11,7 +11,7 @@ import { downloadManifestFolder, readAll, uploadFolder } from '../../storage/fol
 import { parseRunReference, runReferenceAdvice, validateExperimentName, validateKey, validateRunName } from '../names.js';
 import { createProcessProbe, type ProcessProbe } from '../process-liveness.js';
 import { createRunId, createRunName, isRunId } from '../run-id.js';
-import type { CreateRunOptions, MetricPoint, RunInfo, RunStatus } from '../run-store.js';
+import { newRunInfo, type CreateRunOptions, type MetricPoint, type RunInfo, type RunStatus } from '../run-store.js';
 import type { GcResult, RunRef, TrackingStore } from '../tracking-store.js';
 import { TRACKING_MIGRATIONS, TRACKING_MIGRATION_TABLES } from './migrations/index.js';
 import { createSqlImporter } from './sql-importer.js';
@@ -190,22 +190,6 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
       const startMs = clock();
       const startText = new Date(startMs).toISOString();
       const name = create.name ?? createRunName();
-      const info: Omit<RunInfo, 'id'> = {
-        name,
-        experiment,
-        status: 'RUNNING',
-        startTime: startText,
-        endTime: null,
-        pid,
-        host,
-        user,
-        gitCommit: create.gitCommit ?? null,
-        commandLine: create.commandLine,
-        task: create.task ?? null,
-        datasetSha256: null,
-        backend: null,
-        note: create.note ?? null,
-      };
       // A unique key makes the id ours even if another process drew the same one.
       for (let attempt = 0; ; attempt += 1) {
         const id = createRunId(clock());
@@ -227,12 +211,12 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
               pid,
               host,
               user_name: user,
-              git_commit: info.gitCommit,
-              command_line: info.commandLine,
-              task: info.task,
+              git_commit: create.gitCommit ?? null,
+              command_line: create.commandLine,
+              task: create.task ?? null,
               dataset: null,
               backend: null,
-              note: info.note,
+              note: create.note ?? null,
               deleted_time: null,
               artifact_uri: artifactUri,
               bundle_sha256: null,
@@ -252,7 +236,7 @@ export async function createSqlTrackingStore(options: SqlTrackingStoreOptions): 
         const writer = new SqlRunWriter({
           db,
           dialect,
-          info: { id, ...info },
+          info: newRunInfo(id, name, experiment, create, startMs, { pid, host, user }),
           artifactsDir,
           artifactUri,
           clock,
