@@ -82,10 +82,15 @@ function categoryOf(raw: string | number | null | undefined): string | undefined
 }
 
 function recordTexts(records: readonly DataRecord[], name: string): FitInput {
-  const codes = new Uint32Array(records.length);
+  return dictionaryCoded(records.length, (i) => categoryOf(records[i]![name]));
+}
+
+/** `n` values dictionary-coded in order of first appearance; undefined (missing) is code 0. */
+function dictionaryCoded(n: number, textOf: (i: number) => string | undefined): FitInput {
+  const codes = new Uint32Array(n);
   const index = new Map<string, number>();
-  for (let i = 0; i < records.length; i++) {
-    const value = categoryOf(records[i]![name]);
+  for (let i = 0; i < n; i++) {
+    const value = textOf(i);
     if (value === undefined) continue;
     let code = index.get(value);
     if (code === undefined) {
@@ -106,20 +111,10 @@ function gatherInput(column: DataColumn, index: Uint32Array, numeric: boolean): 
     for (let i = 0; i < n; i++) values[i] = source[index[i]!]!;
     if (numeric) return { kind: 'number', values, bad: [], badCount: 0 };
     // A number column read as categories: each value spelled as a record would hold it.
-    const dictionary = new Map<string, number>();
-    const codes = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
+    return dictionaryCoded(n, (i) => {
       const x = values[i]!;
-      if (x !== x) continue;
-      const text = String(x);
-      let code = dictionary.get(text);
-      if (code === undefined) {
-        code = dictionary.size + 1;
-        dictionary.set(text, code);
-      }
-      codes[i] = code;
-    }
-    return { kind: 'text', codes, dictionary: [...dictionary.keys()] };
+      return x !== x ? undefined : String(x);
+    });
   }
   const codes = new Uint32Array(n);
   const source = column.codes;
