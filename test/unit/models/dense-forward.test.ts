@@ -38,17 +38,21 @@ function inputRows(rows: number, cols: number, seed: number): Float32Array {
   return x;
 }
 
+/** The worst difference from TensorFlow.js over a batch, of both kernels (SIMD and JavaScript). */
 async function compareWithTf(layers: import('@tensorflow/tfjs-layers').layers.Layer[], cols: number, rows = 257): Promise<number> {
   const model = tf.sequential({ layers });
   const { json, weights } = await saveLayers(model);
   const x = inputRows(rows, cols, 11);
   const expected = (await (model.predict(tf.tensor2d(x, [rows, cols])) as import('@tensorflow/tfjs-core').Tensor).data()) as Float32Array;
   model.dispose();
-  const forward = createDenseForward(parseDenseNetwork(json, weights));
-  const actual = forward.run(x, rows);
-  expect(actual.length).toBe(expected.length);
   let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  for (const kernel of ['simd', 'js'] as const) {
+    const forward = createDenseForward(parseDenseNetwork(json, weights), { kernel });
+    expect(forward.kernel).toBe(kernel);
+    const actual = forward.run(x, rows);
+    expect(actual.length).toBe(expected.length);
+    for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  }
   return worst;
 }
 
@@ -63,6 +67,35 @@ describe('lean dense forward pass, against TensorFlow.js', () => {
       105,
     );
     expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('matches widths that are not multiples of 4 or 16, and a softmax output, to 1e-5', async () => {
+    const worst = await compareWithTf(
+      [
+        tf.layers.dense({ units: 37, activation: 'relu', inputShape: [53] }),
+        tf.layers.dense({ units: 21, activation: 'relu' }),
+        tf.layers.dense({ units: 5, activation: 'tanh' }),
+        tf.layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+      53,
+    );
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('the SIMD kernel agrees with the JavaScript loop on the income shape, rows of zeros and NaN included', () => {
+    const files = denseModelFiles(98, [{ units: 128, activation: 'relu' }, { units: 64, activation: 'relu' }, { units: 1, activation: 'sigmoid' }], 7);
+    const network = parseDenseNetwork(files.get('model.json')!, files.get('weights.bin')!);
+    const simd = createDenseForward(network);
+    const js = createDenseForward(network, { kernel: 'js' });
+    expect(simd.kernel).toBe('simd');
+    const x = inputRows(64, 98, 9);
+    x.fill(0, 0, 98); // a row of zeros: the bias alone
+    x[98 + 3] = Number.NaN; // NaN propagates, as in TensorFlow.js
+    const a = Float32Array.from(simd.run(x, 64));
+    const b = Float32Array.from(js.run(x, 64));
+    expect(Number.isNaN(a[1]!)).toBe(true);
+    expect(Number.isNaN(b[1]!)).toBe(true);
+    for (let i = 0; i < 64; i++) if (i !== 1) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-6);
   });
 
   for (const activation of ['tanh', 'elu', 'selu', 'softplus', 'softsign', 'linear', 'relu6', 'hardSigmoid', 'swish'] as const) {
@@ -81,15 +114,17 @@ describe('lean dense forward pass, against TensorFlow.js', () => {
     });
   }
 
-  it('reuses its output buffer and answers batches of any size', () => {
-    const files = denseModelFiles(10, [{ units: 4, activation: 'relu' }, { units: 1, activation: 'sigmoid' }], 3);
-    const forward = createDenseForward(parseDenseNetwork(files.get('model.json')!, files.get('weights.bin')!));
-    const x = inputRows(300, 10, 5);
-    const batch = Float32Array.from(forward.run(x, 300));
-    // Row by row gives the same numbers: rows do not leak into each other.
-    for (const r of [0, 1, 150, 299]) expect(forward.run(x.subarray(r * 10, r * 10 + 10), 1)[0]).toBe(batch[r]);
-    expect(forward.run(x, 0).length).toBe(0);
-  });
+  for (const kernel of ['simd', 'js'] as const) {
+    it(`reuses its output buffer and answers batches of any size (${kernel})`, () => {
+      const files = denseModelFiles(10, [{ units: 4, activation: 'relu' }, { units: 1, activation: 'sigmoid' }], 3);
+      const forward = createDenseForward(parseDenseNetwork(files.get('model.json')!, files.get('weights.bin')!), { kernel });
+      const x = inputRows(300, 10, 5);
+      const batch = Float32Array.from(forward.run(x, 300));
+      // Row by row gives the same numbers: rows do not leak into each other.
+      for (const r of [0, 1, 150, 299]) expect(forward.run(x.subarray(r * 10, r * 10 + 10), 1)[0]).toBe(batch[r]);
+      expect(forward.run(x, 0).length).toBe(0);
+    });
+  }
 
   it('refuses what it cannot run, so the daemon falls back to TensorFlow.js', () => {
     const bad = (mutate: (json: { modelTopology: { config: { layers: Record<string, unknown>[] } }; weightsManifest: { weights: Record<string, unknown>[] }[] }) => void, weights?: Uint8Array) => {

@@ -1,13 +1,16 @@
 /**
- * A lean forward pass of a bundle's dense network in plain JavaScript, read straight from
- * the TensorFlow.js layers files (model/model.json + model/weights.bin), so scoring an MLP
- * bundle (predict, evaluate, report, serve) never imports TensorFlow.js. Verified against
- * TensorFlow.js to 1e-5 (test/unit/models/dense-forward.test.ts).
+ * A lean forward pass of a bundle's dense network, read straight from the TensorFlow.js
+ * layers files (model/model.json + model/weights.bin), so scoring an MLP bundle (predict,
+ * evaluate, report, serve) never imports TensorFlow.js. Verified against TensorFlow.js to
+ * 1e-5 (test/unit/models/dense-forward.test.ts).
  *
- * Weights stay Float32Array; sums run in float64 (TensorFlow.js sums in float32, so results
- * differ by float32 rounding only). The input loop skips zero features: one-hot inputs are
+ * Two kernels, one result: the WebAssembly SIMD kernel (dense-simd.ts; float32 sums as in
+ * TensorFlow.js), and where WebAssembly cannot run, the JavaScript loop here (float64 sums;
+ * the two differ by float32 rounding only). Both skip zero inputs: one-hot inputs are
  * mostly zeros, which makes the first layer several times cheaper.
  */
+
+import { createSimdForward } from './dense-simd.js';
 
 /** Element-wise activations, as Keras names them. */
 const ACTIVATIONS: Readonly<Record<string, (x: number) => number>> = {
@@ -146,6 +149,8 @@ export function parseDenseNetwork(modelJsonBytes: Uint8Array, weightBytes: Uint8
  */
 export interface DenseForward {
   readonly network: DenseNetwork;
+  /** Which kernel runs: WebAssembly SIMD, or the JavaScript loop where WebAssembly cannot. */
+  readonly kernel: 'simd' | 'js';
   run(input: Float32Array, rows: number): Float32Array;
 }
 
@@ -246,7 +251,37 @@ function denseRow(
   }
 }
 
-export function createDenseForward(network: DenseNetwork): DenseForward {
+/** Applies a layer's activation to its values in place (softmax across them, the others one by one). */
+export function applyActivation(activation: string, values: Float32Array): void {
+  if (activation === SOFTMAX) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let u = 0; u < values.length; u++) if (values[u]! > max) max = values[u]!;
+    let sum = 0;
+    const e = new Float64Array(values.length);
+    for (let u = 0; u < values.length; u++) {
+      e[u] = Math.exp(values[u]! - max);
+      sum += e[u]!;
+    }
+    for (let u = 0; u < values.length; u++) values[u] = e[u]! / sum;
+    return;
+  }
+  const f = ACTIVATIONS[activation] ?? ACTIVATIONS.linear!;
+  for (let u = 0; u < values.length; u++) values[u] = f(values[u]!);
+}
+
+/**
+ * The forward pass of `network`: the WebAssembly SIMD kernel (dense-simd.ts) where
+ * WebAssembly runs, else the JavaScript loop below (`kernel: 'js'` asks for it).
+ */
+export function createDenseForward(network: DenseNetwork, options: { kernel?: 'simd' | 'js' } = {}): DenseForward {
+  if (options.kernel !== 'js') {
+    const simd = createSimdForward(network, applyActivation);
+    if (simd !== undefined) return simd;
+  }
+  return createJsForward(network);
+}
+
+function createJsForward(network: DenseNetwork): DenseForward {
   const widest = Math.max(network.inputs, ...network.layers.map((l) => l.units));
   const codes = network.layers.map((layer) => (layer.activation in INLINE ? INLINE[layer.activation as keyof typeof INLINE] : -1));
   const functions = network.layers.map((layer) => ACTIVATIONS[layer.activation] ?? ACTIVATIONS.linear!);
@@ -261,6 +296,7 @@ export function createDenseForward(network: DenseNetwork): DenseForward {
 
   return {
     network,
+    kernel: 'js',
     run(input, rows) {
       const inputs = network.inputs;
       const outWidth = network.outputs;
