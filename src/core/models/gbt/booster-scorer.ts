@@ -204,11 +204,31 @@ function walkForest(forest: BinnedForest, rowBins: Int32Array, cols: number, fea
       raw[(r + 3) * k + c] = s3;
     }
   }
+  // The last rows (a single row, when serving) one at a time, four trees at once: their walks
+  // are independent, so their memory loads overlap instead of waiting on each other.
   for (; r < rows; r++) {
     binRow(features, r * cols, rowBins, 0, cols, cardinality, cuts, cutStart, cutCount);
     for (let c = 0; c < k; c++) {
       let sum = baseScores[c]!;
-      for (let t = c; t < trees; t += k) {
+      let t = c;
+      for (; t + 3 * k < trees; t += 4 * k) {
+        let n0 = roots[t]!;
+        let n1 = roots[t + k]!;
+        let n2 = roots[t + 2 * k]!;
+        let n3 = roots[t + 3 * k]!;
+        while ((n0 & n1 & n2 & n3) >= 0) {
+          if (n0 >= 0) n0 = childOf(rowBins, 0, n0, feature, children, bitStart, bits);
+          if (n1 >= 0) n1 = childOf(rowBins, 0, n1, feature, children, bitStart, bits);
+          if (n2 >= 0) n2 = childOf(rowBins, 0, n2, feature, children, bitStart, bits);
+          if (n3 >= 0) n3 = childOf(rowBins, 0, n3, feature, children, bitStart, bits);
+        }
+        // Summed in tree order, as the walk of one tree at a time would.
+        sum += leafValue[~n0]!;
+        sum += leafValue[~n1]!;
+        sum += leafValue[~n2]!;
+        sum += leafValue[~n3]!;
+      }
+      for (; t < trees; t += k) {
         let node = roots[t]!;
         while (node >= 0) node = childOf(rowBins, 0, node, feature, children, bitStart, bits);
         sum += leafValue[~node]!;
