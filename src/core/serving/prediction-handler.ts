@@ -144,8 +144,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       ms: seconds * 1000,
       client: logger.pseudonymize(request.clientIp),
       bytesIn: request.body.length,
-      ...(c.records === undefined ? {} : { records: c.records }),
-      ...(errorCode === undefined ? {} : { error: errorCode }),
+      records: c.records,
+      error: errorCode,
     });
     return response;
   };

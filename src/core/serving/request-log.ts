@@ -115,15 +115,16 @@ export function createServeLogger(options: ServeLoggerOptions): ServeLogger {
     }
   };
 
-  // `"method":…,"path":…,"route":…` for the few (method, path) pairs routes have, built once.
-  const wheres = new Map<string, string>();
+  // `"method":…,"path":…,"route":…` for the few (path, method) pairs routes have, built once.
+  const wheres = new Map<string, Map<string, string>>();
   const whereOf = (entry: RequestLogEntry): string => {
-    const key = `${entry.method} ${entry.path}`;
-    let where = wheres.get(key);
+    let byMethod = wheres.get(entry.path);
+    let where = byMethod?.get(entry.method);
     if (where === undefined) {
       where = `"method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":"${entry.route}"`;
       // Paths with ids (/users/42) are many: cache only while the table stays small.
-      if (wheres.size < 256) wheres.set(key, where);
+      if (byMethod === undefined && wheres.size < 256) wheres.set(entry.path, (byMethod = new Map()));
+      if (byMethod !== undefined && byMethod.size < 16) byMethod.set(entry.method, where);
     }
     return where;
   };
