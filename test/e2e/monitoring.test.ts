@@ -133,7 +133,7 @@ describe('monitoring assets against a running daemon', () => {
       /^mlctl_predictions_total\{model="income",version="monitoring-run",label="(<=50K|>50K)"\} \d+$/m,
       /^mlctl_prediction_batch_size_bucket\{route="predict",le="2"\} 1$/m,
       /^mlctl_unseen_categories_total\{column="native_country"\} 1$/m,
-      /^mlctl_model_info\{name="income",version="monitoring-run",run_id="monitoring-run",bundle_sha256="[0-9a-f]{64}",family="mlp",scorer="mlp-js"\} 1$/m,
+      /^mlctl_model_info\{name="income",version="monitoring-run",run_id="monitoring-run",bundle_sha256="[0-9a-f]{64}",family="mlp",scorer="mlp-simd"\} 1$/m,
       /^process_resident_memory_bytes \d+$/m,
     ]) {
       expect(metricsText).toMatch(sample);

@@ -62,7 +62,7 @@ describe('mlctl serve (built binary)', () => {
   it('binds 127.0.0.1 on the port it reports and serves income@production from the registry', () => {
     expect(daemon.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const listening = daemon.events().find((e) => e.event === 'listening')!;
-    expect(listening).toMatchObject({ model: 'income', version: '1', run_id: runId, scorer: 'mlp-js', auth: true, database: true });
+    expect(listening).toMatchObject({ model: 'income', version: '1', run_id: runId, scorer: 'mlp-simd', auth: true, database: true });
   });
 
   it('POST /predict_income answers the seed body as the TensorFlow.js predictor does (1e-5)', async () => {
@@ -186,7 +186,7 @@ describe('mlctl serve (built binary)', () => {
     const metrics = await call('/metrics');
     expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(metrics.text).toContain('mlctl_http_requests_total{route="predict_income",method="POST",status="200"}');
-    expect(metrics.text).toMatch(/^mlctl_model_info\{name="income",version="1",run_id="[0-9a-f]+",bundle_sha256="[0-9a-f]{64}",family="mlp",scorer="mlp-js"\} 1$/m);
+    expect(metrics.text).toMatch(/^mlctl_model_info\{name="income",version="1",run_id="[0-9a-f]+",bundle_sha256="[0-9a-f]{64}",family="mlp",scorer="mlp-simd"\} 1$/m);
     const models = await call('/models');
     expect(models.json.models[0]).toMatchObject({ name: 'income', version: '1', runId, family: 'mlp' });
     const spec = await call('/openapi.json');

@@ -104,7 +104,7 @@ export interface FitResult {
  * read the result before they score again.
  */
 export interface Scorer {
-  /** Which implementation answers ('mlp-js', 'tfjs', 'linear-js', 'gbt-js'), shown by serve. */
+  /** Which implementation answers ('mlp-simd', 'mlp-js', 'tfjs', 'linear-js', 'gbt-js'), shown by serve. */
   readonly kind: string;
   /** Raw outputs per row. */
   readonly outputs: number;

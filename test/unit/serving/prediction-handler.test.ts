@@ -251,7 +251,7 @@ describe('GET routes', () => {
     expect((await h.call('GET', '/ready')).json).toEqual({ status: 'ready', model: { name: 'income', version: 'fixture-run' } });
     const models = await h.call('GET', '/models');
     expect(models.json.models).toHaveLength(1);
-    expect(models.json.models[0]).toMatchObject({ name: 'income', version: 'fixture-run', family: 'mlp', scorer: 'mlp-js', bundleSha256: model.bundleSha256 });
+    expect(models.json.models[0]).toMatchObject({ name: 'income', version: 'fixture-run', family: 'mlp', scorer: 'mlp-simd', bundleSha256: model.bundleSha256 });
     h.handler.setDraining(true);
     const draining = await h.call('GET', '/ready');
     expect(draining.status).toBe(503);
@@ -311,7 +311,7 @@ describe('GET routes', () => {
     const predictions = [...text.matchAll(/^mlctl_predictions_total\{model="income",version="fixture-run",label="([^"]+)"\} (\d+)$/gm)];
     expect(predictions.reduce((sum, m) => sum + Number(m[2]), 0)).toBe(4);
     expect(text).toContain('mlctl_prediction_batch_size_bucket{route="predict",le="5"} 1');
-    expect(text).toMatch(new RegExp(`^mlctl_model_info\\{name="income",version="fixture-run",run_id="fixture-run",bundle_sha256="${model.bundleSha256}",family="mlp",scorer="mlp-js"\\} 1$`, 'm'));
+    expect(text).toMatch(new RegExp(`^mlctl_model_info\\{name="income",version="fixture-run",run_id="fixture-run",bundle_sha256="${model.bundleSha256}",family="mlp",scorer="mlp-simd"\\} 1$`, 'm'));
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Scoring an MLP bundle: the lean JavaScript forward pass (dense-forward.ts) when the
- * network is a plain stack of Dense layers, which is what mlctl trains; TensorFlow.js,
- * imported only then, for anything else.
+ * Scoring an MLP bundle: the lean forward pass (dense-forward.ts: WebAssembly SIMD, else plain
+ * JavaScript) when the network is a plain stack of Dense layers, which is what mlctl trains;
+ * TensorFlow.js, imported only then, for anything else.
  */
 import { UsageError } from '../../errors.js';
 import type { LoadOptions, ModelFiles, Scorer } from '../model-family.js';
@@ -20,7 +20,7 @@ export async function loadMlpScorer(files: ModelFiles, options: LoadOptions): Pr
     const network = parseDenseNetwork(modelJson, weights);
     if (network.inputs !== options.width) throw new UnsupportedNetworkError(`the network takes ${network.inputs} features, the pipeline makes ${options.width}`);
     const forward = createDenseForward(network);
-    return { kind: 'mlp-js', outputs: network.outputs, score: (features, rows) => forward.run(features, rows), dispose: () => {} };
+    return { kind: forward.kernel === 'simd' ? 'mlp-simd' : 'mlp-js', outputs: network.outputs, score: (features, rows) => forward.run(features, rows), dispose: () => {} };
   } catch (error) {
     if (!(error instanceof UnsupportedNetworkError)) throw error;
     options.onFallback?.(error.message);
