@@ -11,6 +11,7 @@
  */
 
 import { createSimdForward } from './dense-simd.js';
+import { rowByRowForward } from './row-by-row.js';
 
 /** Element-wise activations, as Keras names them. */
 const ACTIVATIONS: Readonly<Record<string, (x: number) => number>> = {
@@ -144,8 +145,8 @@ export function parseDenseNetwork(modelJsonBytes: Uint8Array, weightBytes: Uint8
 
 /**
  * Runs `network` over `rows` rows of `input` (row-major, `network.inputs` wide) with
- * scratch buffers allocated once and grown only for larger batches. `run` returns a view
- * on an internal buffer (rows × outputs) that the next call overwrites.
+ * scratch buffers allocated once and grown only for larger batches (row-by-row.ts). `run`
+ * returns a view on an internal buffer (rows × outputs) that the next call overwrites.
  */
 export interface DenseForward {
   readonly network: DenseNetwork;
@@ -292,31 +293,19 @@ function createJsForward(network: DenseNetwork): DenseForward {
   const b = new Float64Array(widest);
   const nzIndex = new Int32Array(widest);
   const nzValue = new Float64Array(widest);
-  let output = new Float32Array(network.outputs * 64);
-
-  return {
-    network,
-    kernel: 'js',
-    run(input, rows) {
-      const inputs = network.inputs;
-      const outWidth = network.outputs;
-      if (output.length < rows * outWidth) output = new Float32Array(Math.max(rows * outWidth, output.length * 2));
-      const layers = network.layers;
-      for (let r = 0; r < rows; r++) {
-        const base = r * inputs;
-        for (let i = 0; i < inputs; i++) a[i] = input[base + i]!;
-        let src = a;
-        let dst = b;
-        for (let l = 0; l < layers.length; l++) {
-          denseRow(layers[l]!, kernels[l]!, codes[l]!, functions[l]!, src, dst, nzIndex, nzValue);
-          const t = src;
-          src = dst;
-          dst = t;
-        }
-        const outBase = r * outWidth;
-        for (let j = 0; j < outWidth; j++) output[outBase + j] = src[j]!;
-      }
-      return output.subarray(0, rows * outWidth);
-    },
-  };
+  const layers = network.layers;
+  const inputs = network.inputs;
+  const outWidth = network.outputs;
+  return rowByRowForward(network, 'js', (input, at, output, outAt) => {
+    for (let i = 0; i < inputs; i++) a[i] = input[at + i]!;
+    let src = a;
+    let dst = b;
+    for (let l = 0; l < layers.length; l++) {
+      denseRow(layers[l]!, kernels[l]!, codes[l]!, functions[l]!, src, dst, nzIndex, nzValue);
+      const t = src;
+      src = dst;
+      dst = t;
+    }
+    for (let j = 0; j < outWidth; j++) output[outAt + j] = src[j]!;
+  });
 }

@@ -11,6 +11,7 @@
  * undefined and the JavaScript pass (dense-forward.ts) runs instead.
  */
 import type { DenseForward, DenseNetwork } from './dense-forward.js';
+import { rowByRowForward } from './row-by-row.js';
 
 // ---- the few WebAssembly encodings the kernel uses ----
 
@@ -256,35 +257,23 @@ export function createSimdForward(
   const inplace = placed.map((p) => (p.layer.activation === 'relu' || p.layer.activation === 'linear' ? null : p.layer.activation));
   const views = placed.map((p) => [heap.subarray(rowA / 4, rowA / 4 + p.layer.units), heap.subarray(rowB / 4, rowB / 4 + p.layer.units)] as const);
   const layerCount = placed.length;
-  let output = new Float32Array(network.outputs * 64);
-
-  return {
-    network,
-    kernel: 'simd',
-    run(input, rows) {
-      const inputs = network.inputs;
-      const outWidth = network.outputs;
-      if (output.length < rows * outWidth) output = new Float32Array(Math.max(rows * outWidth, output.length * 2));
-      const rowAIndex = rowA / 4;
-      for (let r = 0; r < rows; r++) {
-        const base = r * inputs;
-        for (let i = 0; i < inputs; i++) heap[rowAIndex + i] = input[base + i]!;
-        let src = rowA;
-        let dst = rowB;
-        for (let l = 0; l < layerCount; l++) {
-          const p = placed[l]!;
-          dense(p.kernel, p.bias, p.layer.inputs, p.padded * 4, src, dst, nz, p.kernelOnly);
-          const activation = inplace[l];
-          if (activation !== null && activation !== undefined) applyActivation(activation, views[l]![dst === rowA ? 0 : 1]);
-          const t = src;
-          src = dst;
-          dst = t;
-        }
-        const from = src / 4;
-        const outBase = r * outWidth;
-        for (let j = 0; j < outWidth; j++) output[outBase + j] = heap[from + j]!;
-      }
-      return output.subarray(0, rows * outWidth);
-    },
-  };
+  const inputs = network.inputs;
+  const outWidth = network.outputs;
+  const rowAIndex = rowA / 4;
+  return rowByRowForward(network, 'simd', (input, at, output, outAt) => {
+    for (let i = 0; i < inputs; i++) heap[rowAIndex + i] = input[at + i]!;
+    let src = rowA;
+    let dst = rowB;
+    for (let l = 0; l < layerCount; l++) {
+      const p = placed[l]!;
+      dense(p.kernel, p.bias, p.layer.inputs, p.padded * 4, src, dst, nz, p.kernelOnly);
+      const activation = inplace[l];
+      if (activation !== null && activation !== undefined) applyActivation(activation, views[l]![dst === rowA ? 0 : 1]);
+      const t = src;
+      src = dst;
+      dst = t;
+    }
+    const from = src / 4;
+    for (let j = 0; j < outWidth; j++) output[outAt + j] = heap[from + j]!;
+  });
 }
