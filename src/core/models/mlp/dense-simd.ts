@@ -214,9 +214,10 @@ type DenseFn = (kernel: number, bias: number, inputs: number, unitBytes: number,
 const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
 
 /**
- * A forward pass running `network` in the SIMD kernel, or undefined where it cannot run.
- * `applyActivation(layer, values)` applies a layer's activation in place when it is not
- * relu or linear (the kernel does those two).
+ * A forward pass running `network` in the SIMD kernel, or undefined where it cannot run
+ * (no WebAssembly, or a network too large for its memory). `applyActivation(activation,
+ * values)` applies a layer's activation in place when it is not relu or linear (the kernel
+ * does those two).
  */
 export function createSimdForward(
   network: DenseNetwork,
@@ -237,7 +238,7 @@ export function createSimdForward(
     cursor += align16(layer.inputs * padded * 4);
     const bias = cursor;
     cursor += align16(padded * 4);
-    return { layer, padded, kernel, bias, kernelOnly: layer.activation === 'relu' ? 1 : 0 };
+    return { layer, padded, kernel, bias, relu: layer.activation === 'relu' ? 1 : 0 };
   });
   const widest = Math.max(network.inputs, ...placed.map((p) => p.padded));
   const rowA = cursor;
@@ -247,7 +248,11 @@ export function createSimdForward(
   const nz = cursor;
   cursor += align16(widest * 8);
   const pages = Math.ceil(cursor / 65_536);
-  if (pages > 1) memory.grow(pages - 1);
+  try {
+    if (pages > 1) memory.grow(pages - 1);
+  } catch {
+    return undefined; // past WebAssembly's memory limit: the JavaScript loop runs it
+  }
   const heap = new Float32Array(memory.buffer);
   for (const p of placed) {
     const { inputs, units, kernel, bias } = p.layer;
@@ -266,7 +271,7 @@ export function createSimdForward(
     let dst = rowB;
     for (let l = 0; l < layerCount; l++) {
       const p = placed[l]!;
-      dense(p.kernel, p.bias, p.layer.inputs, p.padded * 4, src, dst, nz, p.kernelOnly);
+      dense(p.kernel, p.bias, p.layer.inputs, p.padded * 4, src, dst, nz, p.relu);
       const activation = inplace[l];
       if (activation !== null && activation !== undefined) applyActivation(activation, views[l]![dst === rowA ? 0 : 1]);
       const t = src;
