@@ -134,22 +134,18 @@ export class ByteDictionary {
 
   /** The code of `bytes[start, end)`, added when new. */
   code(bytes: Uint8Array, start: number, end: number): number {
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-    this.lastHash = hash;
-    const length = end - start;
-    let slot = hash & this.mask;
-    for (;;) {
-      const code = this.slots[slot]!;
-      if (code === -1) break;
-      if (this.hashes[code] === hash && this.keyEnd[code]! - this.keyStart[code]! === length && this.sameKey(code, bytes, start, length)) return code;
-      slot = (slot + 1) & this.mask;
-    }
-    return this.add(bytes, start, end, hash, slot);
+    const found = this.lookup(bytes, start, end);
+    return found >= 0 ? found : this.add(bytes, start, end, this.lastHash, ~found);
   }
 
   /** The code of `bytes[start, end)`, or -1 when it has none (nothing is added). */
   find(bytes: Uint8Array, start: number, end: number): number {
+    const found = this.lookup(bytes, start, end);
+    return found >= 0 ? found : -1;
+  }
+
+  /** Hashes the bytes (into `lastHash`) and probes: their code, or ~slot of the free slot where they would go. */
+  private lookup(bytes: Uint8Array, start: number, end: number): number {
     let hash = 0x811c9dc5;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
     this.lastHash = hash;
@@ -157,7 +153,7 @@ export class ByteDictionary {
     let slot = hash & this.mask;
     for (;;) {
       const code = this.slots[slot]!;
-      if (code === -1) return -1;
+      if (code === -1) return ~slot;
       if (this.hashes[code] === hash && this.keyEnd[code]! - this.keyStart[code]! === length && this.sameKey(code, bytes, start, length)) return code;
       slot = (slot + 1) & this.mask;
     }

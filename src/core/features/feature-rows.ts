@@ -184,35 +184,20 @@ function numericEncoder(column: Extract<CompiledColumn, { kind: 'numeric' }>, in
       }
     }
   }
+  /** The feature of value x (NaN: imputed, or NaN where there is no impute step). */
+  const feature = (x: number, row: number): number => {
+    if (x !== x) {
+      if (impute === undefined) return Number.NaN;
+      x = impute;
+    }
+    return ops.length === 0 ? x : applyNumericOps(ops, x, column.column, row);
+  };
+  // A number column is read straight from its array; other inputs through their reader.
   if (input.kind === 'number') {
     const values = input.values;
-    return {
-      write(row, out, at) {
-        let x = values[row]!;
-        if (x !== x) {
-          if (impute === undefined) {
-            out[at] = Number.NaN;
-            return;
-          }
-          x = impute;
-        }
-        out[at] = ops.length === 0 ? x : applyNumericOps(ops, x, column.column, row);
-      },
-    };
+    return { write: (row, out, at) => void (out[at] = feature(values[row]!, row)) };
   }
-  return {
-    write(row, out, at) {
-      let x = source.values(row);
-      if (x !== x) {
-        if (impute === undefined) {
-          out[at] = Number.NaN;
-          return;
-        }
-        x = impute;
-      }
-      out[at] = ops.length === 0 ? x : applyNumericOps(ops, x, column.column, row);
-    },
-  };
+  return { write: (row, out, at) => void (out[at] = feature(source.values(row), row)) };
 }
 
 /** A column as category codes: a text column as is, a number column spelled as a record would hold it. */
