@@ -65,6 +65,8 @@ export interface ValidateRecordsOptions {
    * predict` uses 'error': a forgotten field is more often a mistake than a wish.
    */
   readonly absent?: 'missing' | 'error';
+  /** With absent 'error': fields that may still be left out, read as missing (the seed's /predict_income body leaves out race and sex). */
+  readonly mayBeAbsent?: ReadonlySet<string>;
   /**
    * A number sent for a categorical or yes/no column: 'refuse' for prediction input (the
    * input schema says string, and 42 would only ever be an unseen category), 'spell'
@@ -111,7 +113,8 @@ export function validateRecords(pipeline: FittedPipeline, records: readonly unkn
     const fields = input as Record<string, unknown>;
     for (const column of columns) {
       const name = column.column;
-      if (strictAbsent && !(name in fields)) {
+      const value = fields[name];
+      if (value === undefined && strictAbsent && options.mayBeAbsent?.has(name) !== true && !(name in fields)) {
         problems.push({
           record: index,
           field: name,
@@ -125,7 +128,7 @@ export function validateRecords(pipeline: FittedPipeline, records: readonly unkn
         record[name] = null;
         continue;
       }
-      const result = coerceField(column, fields[name], spell);
+      const result = coerceField(column, value, spell);
       if (typeof result === 'object' && result !== null) {
         if ('problem' in result) {
           problems.push({ record: index, field: name, message: result.problem });

@@ -43,15 +43,21 @@ function sameBundle(resolved: ResolvedModel, model: ServedModel): boolean {
 
 export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   let current = options.initial;
+  /** Requests holding `current`; a plain count, since nearly every request holds it. */
+  let currentUsers = 0;
+  /** Requests still holding a model that a reload replaced. */
   const users = new Map<ServedModel, number>();
   const retired = new Set<ServedModel>();
   let pending: Promise<ReloadOutcome> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const retire = (model: ServedModel): void => {
-    if ((users.get(model) ?? 0) === 0) model.scorer.dispose();
-    else retired.add(model);
+  const retire = (model: ServedModel, held: number): void => {
+    if (held === 0) model.scorer.dispose();
+    else {
+      users.set(model, held);
+      retired.add(model);
+    }
   };
 
   const doReload = async (reason: ReloadReason): Promise<ReloadOutcome> => {
@@ -67,9 +73,11 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
         return 'unchanged';
       }
       const previous = current;
+      const held = currentUsers;
       current = next;
+      currentUsers = 0;
       options.onSwap?.(next, previous, reason);
-      retire(previous);
+      retire(previous, held);
       return 'swapped';
     } catch (error) {
       options.onError?.(error, reason);
@@ -102,11 +110,14 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       return current;
     },
     acquire() {
-      const model = current;
-      users.set(model, (users.get(model) ?? 0) + 1);
-      return model;
+      currentUsers++;
+      return current;
     },
     release(model) {
+      if (model === current) {
+        currentUsers--;
+        return;
+      }
       const left = (users.get(model) ?? 1) - 1;
       if (left > 0) {
         users.set(model, left);

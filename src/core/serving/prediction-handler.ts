@@ -61,16 +61,31 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const tables = new WeakMap<ServedModel, ReadonlyMap<string, Route>>();
   const requestMetrics = new Map<string, Map<number, RequestMetrics>>();
 
+  // The last model's table and the last request's metric children: nearly every request repeats them.
+  let lastModel: ServedModel | undefined;
+  let lastTable: ReadonlyMap<string, Route> = new Map();
+  let lastCounted: { route: Route; method: string; status: number; metrics: RequestMetrics } | undefined;
+
   const routesOf = (model: ServedModel): ReadonlyMap<string, Route> => {
+    if (model === lastModel) return lastTable;
     let table = tables.get(model);
     if (table === undefined) {
       table = routeTable(model);
       tables.set(model, table);
     }
+    lastModel = model;
+    lastTable = table;
     return table;
   };
 
   const metricsOf = (route: Route, method: string, status: number): RequestMetrics => {
+    if (lastCounted !== undefined && lastCounted.route === route && lastCounted.status === status && lastCounted.method === method) return lastCounted.metrics;
+    const found = lookUpMetrics(route, method, status);
+    lastCounted = { route, method, status, metrics: found };
+    return found;
+  };
+
+  const lookUpMetrics = (route: Route, method: string, status: number): RequestMetrics => {
     let byKey = requestMetrics.get(route.name);
     if (byKey === undefined) {
       byKey = new Map();

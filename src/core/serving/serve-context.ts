@@ -108,6 +108,9 @@ export interface Route {
 
 export function createServeContext(options: ServeHandlerOptions): ServeContext {
   const states = new WeakMap<ServedModel, ModelState>();
+  // The last model's state: nearly every request asks for the same one.
+  let lastModel: ServedModel | undefined;
+  let lastState: ModelState | undefined;
   const renderMetrics = options.renderMetrics ?? (() => options.metrics.registry.render());
   return {
     holder: options.holder,
@@ -124,11 +127,14 @@ export function createServeContext(options: ServeHandlerOptions): ServeContext {
     draining: false,
     renderMetrics,
     modelState(model) {
+      if (model === lastModel) return lastState!;
       let state = states.get(model);
       if (state === undefined) {
         state = modelStateOf(model, options.metrics);
         states.set(model, state);
       }
+      lastModel = model;
+      lastState = state;
       return state;
     },
   };

@@ -124,12 +124,18 @@ describe('model holder', () => {
     const holder = createModelHolder({ initial, resolve: async () => target, load, onSwap: (next, previous, reason) => swaps.push(`${previous.version}→${next.version} ${reason}`) });
     expect(await holder.reload('alias')).toBe('unchanged');
     const inFlight = holder.acquire();
+    const alsoInFlight = holder.acquire();
+    holder.release(holder.acquire()); // a request answered before the reload
     target = { bundleDir: secondDir, source: { kind: 'registry', name: 'income', version: 2, runId: 'b' } };
     expect(await holder.reload('alias')).toBe('swapped');
     expect(holder.current.version).toBe('2');
     expect(inFlight.version).toBe('1');
-    expect(disposed).toEqual([]); // still in use
+    const onNew = holder.acquire();
+    expect(onNew.version).toBe('2');
+    holder.release(onNew);
     holder.release(inFlight);
+    expect(disposed).toEqual([]); // still in use by the second request
+    holder.release(alsoInFlight);
     expect(disposed).toEqual(['1']);
     expect(await holder.reload('signal')).toBe('swapped'); // a signal reloads even the same bundle
     expect(disposed).toEqual(['1', '2']);

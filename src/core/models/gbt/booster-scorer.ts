@@ -20,9 +20,9 @@ export interface BoosterScorer {
   /** Values per row: 1 for binary and regression, the number of classes for multiclass. */
   readonly outputs: number;
   /**
-   * Scores `rows` rows of `features` (row-major rows × booster.features.length, Float32; NaN =
-   * missing; categorical columns hold the code, and a code outside 0..cardinality−1 counts as
-   * missing). Returns P(positive) per row for binary, the prediction for regression, and
+   * Scores the first `rows` rows of `features` (row-major rows × booster.features.length,
+   * Float32, possibly a longer reusable buffer; NaN = missing; categorical columns hold the
+   * code, and a code outside 0..cardinality−1 counts as missing). Returns P(positive) per row for binary, the prediction for regression, and
    * rows × classes probabilities (row-major) for multiclass.
    *
    * The result is a view of a buffer the scorer owns: valid until the next call. Copy it to keep it.
@@ -58,16 +58,20 @@ export function createBoosterScorer(booster: Booster): BoosterScorer {
   const exps = new Float64Array(k);
   let buffer = new Float32Array(0);
   let raw = new Float64Array(0);
+  let out = buffer.subarray(0, 0);
   return {
     outputs: k,
     score(features, rows) {
       if (!Number.isInteger(rows) || rows < 0) throw new Error(`gbt scorer: rows must be a whole number ≥ 0, got ${rows}`);
-      if (features.length !== rows * cols) throw new Error(`gbt scorer: expected ${rows} rows × ${cols} features = ${rows * cols} values, got ${features.length}`);
+      if (features.length < rows * cols) throw new Error(`gbt scorer: expected ${rows} rows × ${cols} features = ${rows * cols} values, got ${features.length}`);
       if (buffer.length < rows * k) {
         buffer = new Float32Array(Math.max(rows * k, buffer.length * 2));
         raw = new Float64Array(buffer.length);
+        out = buffer.subarray(0, rows * k);
+      } else if (out.length !== rows * k) {
+        // Otherwise the last call's view is reused while the row count repeats (a view costs an allocation).
+        out = buffer.subarray(0, rows * k);
       }
-      const out = buffer.subarray(0, rows * k);
       addTrees(features, rows, k, baseScores, raw);
       if (k === 1) {
         if (sigmoid) for (let r = 0; r < rows; r++) out[r] = 1 / (1 + Math.exp(-raw[r]!));

@@ -107,8 +107,7 @@ export const gbtFamily: ModelFamily = {
       throw new UsageError('BUNDLE_INVALID', `the gbt model takes ${booster.features.length} features, the pipeline makes ${options.width}`);
     }
     const scorer = createBoosterScorer(booster);
-    const width = options.width;
-    // Callers may pass a reusable buffer longer than the rows they score.
-    return { kind: 'gbt-js', outputs: scorer.outputs, score: (features, rows) => scorer.score(features.subarray(0, rows * width), rows), dispose: () => {} };
+    // Callers may pass a reusable buffer longer than the rows they score: the scorer reads the first rows.
+    return { kind: 'gbt-js', outputs: scorer.outputs, score: (features, rows) => scorer.score(features, rows), dispose: () => {} };
   },
 };

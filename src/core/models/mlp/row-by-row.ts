@@ -12,15 +12,22 @@ export type ScoreRow = (input: Float32Array, at: number, output: Float32Array, o
  * Both kernels (dense-forward.ts, dense-simd.ts) are built on it.
  */
 export function rowByRowForward(network: DenseNetwork, kernel: DenseForward['kernel'], scoreRow: ScoreRow): DenseForward {
-  let output = new Float32Array(network.outputs * 64);
+  const width = network.outputs;
+  let output = new Float32Array(width * 64);
+  // The view of the last call's rows, reused while the row count repeats (a view costs an allocation).
+  let view = output.subarray(0, width);
   return {
     network,
     kernel,
     run(input, rows) {
-      const width = network.outputs;
-      if (output.length < rows * width) output = new Float32Array(Math.max(rows * width, output.length * 2));
+      if (output.length < rows * width) {
+        output = new Float32Array(Math.max(rows * width, output.length * 2));
+        view = output.subarray(0, rows * width);
+      } else if (view.length !== rows * width) {
+        view = output.subarray(0, rows * width);
+      }
       for (let r = 0; r < rows; r++) scoreRow(input, r * network.inputs, output, r * width);
-      return output.subarray(0, rows * width);
+      return view;
     },
   };
 }

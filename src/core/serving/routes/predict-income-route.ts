@@ -12,6 +12,7 @@ import { andThen, countWarnings, fieldProblems, invalidInput, scoreValid, warnin
 import { JSON_CONTENT_TYPE, type Exchange, type ServeResponse } from '../serve-context.js';
 import type { ServedModel } from '../served-model.js';
 
+const SEED_OPTIONAL: ReadonlySet<string> = new Set(SEED_OPTIONAL_FIELDS);
 
 /** The route follows the task: the income task's binary classifier only. */
 export function servesPredictIncome(model: ServedModel): boolean {
@@ -24,15 +25,12 @@ export function predictIncomeRoute(c: Exchange): ServeResponse | Promise<ServeRe
     const state = c.app.modelState(model);
     if (!isPlainObject(body)) throw new HttpError(422, 'BODY_NOT_OBJECT', `the body must be one JSON object of census fields, got ${describeType(body)}`);
     c.records = 1;
-    const validated = validateRecords(model.pipeline, [body], { numbersForStrings: 'refuse' });
-    let missing = false;
-    const columns = state.columns;
-    for (let i = 0; i < columns.length && !missing; i++) missing = body[columns[i]!] === undefined && !SEED_OPTIONAL_FIELDS.includes(columns[i]!);
-    if (missing || validated.problems.length > 0) {
+    const validated = validateRecords(model.pipeline, [body], { absent: 'error', mayBeAbsent: SEED_OPTIONAL, numbersForStrings: 'refuse' });
+    if (validated.problems.length > 0) {
       const problems: FieldProblem[] = [];
-      // In the model's column order: a missing field, else what is wrong with its value.
-      for (const field of columns) {
-        if (body[field] === undefined && !SEED_OPTIONAL_FIELDS.includes(field)) problems.push({ field, message: 'field required' });
+      // In the model's column order: a missing field (in the seed's words), else what is wrong with its value.
+      for (const field of state.columns) {
+        if (body[field] === undefined && !SEED_OPTIONAL.has(field)) problems.push({ field, message: 'field required' });
         else problems.push(...fieldProblems(validated.problems.filter((p) => p.field === field), false));
       }
       throw invalidInput(problems, problems.length, true);

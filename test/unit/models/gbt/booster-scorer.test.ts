@@ -60,9 +60,12 @@ describe('createBoosterScorer', () => {
     expect(scorer.score(new Float32Array(0), 0).length).toBe(0);
   });
 
-  it('rejects a feature matrix of the wrong size', async () => {
+  it('reads the first rows of a longer reusable buffer, and rejects one too short', async () => {
     const data = mixedBinary(300, 3);
-    const booster = await trainBooster(data, undefined, params({ trees: 1 }), { objective: 'binary', seed: 1 });
-    expect(() => createBoosterScorer(booster).score(new Float32Array(5), 2)).toThrow(/expected 2 rows × 3 features = 6 values, got 5/);
+    const booster = await trainBooster(data, undefined, params({ trees: 3 }), { objective: 'binary', seed: 1 });
+    const scorer = createBoosterScorer(booster);
+    const exact = Array.from(scorer.score(data.x.subarray(0, 6), 2));
+    expect(Array.from(scorer.score(data.x, 2))).toEqual(exact);
+    expect(() => scorer.score(new Float32Array(5), 2)).toThrow(/expected 2 rows × 3 features = 6 values, got 5/);
   });
 });
