@@ -101,6 +101,15 @@ function afterPoll(fn: () => void): void {
   setImmediate(() => setImmediate(fn));
 }
 
+/**
+ * A request's Content-Length as a number, 0 when absent or shorter than `digits` digits
+ * (under every limit, so not worth a number: converting a fresh string is a runtime call).
+ * The HTTP parser has already refused a malformed one.
+ */
+function declaredLength(header: string | undefined, digits: number): number {
+  return header === undefined || header.length < digits ? 0 : Number(header);
+}
+
 /** Per-connection bookkeeping, kept on the socket itself. */
 interface Connection {
   /** Requests received and not yet answered (more than one only when pipelined). */
@@ -110,6 +119,10 @@ interface Connection {
   /** Requests answered on it. */
   served: number;
   closed: boolean;
+  /** When it last became idle (connected, or answered its last request), as a running count. */
+  idleSince: number;
+  /** `idleSince` when it took its place in the order of `open`; differing, it has been busy since. */
+  placedAt: number;
 }
 
 const CONNECTION = Symbol('mlctl.connection');
@@ -127,20 +140,25 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
   const headersTimeout = options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs;
   const requestTimeout = Math.max(options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs, headersTimeout);
   const { handler, metrics } = options;
+  /** Digits of a declared length that could reach a limit: shorter ones are under both. */
+  const shortDigits = String(Math.min(limit, LINGER_LIMIT_BYTES)).length;
   let inFlight = 0;
   /** Connections accepted so far (the drain watches it to empty the listen backlog). */
   let accepted = 0;
   let draining = false;
   let answeredWhileDraining = 0;
   let onSettled: (() => void) | undefined;
-  /** Connections with no request in progress, oldest first: the ones eviction and the drain may close. */
-  const quiet = new Map<TrackedSocket, Connection>();
-  const open = new Set<TrackedSocket>();
+  /**
+   * Open connections, roughly in the order they last became idle. A request only stamps its
+   * connection; eviction puts the stamped ones back in order as it looks for the oldest idle
+   * one, so the order costs nothing per request.
+   */
+  const open = new Map<TrackedSocket, Connection>();
+  let idleStamp = 0;
 
   const closeConnection = (socket: TrackedSocket, reason: string | undefined): void => {
     const connection = socket[CONNECTION];
     if (connection !== undefined) connection.closed = true;
-    quiet.delete(socket);
     if (reason !== undefined) metrics?.connectionsClosed.labels(reason).inc();
     socket.destroy();
   };
@@ -164,9 +182,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     if (connection !== undefined) connection.served++;
     if (connection !== undefined && !connection.closed && --connection.active === 0 && !socket.destroyed) {
       connection.bytesAtIdle = socket.bytesRead;
-      // Re-inserted last: the oldest quiet connection is evicted first.
-      quiet.delete(socket);
-      quiet.set(socket, connection);
+      connection.idleSince = ++idleStamp;
     }
     if (draining) onSettled?.();
   };
@@ -204,16 +220,31 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
       .finally(() => finish(req));
   };
 
+  /**
+   * The connection idle longest (no request in progress), or undefined when every one is
+   * busy. Connections busy or used since they were placed go to the back on the way.
+   */
+  const oldestIdle = (): TrackedSocket | undefined => {
+    // Two passes at most: after one, every connection is in place.
+    for (let left = 2 * open.size; left > 0; left--) {
+      const first = open.entries().next();
+      if (first.done === true) return undefined;
+      const [socket, connection] = first.value;
+      if (!connection.closed && connection.active === 0 && connection.placedAt === connection.idleSince) return socket;
+      connection.placedAt = connection.idleSince;
+      open.delete(socket);
+      open.set(socket, connection);
+    }
+    return undefined;
+  };
+
   const server = createServer({ noDelay: true, keepAlive: true, requestTimeout, headersTimeout, connectionsCheckingInterval: 1_000 }, (req, res) => {
     const startedAt = clock();
     inFlight++;
     const socket = req.socket as TrackedSocket;
     const connection = socket[CONNECTION];
-    if (connection !== undefined) {
-      connection.active++;
-      quiet.delete(socket);
-    }
-    const declared = Number(req.headers['content-length'] ?? 0);
+    if (connection !== undefined) connection.active++;
+    const declared = declaredLength(req.headers['content-length'], shortDigits);
     if (declared > LINGER_LIMIT_BYTES) {
       // Far too large to read through: refuse at once; the connection closes after the answer.
       answer(req, res, EMPTY, true, startedAt);
@@ -271,24 +302,23 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
   server.on('connection', (socket: TrackedSocket) => {
     accepted++;
     if (open.size >= cap) {
-      const oldest = quiet.keys().next();
-      if (oldest.done === true) {
+      const oldest = oldestIdle();
+      if (oldest === undefined) {
         metrics?.connectionsClosed.labels('refused').inc();
         socket.destroy();
         return;
       }
-      closeConnection(oldest.value, 'evicted');
+      closeConnection(oldest, 'evicted');
     }
-    const connection: Connection = { active: 0, bytesAtIdle: 0, served: 0, closed: false };
+    idleStamp++;
+    const connection: Connection = { active: 0, bytesAtIdle: 0, served: 0, closed: false, idleSince: idleStamp, placedAt: idleStamp };
     socket[CONNECTION] = connection;
     socket.setTimeout(headersTimeout);
-    open.add(socket);
-    quiet.set(socket, connection);
+    open.set(socket, connection);
     metrics?.connections.inc();
     socket.once('close', () => {
       connection.closed = true;
       open.delete(socket);
-      quiet.delete(socket);
       metrics?.connections.dec();
       if (draining) onSettled?.();
     });
@@ -353,7 +383,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
      */
     const sweepSilent = (): void =>
       afterPoll(() => {
-        const silent = [...quiet].filter(([socket, connection]) => connection.active === 0 && socket.bytesRead === connection.bytesAtIdle);
+        const silent = [...open].filter(([socket, connection]) => connection.active === 0 && socket.bytesRead === connection.bytesAtIdle);
         afterPoll(() => {
           for (const [socket, connection] of silent) {
             if (!connection.closed && connection.active === 0 && socket.bytesRead === connection.bytesAtIdle) {
@@ -388,7 +418,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
               if (done) return;
               const cutRequests = inFlight;
               let cutPartial = 0;
-              for (const socket of [...open]) {
+              for (const socket of [...open.keys()]) {
                 const connection = socket[CONNECTION];
                 if (connection !== undefined && connection.active === 0 && socket.bytesRead > connection.bytesAtIdle) cutPartial++;
                 closeConnection(socket, undefined);

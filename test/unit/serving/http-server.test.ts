@@ -236,6 +236,26 @@ describe('connection cap and timeouts (slowloris, fd exhaustion)', () => {
     expect(Number(/mlctl_http_connections_closed_total\{reason="evicted"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(30);
   });
 
+  it('evicts the connection idle longest, never one waiting for its answer', async () => {
+    running = await startHttpServer({ host: '127.0.0.1', port: 0, handler: testHandler(), maxConnections: 4 });
+    const port = running.port;
+    const [a, b, c, d] = [await open(port), await open(port), await open(port), await open(port)];
+    // a is answered after b, c and d connected: it is the most recently idle of the idle ones.
+    a!.write(requestText('/fast'));
+    expect((await readAnswer(a!, 10_000, 0)).status).toBe(200);
+    a!.removeAllListeners('data');
+    // d waits for a slow answer: busy, not evictable.
+    d!.write(requestText('/slow'));
+    const slow = readAnswer(d!, 10_000, 0);
+    await sleep(100);
+    // Each new connection evicts the oldest idle one: b, then c, then a.
+    for (const evicted of [b!, c!, a!]) {
+      await open(port);
+      expect(await closedWithin(evicted, 5_000)).toBe(true);
+    }
+    expect((await slow).status).toBe(200);
+  });
+
   it('cuts a connection that sends nothing, and one that sends its headers too slowly, within seconds', async () => {
     const metrics = createServingMetrics();
     running = await startHttpServer({ host: '127.0.0.1', port: 0, handler: testHandler(), headersTimeoutMs: 600, requestTimeoutMs: 1_000, metrics });
