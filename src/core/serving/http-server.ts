@@ -123,6 +123,8 @@ interface Connection {
   idleSince: number;
   /** `idleSince` when it took its place in the order of `open`; differing, it has been busy since. */
   placedAt: number;
+  /** The peer's address, read once. */
+  readonly clientIp: string;
 }
 
 const CONNECTION = Symbol('mlctl.connection');
@@ -197,7 +199,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
       authorization: req.headers.authorization,
       body,
       bodyTooLarge: tooLarge,
-      clientIp: req.socket.remoteAddress ?? 'unknown',
+      clientIp: (req.socket as TrackedSocket)[CONNECTION]?.clientIp ?? req.socket.remoteAddress ?? 'unknown',
       startedAt,
     };
     let result: ServeResponse | Promise<ServeResponse>;
@@ -311,7 +313,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
       closeConnection(oldest, 'evicted');
     }
     idleStamp++;
-    const connection: Connection = { active: 0, bytesAtIdle: 0, served: 0, closed: false, idleSince: idleStamp, placedAt: idleStamp };
+    const connection: Connection = { active: 0, bytesAtIdle: 0, served: 0, closed: false, idleSince: idleStamp, placedAt: idleStamp, clientIp: socket.remoteAddress ?? 'unknown' };
     socket[CONNECTION] = connection;
     socket.setTimeout(headersTimeout);
     open.set(socket, connection);
