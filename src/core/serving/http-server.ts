@@ -224,7 +224,8 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
 
   /**
    * The connection idle longest (no request in progress), or undefined when every one is
-   * busy. Connections busy or used since they were placed go to the back on the way.
+   * busy. Connections busy or used since they were placed go to the back on the way, in the
+   * order met, so among those it is nearly the longest: eviction needs no more.
    */
   const oldestIdle = (): TrackedSocket | undefined => {
     // Two passes at most: after one, every connection is in place.

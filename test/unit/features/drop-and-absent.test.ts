@@ -51,4 +51,10 @@ describe('validateRecords absent fields', () => {
     expect(problems.map((p) => `${p.record}:${p.field}`)).toEqual(['0:size', '1:size', '1:colour']);
     expect(problems[0]?.message).toMatch(/send null/);
   });
+
+  it('with mayBeAbsent, lets the named fields be left out (imputed) and still reports the others', () => {
+    const { problems, records } = validateRecords(pipeline, [{ colour: 'red' }, {}], { absent: 'error', mayBeAbsent: new Set(['size']) });
+    expect(problems.map((p) => `${p.record}:${p.field}`)).toEqual(['1:colour']);
+    expect(records[0]).toEqual({ size: null, colour: 'red' });
+  });
 });
