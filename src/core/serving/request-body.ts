@@ -53,12 +53,13 @@ function bodyText(body: Buffer, what: string): string {
   return text;
 }
 
+const BLANK = /^\s$/;
+
 /** Only whitespace (as String#trim counts it); stops at the first other character, so a body costs one look. */
 function isBlank(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (!BLANK.test(text[i]!)) return false;
   return true;
 }
-const BLANK = /^\s$/;
 
 /** A JSON body (routes that take one object: /predict_income, /users). */
 export function readJsonBody(contentType: string | undefined, body: Buffer): unknown {

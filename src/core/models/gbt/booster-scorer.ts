@@ -22,8 +22,9 @@ export interface BoosterScorer {
   /**
    * Scores the first `rows` rows of `features` (row-major rows × booster.features.length,
    * Float32, possibly a longer reusable buffer; NaN = missing; categorical columns hold the
-   * code, and a code outside 0..cardinality−1 counts as missing). Returns P(positive) per row for binary, the prediction for regression, and
-   * rows × classes probabilities (row-major) for multiclass.
+   * code, and a code outside 0..cardinality−1 counts as missing). Returns P(positive) per
+   * row for binary, the prediction for regression, and rows × classes probabilities
+   * (row-major) for multiclass.
    *
    * The result is a view of a buffer the scorer owns: valid until the next call. Copy it to keep it.
    */

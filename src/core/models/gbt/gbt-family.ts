@@ -108,6 +108,6 @@ export const gbtFamily: ModelFamily = {
     }
     const scorer = createBoosterScorer(booster);
     // Callers may pass a reusable buffer longer than the rows they score: the scorer reads the first rows.
-    return { kind: 'gbt-js', outputs: scorer.outputs, score: (features, rows) => scorer.score(features, rows), dispose: () => {} };
+    return { kind: 'gbt-js', outputs: scorer.outputs, score: scorer.score, dispose: () => {} };
   },
 };
